@@ -1,0 +1,295 @@
+//! The audit event of `shared/spec/audit-chain.md`, as producers write it.
+//!
+//! An [`EventDraft`] is what a caller knows (who, what, why); the chain
+//! ([`crate::chain::ChainWriter`]) adds `v`, `chain`, `seq`, `ts`, `prev` and
+//! `hash` to make an [`Event`]. Verifiers never use these types: they hash the
+//! raw JSON members as written, so members this version does not know still
+//! count. Member names are the wire names (camelCase).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::ChainId;
+use crate::{Digest, Timestamp};
+
+/// Format version written in every event's `v`.
+pub const VERSION: u64 = 1;
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// Staff id from the host's login.
+    pub id: String,
+    /// Role name as the policy knows it.
+    pub role: String,
+    /// Display name, for the reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How the user authenticated (`password`, `mfa`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_strength: Option<String>,
+}
+
+/// How the actor stands to the record, as the policy saw it at the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Relation {
+    /// The record is on the actor's own caseload.
+    Caseload,
+    /// The record is on the caseload of the actor's team.
+    Team,
+    /// Neither: the actor is not assigned to this record.
+    Unassigned,
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subject {
+    /// The record's id.
+    pub record_id: String,
+    /// The record's type (`patient`, `youth`, `case`, ...).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// The actor's relation to the record, for the caseload alert rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<Relation>,
+    /// Coarse demographic attributes the policy names for the bias review
+    /// (for example `ageBand`), never identifying values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub demographics: BTreeMap<String, String>,
+}
+
+/// The login session the event happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRef {
+    /// Session id from the host.
+    pub id: String,
+    /// Client IP address as the host saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Client software (`user agent`, app name and version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+/// A documented justification (break-glass).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reason {
+    /// A reason code from the policy.
+    pub code: String,
+    /// Free text, 10 to 500 characters after trimming.
+    pub text: String,
+    /// Optional further context, at most 1000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Optional investigation or incident reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_ref: Option<String>,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// Refused by policy.
+    Denied,
+    /// Abandoned by the user.
+    Cancelled,
+    /// Failed for a technical reason.
+    Error,
+}
+
+/// What happened. Known actions have variants; anything else a producer
+/// writes is kept as [`Action::Other`] so readers never reject a chain for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Action {
+    /// A record shown with nothing sealed.
+    View,
+    /// A record shown with at least one field sealed.
+    ViewSealed,
+    /// A sealed field revealed under a grant.
+    Unseal,
+    /// A break-glass request (granted, denied or cancelled: see the outcome).
+    BreakGlass,
+    /// An action refused outright.
+    Deny,
+    /// A search, with its query and filters in `detail`.
+    Search,
+    /// An export or download.
+    Export,
+    /// A print.
+    Print,
+    /// An edit of a record.
+    Edit,
+    /// A deletion.
+    Delete,
+    /// A change of role or permissions.
+    RoleChange,
+    /// An action that needs a stronger authentication first.
+    StepUpRequired,
+    /// A read of the audit log itself.
+    AuditRead,
+    /// Any other action string.
+    Other(String),
+}
+
+impl Action {
+    /// The wire name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Action::View => "view",
+            Action::ViewSealed => "view-sealed",
+            Action::Unseal => "unseal",
+            Action::BreakGlass => "break-glass",
+            Action::Deny => "deny",
+            Action::Search => "search",
+            Action::Export => "export",
+            Action::Print => "print",
+            Action::Edit => "edit",
+            Action::Delete => "delete",
+            Action::RoleChange => "role-change",
+            Action::StepUpRequired => "step-up-required",
+            Action::AuditRead => "audit-read",
+            Action::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for Action {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "view" => Action::View,
+            "view-sealed" => Action::ViewSealed,
+            "unseal" => Action::Unseal,
+            "break-glass" => Action::BreakGlass,
+            "deny" => Action::Deny,
+            "search" => Action::Search,
+            "export" => Action::Export,
+            "print" => Action::Print,
+            "edit" => Action::Edit,
+            "delete" => Action::Delete,
+            "role-change" => Action::RoleChange,
+            "step-up-required" => Action::StepUpRequired,
+            "audit-read" => Action::AuditRead,
+            _ => Action::Other(s),
+        }
+    }
+}
+
+impl From<&str> for Action {
+    fn from(s: &str) -> Self {
+        Action::from(s.to_owned())
+    }
+}
+
+impl From<Action> for String {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::Other(s) => s,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a caller knows about an event; the chain adds the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDraft {
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub action: Action,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The record concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    /// JSON Pointers of the fields touched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Note types of those fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub note_types: Vec<String>,
+    /// Sensitivity labels (FHIR confidentiality and sensitivity codes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// The login session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionRef>,
+    /// Purpose of use (`TREAT`, `BTG` for break-glass, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose_of_use: Option<String>,
+    /// Break-glass justification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// `sha256:<hex>` of the canonical policy in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Action-specific details: a search's query and filters, an export's
+    /// format, a role change's from and to, a grant's id and expiry. Integers
+    /// only: the chain refuses floats so every implementation hashes alike.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EventDraft {
+    /// A draft with only the required members; fill the rest by field.
+    pub fn new(actor: Actor, action: Action, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            action,
+            outcome,
+            subject: None,
+            fields: Vec::new(),
+            note_types: Vec::new(),
+            labels: Vec::new(),
+            session: None,
+            purpose_of_use: None,
+            reason: None,
+            policy: None,
+            detail: serde_json::Map::new(),
+        }
+    }
+}
+
+/// An appended event: the draft plus its place in the chain and its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Format version, [`VERSION`].
+    pub v: u64,
+    /// Chain id.
+    pub chain: ChainId,
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// When, never before the previous event's `ts`.
+    pub ts: crate::Timestamp,
+    /// Hash of the previous event, or the genesis value.
+    pub prev: Digest,
+    /// The caller's part.
+    #[serde(flatten)]
+    pub body: EventDraft,
+    /// `hash(event)` of the spec.
+    pub hash: Digest,
+}
+
+impl Event {
+    /// The event's time.
+    pub fn time(&self) -> Timestamp {
+        self.ts
+    }
+}

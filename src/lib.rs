@@ -1,0 +1,38 @@
+//! # sealtrail
+//!
+//! Field-level sealing, break-glass and hash-chained view events for
+//! sensitive records, in the clinician's browser and on servers alike.
+//!
+//! ## Design in two minutes
+//!
+//! - **Core** (everything outside `web`): pure Rust, no browser imports, built
+//!   and tested natively. A [`policy`] decides field by field what a
+//!   [`session`] may see; [`seal`] replaces restricted fields by placeholders
+//!   carrying salted SHA-256 commitments; [`breakglass`] validates emergency
+//!   justifications and issues single-record grants; every look becomes an
+//!   [`event`] appended to a SHA-256 [`chain`] over RFC 8785 [`canon`]ical
+//!   JSON, which [`verify`] checks rule by rule and [`alerts`] reviews.
+//!   [`fhir`] renders events as FHIR R4 `AuditEvent`s.
+//! - **Web layer** (`src/web/`, wasm32 only): the only code that touches
+//!   wasm-bindgen, js-sys and web-sys. It converts JS values, stores events in
+//!   IndexedDB before revealing anything, uploads them in batches and draws the
+//!   break-glass dialog with DOM APIs.
+//! - **Storage and upload**: the wire contract is `shared/spec/audit-chain.md`:
+//!   events in IndexedDB until a collector acknowledges them with `200`.
+//! - **Collector** (`collector/`): the reference server that verifies on
+//!   ingest with this crate's [`verify`] and [`alerts`], and the review page.
+//!
+//! The time is always passed in ([`Timestamp`]) and randomness comes from an
+//! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
+
+pub mod canon;
+pub mod chain;
+mod digest;
+pub mod entropy;
+pub mod event;
+pub mod pointer;
+mod time;
+pub mod verify;
+
+pub use digest::{Digest, DigestError};
+pub use time::{Timestamp, TimestampError};

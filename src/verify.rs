@@ -1,0 +1,345 @@
+//! Chain verification: the rules of `shared/spec/audit-chain.md`, and the
+//! first event in file order that breaks one.
+//!
+//! Verification reads raw JSON, not [`crate::event::Event`]: it must accept a
+//! chain from any correct implementation, including members this crate does
+//! not know, and hash exactly what is there. The work is split in two so it
+//! can run in parallel: [`inspect`] looks at one event alone (shape, hash) and
+//! [`Verifier::link`] checks it against its predecessor (version, chain, seq,
+//! prev, time), in order.
+
+use std::fmt;
+use std::io::BufRead;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::chain::{hash_event, ChainId};
+use crate::event::VERSION;
+use crate::{Digest, Timestamp};
+
+/// The rule an event broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Rule {
+    /// Not an event: not a JSON object, or a required member is missing or of
+    /// the wrong type. (Not in the spec's list: see the README's notes.)
+    Format,
+    /// `v` is not 1.
+    Version,
+    /// `chain` differs from the first event's, or is not a chain id.
+    Chain,
+    /// `seq` is not the previous `seq` + 1 (0 first).
+    Seq,
+    /// `prev` is not the previous event's `hash` (or the genesis value).
+    Prev,
+    /// `hash` is not the hash of the event.
+    Hash,
+    /// `ts` is earlier than the previous event's by more than the allowed step.
+    Backdated,
+}
+
+impl Rule {
+    /// The spec's name for the rule.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Format => "format",
+            Rule::Version => "version",
+            Rule::Chain => "chain",
+            Rule::Seq => "seq",
+            Rule::Prev => "prev",
+            Rule::Hash => "hash",
+            Rule::Backdated => "backdated",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first broken rule: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {position} (seq {}) breaks the `{rule}` rule: {detail}", seq.map_or("unknown".to_string(), |s| s.to_string()))]
+pub struct Failure {
+    /// The event's `seq` as written in it, when it has one.
+    pub seq: Option<u64>,
+    /// The event's position in the input, from 0.
+    pub position: u64,
+    /// The rule broken.
+    pub rule: Rule,
+    /// What was expected and what was found.
+    pub detail: String,
+}
+
+/// Verification options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// How far, in milliseconds, a `ts` may be earlier than its predecessor's
+    /// before it is a back-dating finding (spec default 0).
+    pub max_clock_step_ms: i64,
+}
+
+/// One event seen alone: its chain members and recomputed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    /// `v` as written.
+    pub v: u64,
+    /// `chain` as written.
+    pub chain: String,
+    /// `seq` as written.
+    pub seq: u64,
+    /// `ts` parsed.
+    pub ts: Timestamp,
+    /// `prev` as written.
+    pub prev: String,
+    /// `hash` as written.
+    pub hash: String,
+    /// The hash recomputed over the event's members.
+    pub computed: Digest,
+}
+
+/// Looks at one event alone: that it is an object with the required members
+/// of the right types, and recomputes its hash. `position` is only for the report.
+pub fn inspect(event: &Value, position: u64) -> Result<Inspected, Failure> {
+    let fail = |seq: Option<u64>, rule: Rule, detail: String| Failure {
+        seq,
+        position,
+        rule,
+        detail,
+    };
+    let Value::Object(map) = event else {
+        return Err(fail(None, Rule::Format, "not a JSON object".into()));
+    };
+    let seq_written = map.get("seq").and_then(Value::as_u64);
+    let format = |detail: &str| fail(seq_written, Rule::Format, detail.to_owned());
+    let string = |name: &str| -> Result<String, Failure> {
+        map.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format(&format!("member `{name}` is missing or not a string")))
+    };
+    let v = map
+        .get("v")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format("member `v` is missing or not a non-negative integer"))?;
+    let seq = seq_written
+        .ok_or_else(|| format("member `seq` is missing or not a non-negative integer"))?;
+    let chain = string("chain")?;
+    let prev = string("prev")?;
+    let hash = string("hash")?;
+    let ts_text = string("ts")?;
+    let ts = Timestamp::parse(&ts_text).map_err(|e| format(&format!("member `ts`: {e}")))?;
+    check_required_shape(map).map_err(|d| format(&d))?;
+    let computed = hash_event(map).map_err(|e| format(&e.to_string()))?;
+    Ok(Inspected {
+        v,
+        chain,
+        seq,
+        ts,
+        prev,
+        hash,
+        computed,
+    })
+}
+
+/// The spec's required members beyond the chain ones: `actor` (with `id` and
+/// `role`), `action`, and `outcome` from its four values.
+fn check_required_shape(map: &Map<String, Value>) -> Result<(), String> {
+    let actor = map
+        .get("actor")
+        .and_then(Value::as_object)
+        .ok_or("member `actor` is missing or not an object")?;
+    for m in ["id", "role"] {
+        if !actor.get(m).is_some_and(Value::is_string) {
+            return Err(format!("member `actor.{m}` is missing or not a string"));
+        }
+    }
+    if !map.get("action").is_some_and(Value::is_string) {
+        return Err("member `action` is missing or not a string".into());
+    }
+    match map.get("outcome").and_then(Value::as_str) {
+        Some("success" | "denied" | "cancelled" | "error") => Ok(()),
+        _ => Err("member `outcome` is not one of success, denied, cancelled, error".into()),
+    }
+}
+
+/// What a valid chain (or prefix) amounts to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Events verified.
+    pub events: u64,
+    /// The chain id, when there was at least one event.
+    pub chain: Option<ChainId>,
+    /// The last event's `seq`.
+    pub last_seq: Option<u64>,
+    /// The last event's `hash`: the chain's head.
+    pub head: Option<Digest>,
+    /// The last event's `ts`.
+    pub last_ts: Option<Timestamp>,
+}
+
+/// Checks events in order against their predecessors.
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    options: Options,
+    state: Summary,
+    position: u64,
+}
+
+impl Verifier {
+    /// A verifier expecting `seq` 0 first.
+    pub fn new(options: Options) -> Self {
+        Self {
+            options,
+            state: Summary::default(),
+            position: 0,
+        }
+    }
+
+    /// A verifier that continues after `last`, an already verified event:
+    /// how a collector checks that a batch continues what it stored.
+    pub fn resume(
+        options: Options,
+        chain: ChainId,
+        last_seq: u64,
+        head: Digest,
+        last_ts: Timestamp,
+    ) -> Self {
+        Self {
+            options,
+            state: Summary {
+                events: 0,
+                chain: Some(chain),
+                last_seq: Some(last_seq),
+                head: Some(head),
+                last_ts: Some(last_ts),
+            },
+            position: 0,
+        }
+    }
+
+    /// Inspects and links one event.
+    pub fn push(&mut self, event: &Value) -> Result<Digest, Failure> {
+        let inspected = inspect(event, self.position)?;
+        self.link(&inspected)
+    }
+
+    /// Parses one line of a JSONL file and verifies it.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<Digest, Failure> {
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) => self.push(&v),
+            Err(e) => Err(Failure {
+                seq: None,
+                position: self.position,
+                rule: Rule::Format,
+                detail: format!("not JSON: {e}"),
+            }),
+        }
+    }
+
+    /// Checks an inspected event against its predecessor and advances.
+    /// Rules are checked in the spec's order: version, chain, seq, prev, hash, backdated.
+    pub fn link(&mut self, e: &Inspected) -> Result<Digest, Failure> {
+        let fail = |rule: Rule, detail: String| Failure {
+            seq: Some(e.seq),
+            position: self.position,
+            rule,
+            detail,
+        };
+        if e.v != VERSION {
+            return Err(fail(
+                Rule::Version,
+                format!("expected `v` 1, found {}", e.v),
+            ));
+        }
+        let chain = match &self.state.chain {
+            Some(c) if c.as_str() != e.chain => {
+                return Err(fail(
+                    Rule::Chain,
+                    format!("expected chain `{c}`, found `{}`", e.chain),
+                ))
+            }
+            Some(c) => c.clone(),
+            None => ChainId::parse(&e.chain).map_err(|err| fail(Rule::Chain, err.to_string()))?,
+        };
+        let expected_seq = match self.state.last_seq {
+            Some(s) => s.saturating_add(1),
+            None => 0,
+        };
+        if e.seq != expected_seq {
+            return Err(fail(
+                Rule::Seq,
+                format!("expected seq {expected_seq}, found {}", e.seq),
+            ));
+        }
+        let expected_prev = self.state.head.unwrap_or_else(|| chain.genesis());
+        if e.prev != expected_prev.to_hex() {
+            return Err(fail(
+                Rule::Prev,
+                format!("expected prev `{expected_prev}`, found `{}`", e.prev),
+            ));
+        }
+        if e.hash != e.computed.to_hex() {
+            return Err(fail(
+                Rule::Hash,
+                format!("expected hash `{}`, found `{}`", e.computed, e.hash),
+            ));
+        }
+        if let Some(last) = self.state.last_ts {
+            if e.ts < last.plus_millis(-self.options.max_clock_step_ms) {
+                return Err(fail(
+                    Rule::Backdated,
+                    format!("`ts` {} is earlier than the previous event's {last}", e.ts),
+                ));
+            }
+        }
+        self.state.events += 1;
+        self.state.chain = Some(chain);
+        self.state.last_seq = Some(e.seq);
+        self.state.head = Some(e.computed);
+        self.state.last_ts = Some(match self.state.last_ts {
+            Some(last) if last > e.ts => last,
+            _ => e.ts,
+        });
+        self.position += 1;
+        Ok(e.computed)
+    }
+
+    /// The state so far.
+    pub fn summary(&self) -> &Summary {
+        &self.state
+    }
+
+    /// The final state.
+    pub fn finish(self) -> Summary {
+        self.state
+    }
+}
+
+/// Why a JSONL input could not be verified.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The input could not be read.
+    #[error("cannot read the chain: {0}")]
+    Io(#[from] std::io::Error),
+    /// An event breaks a rule.
+    #[error(transparent)]
+    Broken(#[from] Failure),
+}
+
+/// Verifies a JSONL stream (one event per line; blank lines are ignored).
+pub fn verify_jsonl(reader: impl BufRead, options: Options) -> Result<Summary, VerifyError> {
+    let mut v = Verifier::new(options);
+    for line in reader.split(b'\n') {
+        let line = line?;
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        v.push_line(trimmed)?;
+    }
+    Ok(v.finish())
+}
