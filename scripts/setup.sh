@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need on a fresh Debian machine,
+# skipping whatever is already there so reruns take seconds:
+#   - the wasm32-unknown-unknown Rust target;
+#   - wasm-bindgen-cli at exactly the version Cargo.lock pins (from crates.io:
+#     prebuilt downloads are not reachable here, and `--locked` fails to build);
+#   - Debian's chromium + chromium-driver (browser tests) and postgresql
+#     (the collector's second store);
+#   - the npm dev tools of package.json (playwright-core, typescript, axe-core,
+#     canonicalize, binaryen for wasm-opt, cedar-wasm for the benchmark).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== setup: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+[ -f Cargo.lock ] || cargo generate-lockfile
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ -z "$wb_version" ]; then
+  echo "setup: cannot find the wasm-bindgen version in Cargo.lock" >&2
+  exit 1
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; then
+  step "wasm-bindgen-cli $wb_version (about 4 minutes)"
+  cargo install wasm-bindgen-cli --version "$wb_version" --force
+fi
+
+missing=()
+for pkg in chromium chromium-driver postgresql; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm dev tools"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: ready"
