@@ -25,6 +25,7 @@
 //! The time is always passed in ([`Timestamp`]) and randomness comes from an
 //! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
 
+pub mod alerts;
 pub mod canon;
 pub mod chain;
 mod digest;
