@@ -186,14 +186,15 @@ pub struct LocalTime {
 }
 
 impl LocalTime {
-    /// `hour:minute`; out-of-range values saturate to `23:59`.
+    /// `hour:minute`; out-of-range values saturate to `24:00`, the end of the day.
     pub fn new(hour: u8, minute: u8) -> Self {
         Self {
-            minutes: (u16::from(hour.min(23)) * 60 + u16::from(minute.min(59))),
+            minutes: (u16::from(hour) * 60 + u16::from(minute.min(59))).min(24 * 60),
         }
     }
 
-    /// Parses `HH:MM`.
+    /// Parses `HH:MM`, from `00:00` to `24:00` (the end of the day, so a
+    /// facility open around the clock writes `00:00` to `24:00`).
     pub fn parse(s: &str) -> Result<Self, AlertConfigError> {
         let bad = || AlertConfigError::Time(s.to_owned());
         let (h, m) = s.split_once(':').ok_or_else(bad)?;
@@ -202,7 +203,7 @@ impl LocalTime {
         }
         let h: u8 = h.parse().map_err(|_| bad())?;
         let m: u8 = m.parse().map_err(|_| bad())?;
-        if h > 23 || m > 59 {
+        if h > 24 || m > 59 || (h == 24 && m > 0) {
             return Err(bad());
         }
         Ok(Self::new(h, m))
@@ -354,8 +355,10 @@ mod tests {
             serde_json::from_str::<AlertConfig>(r#"{"businessHours":{"start":"8:00"}}"#).is_err()
         );
         assert!(
-            serde_json::from_str::<AlertConfig>(r#"{"businessHours":{"end":"24:00"}}"#).is_err()
+            serde_json::from_str::<AlertConfig>(r#"{"businessHours":{"end":"24:01"}}"#).is_err()
         );
+        let c: AlertConfig = serde_json::from_str(r#"{"businessHours":{"end":"24:00"}}"#).unwrap();
+        assert_eq!(c.business_hours.end.minutes(), 1440);
     }
 
     #[test]

@@ -1,8 +1,161 @@
 //! Alert rules of seed 003 over verified events, from one chain or many.
+//!
+//! One engine serves every host: the browser raises the break-glass and
+//! bulk-access alerts locally as it appends, the collector recomputes
+//! incrementally as batches arrive, and the CLI scans whole files. Feed it
+//! events that already passed [`crate::verify`]: the engine trusts what it
+//! is given and only judges behaviour.
+//!
+//! | rule id | severity | fires on |
+//! |---|---|---|
+//! | `outside-caseload` | medium | an access to a record the actor is not assigned to, without a break-glass justification |
+//! | `repeated-unassigned` | high | [`RepeatedUnassigned::count`] such accesses by one actor to one record within its window |
+//! | `bulk-access` | high | one actor touching more than [`BulkAccess::distinct_records`] distinct records within its window |
+//! | `off-hours` | medium | an access outside [`BusinessHours`] (needs the `tz` feature) |
+//! | `break-glass-unauthorised` | high | a break-glass attempt, any outcome, by a role not in the authorised list |
+//! | `export` | critical | any export or download attempt, any outcome |
+//! | `role-escalation` | critical | a role change on oneself, or one that was refused |
+//! | `concurrent-access` | critical | [`ConcurrentAccess::staff`] distinct staff without a care reason on one record within its window |
+//!
+//! An *access* is any event naming a `subject` record, whatever its outcome:
+//! attempts count. A *care reason* is a relation of `caseload` or `team`, a
+//! break-glass `reason`, or a `purposeOfUse` listed in
+//! [`AlertConfig::care_purposes`] (default `BTG`).
+//!
+//! Windows are trailing: an event is judged with the events of the window
+//! that ends at its `ts`. The engine expects events in roughly time order;
+//! [`scan`] sorts a batch by (`ts`, chain, seq) first, so its answer does not
+//! depend on how chains were interleaved.
 
 mod config;
+mod engine;
+mod hours;
 
 pub use config::{
     AlertConfig, AlertConfigError, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime,
     RepeatedUnassigned, Weekday,
 };
+pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::ChainId;
+use crate::Timestamp;
+
+/// How urgently a finding needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Severity {
+    /// Review in the routine audit.
+    Medium,
+    /// Review soon; tell the facility director.
+    High,
+    /// Review now.
+    Critical,
+}
+
+impl Severity {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Which rule a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleId {
+    /// Access outside the actor's caseload without authorisation.
+    OutsideCaseload,
+    /// Repeated unassigned access to the same record.
+    RepeatedUnassigned,
+    /// Access to many distinct records in a short time.
+    BulkAccess,
+    /// Access outside business hours.
+    OffHours,
+    /// Break-glass attempted by a role not authorised for it.
+    BreakGlassUnauthorised,
+    /// An export or download attempt.
+    Export,
+    /// A role or permission escalation attempt.
+    RoleEscalation,
+    /// Several staff on one record at once without a care reason.
+    ConcurrentAccess,
+}
+
+impl RuleId {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::OutsideCaseload => "outside-caseload",
+            RuleId::RepeatedUnassigned => "repeated-unassigned",
+            RuleId::BulkAccess => "bulk-access",
+            RuleId::OffHours => "off-hours",
+            RuleId::BreakGlassUnauthorised => "break-glass-unauthorised",
+            RuleId::Export => "export",
+            RuleId::RoleEscalation => "role-escalation",
+            RuleId::ConcurrentAccess => "concurrent-access",
+        }
+    }
+
+    /// The severity seed 003 gives the rule.
+    pub fn severity(self) -> Severity {
+        match self {
+            RuleId::OutsideCaseload | RuleId::OffHours => Severity::Medium,
+            RuleId::RepeatedUnassigned | RuleId::BulkAccess | RuleId::BreakGlassUnauthorised => {
+                Severity::High
+            }
+            RuleId::Export | RuleId::RoleEscalation | RuleId::ConcurrentAccess => {
+                Severity::Critical
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event named as evidence: its chain and `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventRef {
+    /// The event's chain.
+    pub chain: ChainId,
+    /// The event's `seq` in that chain.
+    pub seq: u64,
+}
+
+/// A staff member named in a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StaffRef {
+    /// Staff id.
+    pub id: String,
+    /// Role at the time.
+    pub role: String,
+}
+
+/// One alert: the rule, who, which records, and the events that prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// The rule that fired.
+    pub rule: RuleId,
+    /// Its severity.
+    pub severity: Severity,
+    /// The staff concerned: one, or several for `concurrent-access`.
+    pub actors: Vec<StaffRef>,
+    /// The records concerned, sorted.
+    pub records: Vec<String>,
+    /// The events that prove it, in the order they were judged.
+    pub events: Vec<EventRef>,
+    /// The time of the event that made the rule fire.
+    pub at: Timestamp,
+    /// One sentence for the reviewer.
+    pub summary: String,
+}

@@ -1,0 +1,439 @@
+//! The streaming alert engine and its batch helpers.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::config::{AlertConfig, AlertConfigError};
+use super::hours::Hours;
+use super::{EventRef, Finding, RuleId, StaffRef};
+use crate::event::{Action, Event, Relation};
+use crate::Timestamp;
+
+/// Off-hours findings for one actor are grouped: after one, the next comes
+/// no sooner than this many minutes later, so a night shift is one finding
+/// per hour rather than one per click.
+const OFF_HOURS_GROUP_MINUTES: u32 = 60;
+
+/// How many pushes between sweeps of idle window state.
+const SWEEP_EVERY: u64 = 4096;
+
+/// Why events could not be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertInputError {
+    /// The configuration is unusable.
+    #[error("alert settings: {0}")]
+    Config(#[from] AlertConfigError),
+    /// An input value is not a sealtrail event.
+    #[error("event {position} is not a sealtrail event: {detail}")]
+    Event {
+        /// Position of the value in the input, from 0.
+        position: usize,
+        /// What serde found wrong.
+        detail: String,
+    },
+}
+
+/// One access in a window.
+#[derive(Debug, Clone)]
+struct Access {
+    ts: Timestamp,
+    record: String,
+    actor: StaffRef,
+    care: bool,
+    at: EventRef,
+}
+
+/// The streaming engine: push events one at a time, get the findings each
+/// one completes. Windowed state is kept per actor and per record and
+/// dropped once it falls out of every window.
+#[derive(Debug, Clone)]
+pub struct AlertEngine {
+    config: AlertConfig,
+    break_glass_roles: BTreeSet<String>,
+    hours: Hours,
+    /// Per actor id: their accesses within the bulk window.
+    by_actor: HashMap<String, VecDeque<Access>>,
+    /// Per (actor id, record): unassigned accesses within the repeat window.
+    unassigned: HashMap<(String, String), VecDeque<Access>>,
+    /// Per record: accesses within the concurrency window.
+    by_record: HashMap<String, VecDeque<Access>>,
+    /// When each (rule, key) last fired, to report a burst once per window.
+    fired: HashMap<(RuleId, String), Timestamp>,
+    newest: Option<Timestamp>,
+    pushed: u64,
+}
+
+impl AlertEngine {
+    /// An engine with `config` and the roles allowed to break the glass (the
+    /// policy's break-glass roles; seed 003 says admin and safeguarding).
+    pub fn new<S: Into<String>>(
+        config: AlertConfig,
+        break_glass_roles: impl IntoIterator<Item = S>,
+    ) -> Result<Self, AlertConfigError> {
+        config.validate()?;
+        let hours = Hours::new(&config.business_hours)?;
+        Ok(Self {
+            config,
+            break_glass_roles: break_glass_roles.into_iter().map(Into::into).collect(),
+            hours,
+            by_actor: HashMap::new(),
+            unassigned: HashMap::new(),
+            by_record: HashMap::new(),
+            fired: HashMap::new(),
+            newest: None,
+            pushed: 0,
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &AlertConfig {
+        &self.config
+    }
+
+    /// Judges one event and returns the findings it completes.
+    pub fn push(&mut self, e: &Event) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let at = EventRef {
+            chain: e.chain.clone(),
+            seq: e.seq,
+        };
+        let actor = StaffRef {
+            id: e.body.actor.id.clone(),
+            role: e.body.actor.role.clone(),
+        };
+        let action = e.body.action.as_str();
+        let single = |rule: RuleId, records: Vec<String>, summary: String| Finding {
+            rule,
+            severity: rule.severity(),
+            actors: vec![actor.clone()],
+            records,
+            events: vec![at.clone()],
+            at: e.ts,
+            summary,
+        };
+        let record = e.body.subject.as_ref().map(|s| s.record_id.clone());
+        let records = || record.iter().cloned().collect::<Vec<_>>();
+
+        if e.body.action == Action::BreakGlass && !self.break_glass_roles.contains(&actor.role) {
+            out.push(single(
+                RuleId::BreakGlassUnauthorised,
+                records(),
+                format!(
+                    "`{}` with role `{}`, which may not break the glass, attempted it ({})",
+                    actor.id,
+                    actor.role,
+                    outcome_word(e)
+                ),
+            ));
+        }
+        if self.config.export_actions.iter().any(|a| a == action) {
+            out.push(single(
+                RuleId::Export,
+                records(),
+                format!("`{}` attempted `{action}` ({})", actor.id, outcome_word(e)),
+            ));
+        }
+        if self.config.role_change_actions.iter().any(|a| a == action) {
+            let target = e
+                .body
+                .detail
+                .get("user")
+                .and_then(Value::as_str)
+                .unwrap_or(&actor.id);
+            let own = target == actor.id;
+            let refused = e.body.outcome != crate::event::Outcome::Success;
+            if own || refused {
+                let what = match (own, refused) {
+                    (true, true) => "tried to change their own role and was refused",
+                    (true, false) => "changed their own role",
+                    _ => "attempted a role change that was refused",
+                };
+                out.push(single(
+                    RuleId::RoleEscalation,
+                    Vec::new(),
+                    format!("`{}` {what}", actor.id),
+                ));
+            }
+        }
+
+        if let Some(record) = &record {
+            let relation = e.body.subject.as_ref().and_then(|s| s.relation);
+            let justified =
+                e.body.reason.is_some() || e.body.purpose_of_use.as_deref() == Some("BTG");
+            let care = matches!(relation, Some(Relation::Caseload | Relation::Team))
+                || e.body.reason.is_some()
+                || e.body
+                    .purpose_of_use
+                    .as_ref()
+                    .is_some_and(|p| self.config.care_purposes.contains(p));
+            let access = Access {
+                ts: e.ts,
+                record: record.clone(),
+                actor: actor.clone(),
+                care,
+                at: at.clone(),
+            };
+            if relation == Some(Relation::Unassigned) && !justified {
+                out.push(single(
+                    RuleId::OutsideCaseload,
+                    records(),
+                    format!(
+                        "`{}` accessed record `{record}`, which is not on their caseload",
+                        actor.id
+                    ),
+                ));
+                if let Some(f) = self.repeated_unassigned(&access) {
+                    out.push(f);
+                }
+            }
+            if self.hours.is_off_hours(e.ts)
+                && self.arm(RuleId::OffHours, &actor.id, e.ts, OFF_HOURS_GROUP_MINUTES)
+            {
+                out.push(single(
+                    RuleId::OffHours,
+                    records(),
+                    format!(
+                        "`{}` accessed record `{record}` outside business hours",
+                        actor.id
+                    ),
+                ));
+            }
+            if let Some(f) = self.bulk(&access) {
+                out.push(f);
+            }
+            if let Some(f) = self.concurrent(&access) {
+                out.push(f);
+            }
+        }
+
+        self.newest = Some(self.newest.map_or(e.ts, |n| n.max(e.ts)));
+        self.pushed = self.pushed.wrapping_add(1);
+        if self.pushed % SWEEP_EVERY == 0 {
+            self.sweep();
+        }
+        out
+    }
+
+    /// Judges a JSON value as an event (the form chains are stored in).
+    pub fn push_value(&mut self, value: &Value) -> Result<Vec<Finding>, AlertInputError> {
+        let e = Event::deserialize(value).map_err(|err| AlertInputError::Event {
+            position: usize::try_from(self.pushed).unwrap_or(usize::MAX),
+            detail: err.to_string(),
+        })?;
+        Ok(self.push(&e))
+    }
+
+    /// Repeated unassigned access by one actor to one record.
+    fn repeated_unassigned(&mut self, a: &Access) -> Option<Finding> {
+        let cfg = self.config.repeated_unassigned.clone();
+        let key = (a.actor.id.clone(), a.record.clone());
+        let q = self.unassigned.entry(key).or_default();
+        push_window(q, a.clone(), cfg.window_minutes);
+        let within: Vec<&Access> = in_window(q, a.ts, cfg.window_minutes).collect();
+        if within.len() < count(cfg.count) {
+            return None;
+        }
+        let events = within.iter().map(|x| x.at.clone()).collect();
+        let fire_key = format!("{}\u{0}{}", a.actor.id, a.record);
+        if !self.arm(
+            RuleId::RepeatedUnassigned,
+            &fire_key,
+            a.ts,
+            cfg.window_minutes,
+        ) {
+            return None;
+        }
+        Some(Finding {
+            rule: RuleId::RepeatedUnassigned,
+            severity: RuleId::RepeatedUnassigned.severity(),
+            actors: vec![a.actor.clone()],
+            records: vec![a.record.clone()],
+            events,
+            at: a.ts,
+            summary: format!(
+                "`{}` accessed unassigned record `{}` {} times within {} minutes",
+                a.actor.id, a.record, cfg.count, cfg.window_minutes
+            ),
+        })
+    }
+
+    /// More than N distinct records by one actor within the window.
+    fn bulk(&mut self, a: &Access) -> Option<Finding> {
+        let cfg = self.config.bulk_access.clone();
+        let q = self.by_actor.entry(a.actor.id.clone()).or_default();
+        push_window(q, a.clone(), cfg.window_minutes);
+        let within: Vec<&Access> = in_window(q, a.ts, cfg.window_minutes).collect();
+        let distinct: BTreeSet<&str> = within.iter().map(|x| x.record.as_str()).collect();
+        if distinct.len() <= count(cfg.distinct_records) {
+            return None;
+        }
+        let records: Vec<String> = distinct.into_iter().map(str::to_owned).collect();
+        let events = within.iter().map(|x| x.at.clone()).collect();
+        if !self.arm(RuleId::BulkAccess, &a.actor.id, a.ts, cfg.window_minutes) {
+            return None;
+        }
+        Some(Finding {
+            rule: RuleId::BulkAccess,
+            severity: RuleId::BulkAccess.severity(),
+            actors: vec![a.actor.clone()],
+            summary: format!(
+                "`{}` accessed {} distinct records within {} minutes (more than {})",
+                a.actor.id,
+                records.len(),
+                cfg.window_minutes,
+                cfg.distinct_records
+            ),
+            records,
+            events,
+            at: a.ts,
+        })
+    }
+
+    /// Several distinct staff without a care reason on one record at once.
+    fn concurrent(&mut self, a: &Access) -> Option<Finding> {
+        let cfg = self.config.concurrent_access.clone();
+        let q = self.by_record.entry(a.record.clone()).or_default();
+        push_window(q, a.clone(), cfg.window_minutes);
+        if a.care {
+            return None;
+        }
+        let careless: Vec<&Access> = in_window(q, a.ts, cfg.window_minutes)
+            .filter(|x| !x.care)
+            .collect();
+        let staff: BTreeSet<&StaffRef> = careless.iter().map(|x| &x.actor).collect();
+        let ids: BTreeSet<&str> = staff.iter().map(|s| s.id.as_str()).collect();
+        if ids.len() < count(cfg.staff) {
+            return None;
+        }
+        let n = ids.len();
+        let actors: Vec<StaffRef> = staff.into_iter().cloned().collect();
+        let events = careless.iter().map(|x| x.at.clone()).collect();
+        if !self.arm(
+            RuleId::ConcurrentAccess,
+            &a.record,
+            a.ts,
+            cfg.window_minutes,
+        ) {
+            return None;
+        }
+        Some(Finding {
+            rule: RuleId::ConcurrentAccess,
+            severity: RuleId::ConcurrentAccess.severity(),
+            summary: format!(
+                "{} staff accessed record `{}` within {} minutes without a care reason",
+                n,
+                a.record,
+                cfg.window_minutes
+            ),
+            actors,
+            records: vec![a.record.clone()],
+            events,
+            at: a.ts,
+        })
+    }
+
+    /// True (and remembers `ts`) unless `(rule, key)` fired less than
+    /// `minutes` before `ts`: one finding per burst.
+    fn arm(&mut self, rule: RuleId, key: &str, ts: Timestamp, minutes: u32) -> bool {
+        let k = (rule, key.to_owned());
+        if let Some(last) = self.fired.get(&k) {
+            if ts >= *last && ts < last.plus_millis(window_ms(minutes)) {
+                return false;
+            }
+        }
+        self.fired.insert(k, ts);
+        true
+    }
+
+    /// Drops window state no future in-order event can reach.
+    fn sweep(&mut self) {
+        let Some(newest) = self.newest else { return };
+        let horizon = |minutes: u32| newest.plus_millis(-window_ms(minutes));
+        let bulk = horizon(self.config.bulk_access.window_minutes);
+        let rep = horizon(self.config.repeated_unassigned.window_minutes);
+        let conc = horizon(self.config.concurrent_access.window_minutes);
+        let longest = [
+            self.config.bulk_access.window_minutes,
+            self.config.repeated_unassigned.window_minutes,
+            self.config.concurrent_access.window_minutes,
+            OFF_HOURS_GROUP_MINUTES,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(OFF_HOURS_GROUP_MINUTES);
+        let fired = horizon(longest);
+        self.by_actor.retain(|_, q| q.iter().any(|x| x.ts >= bulk));
+        self.unassigned.retain(|_, q| q.iter().any(|x| x.ts >= rep));
+        self.by_record.retain(|_, q| q.iter().any(|x| x.ts >= conc));
+        self.fired.retain(|_, t| *t >= fired);
+    }
+}
+
+/// How the attempt ended, for summaries.
+fn outcome_word(e: &Event) -> &'static str {
+    match e.body.outcome {
+        crate::event::Outcome::Success => "succeeded",
+        crate::event::Outcome::Denied => "denied",
+        crate::event::Outcome::Cancelled => "cancelled",
+        crate::event::Outcome::Error => "failed",
+    }
+}
+
+fn window_ms(minutes: u32) -> i64 {
+    i64::from(minutes) * 60_000
+}
+
+fn count(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Appends `a` and drops entries older than the window before it.
+fn push_window(q: &mut VecDeque<Access>, a: Access, minutes: u32) {
+    let floor = a.ts.plus_millis(-window_ms(minutes));
+    q.push_back(a);
+    while q.front().is_some_and(|x| x.ts < floor) {
+        q.pop_front();
+    }
+}
+
+/// Entries in the trailing window `[ts - minutes, ts]`. Accesses are
+/// windowed by time only, so a late event from another chain still meets
+/// the events it overlaps.
+fn in_window(q: &VecDeque<Access>, ts: Timestamp, minutes: u32) -> impl Iterator<Item = &Access> {
+    let floor = ts.plus_millis(-window_ms(minutes));
+    q.iter().filter(move |x| x.ts >= floor && x.ts <= ts)
+}
+
+/// Judges a batch of events, from one chain or many, in (`ts`, chain, seq)
+/// order, and returns every finding.
+pub fn scan<'a, S: Into<String>>(
+    config: AlertConfig,
+    break_glass_roles: impl IntoIterator<Item = S>,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<Vec<Finding>, AlertConfigError> {
+    let mut engine = AlertEngine::new(config, break_glass_roles)?;
+    let mut sorted: Vec<&Event> = events.into_iter().collect();
+    sorted.sort_by(|a, b| (a.ts, &a.chain, a.seq).cmp(&(b.ts, &b.chain, b.seq)));
+    Ok(sorted.into_iter().flat_map(|e| engine.push(e)).collect())
+}
+
+/// [`scan`] over JSON values (events as stored or uploaded).
+pub fn scan_values<'a, S: Into<String>>(
+    config: AlertConfig,
+    break_glass_roles: impl IntoIterator<Item = S>,
+    values: impl IntoIterator<Item = &'a Value>,
+) -> Result<Vec<Finding>, AlertInputError> {
+    let events = values
+        .into_iter()
+        .enumerate()
+        .map(|(position, v)| {
+            Event::deserialize(v).map_err(|err| AlertInputError::Event {
+                position,
+                detail: err.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(scan(config, break_glass_roles, &events)?)
+}
