@@ -31,6 +31,7 @@ pub mod chain;
 mod digest;
 pub mod entropy;
 pub mod event;
+pub mod fhir;
 pub mod pointer;
 mod time;
 pub mod verify;
