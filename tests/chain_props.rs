@@ -62,14 +62,14 @@ fn apply(c: &mut Vec<Value>, i: usize, m: &Mutation) -> Option<(u64, u64, Rule)>
     let at = i as u64;
     match m {
         Mutation::Edit(s) => {
-            if c[i]["actor"]["name"] == Value::from(s.as_str()) {
+            if c[i]["actor"]["name"] == s.as_str() {
                 return None;
             }
             c[i]["actor"]["name"] = s.as_str().into();
             Some((at, at, Rule::Hash))
         }
         Mutation::EditRehash(s) => {
-            if i + 1 == n || c[i]["subject"]["recordId"] == Value::from(s.as_str()) {
+            if i + 1 == n || c[i]["subject"]["recordId"] == s.as_str() {
                 return None;
             }
             c[i]["subject"]["recordId"] = s.as_str().into();
