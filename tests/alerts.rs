@@ -4,7 +4,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::string_slice
 )]
 
 use sealtrail::alerts::{scan, scan_values, AlertConfig, AlertEngine, Finding, RuleId, Severity};
