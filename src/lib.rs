@@ -35,6 +35,8 @@ pub mod fhir;
 pub mod pointer;
 mod time;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use digest::{Digest, DigestError};
 pub use time::{Timestamp, TimestampError};

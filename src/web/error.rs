@@ -1,0 +1,108 @@
+//! The one error type of the web layer, and how it reaches JavaScript.
+//!
+//! Every rejected promise and thrown exception of the package is a JS `Error`
+//! whose `name` is `SealtrailError`, whose `message` says what to do, and whose
+//! `code` is a stable kebab-case string a host can branch on (see the
+//! `SealtrailErrorCode` type in the generated `.d.ts`).
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// What went wrong in the browser layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebError {
+    /// No IndexedDB in this context (private mode in some browsers, a sandboxed frame).
+    #[error("indexedDB is not available here, so audit events cannot be stored and nothing is revealed: {0}")]
+    StorageMissing(String),
+    /// Another tab holds an older version of the database open.
+    #[error("the audit database `{0}` is blocked by another tab of this site; close the other tabs and reload")]
+    StorageBlocked(String),
+    /// The browser refused to store more data.
+    #[error("browser storage is full, so audit events cannot be stored and nothing is revealed; free some space for this site")]
+    StorageFull,
+    /// The connection was closed under us (another tab upgraded or deleted the database).
+    #[error("the audit database was closed by another tab or by the browser; reload the page")]
+    StorageClosed,
+    /// Any other IndexedDB failure.
+    #[error("the audit database failed: {0}")]
+    Storage(String),
+    /// A caller's value is not what the API takes.
+    #[error("invalid value at `{pointer}`: {message}")]
+    Input {
+        /// JSON Pointer of the offending value inside the argument.
+        pointer: String,
+        /// What was expected.
+        message: String,
+    },
+    /// The policy, session or record was refused by the core.
+    #[error("{0}")]
+    Core(String),
+    /// No secure random source.
+    #[error("the browser's secure random source is unavailable: {0}")]
+    Entropy(String),
+    /// A method was called before `start` finished or after `close`.
+    #[error("sealtrail is not running: await `start` first")]
+    NotStarted,
+    /// The page has no `window` or `document` (a worker, or server-side rendering).
+    #[error("this needs a browser window with a document")]
+    NoWindow,
+    /// A reveal was asked without a matching, current grant.
+    #[error("{0}")]
+    Grant(String),
+}
+
+impl WebError {
+    /// The stable code hosts branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebError::StorageMissing(_) => "storage-missing",
+            WebError::StorageBlocked(_) => "storage-blocked",
+            WebError::StorageFull => "storage-full",
+            WebError::StorageClosed => "storage-closed",
+            WebError::Storage(_) => "storage-failed",
+            WebError::Input { .. } => "invalid-input",
+            WebError::Core(_) => "refused",
+            WebError::Entropy(_) => "no-entropy",
+            WebError::NotStarted => "not-started",
+            WebError::NoWindow => "no-window",
+            WebError::Grant(_) => "grant",
+        }
+    }
+
+    /// An input error at `pointer`.
+    pub fn input(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        WebError::Input {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Classifies a JS exception thrown by IndexedDB.
+    pub fn from_storage(e: &JsValue) -> Self {
+        match e.dyn_ref::<web_sys::DomException>() {
+            Some(d) if d.name() == "QuotaExceededError" => WebError::StorageFull,
+            Some(d) if d.name() == "InvalidStateError" => WebError::StorageClosed,
+            Some(d) => WebError::Storage(format!("{}: {}", d.name(), d.message())),
+            None => WebError::Storage(describe(e)),
+        }
+    }
+}
+
+/// A short text for any thrown JS value.
+pub fn describe(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| "unknown error".to_owned())
+}
+
+impl From<WebError> for JsValue {
+    fn from(e: WebError) -> Self {
+        let err = js_sys::Error::new(&e.to_string());
+        err.set_name("SealtrailError");
+        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
+        if let WebError::Input { pointer, .. } = &e {
+            let _ = js_sys::Reflect::set(&err, &"pointer".into(), &pointer.as_str().into());
+        }
+        err.into()
+    }
+}

@@ -1,0 +1,510 @@
+//! Ships stored events to the collector, per `shared/spec/audit-chain.md`:
+//! batches by size and time, backs off exponentially with jitter, resends from
+//! `expectedSeq` on `409 gap`, stops and raises an alert on `409 fork|tamper`,
+//! anchors heads, and deletes events only after a `200`.
+//!
+//! Everything here is `fetch` promises and timers on the event loop: the UI
+//! thread never waits on the network. One pump runs at a time; a kick while it
+//! runs makes it go round once more.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::error::{describe, WebError};
+use super::journal::Journal;
+use super::store::{EventStore, StoredEvent};
+use super::timer::sleep;
+
+/// Tuning of the uploader (all from the host's `options`, with defaults).
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Collector base URL, without a trailing slash (`/api`, `https://c.example/api`).
+    pub endpoint: String,
+    /// Most events in one POST.
+    pub batch_events: u32,
+    /// Most bytes in one POST body (the first event always goes).
+    pub batch_bytes: usize,
+    /// How long a new event waits for company before it is sent.
+    pub delay_ms: u32,
+    /// A request that takes longer is aborted and retried.
+    pub timeout_ms: u32,
+    /// First retry delay; doubles per failure.
+    pub backoff_ms: u32,
+    /// Longest retry delay.
+    pub backoff_max_ms: u32,
+}
+
+impl UploadConfig {
+    /// Defaults for `endpoint`.
+    pub fn new(endpoint: &str) -> Self {
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            batch_events: 500,
+            batch_bytes: 512 * 1024,
+            delay_ms: 250,
+            timeout_ms: 10_000,
+            backoff_ms: 500,
+            backoff_max_ms: 60_000,
+        }
+    }
+}
+
+/// Upload progress of one chain.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainProgress {
+    /// The chain id.
+    pub chain: String,
+    /// Highest `seq` the collector acknowledged with `200`, if any.
+    pub acked_seq: Option<u64>,
+    /// Why uploading this chain stopped for good (`fork`, `tamper`, ...).
+    pub stopped: Option<String>,
+    /// Highest `seq` anchored with a head.
+    pub anchored_seq: Option<u64>,
+    /// Whether this is the chain of the current page load.
+    pub current: bool,
+}
+
+/// Something the collector said that a reviewer must see.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectorAlert {
+    /// `fork`, `tamper`, `gap-lost` or `rejected`.
+    pub error: String,
+    /// The chain concerned.
+    pub chain: String,
+    /// The `seq` the collector named.
+    pub seq: Option<u64>,
+    /// What the collector answered, as text.
+    pub detail: String,
+}
+
+struct State {
+    chains: BTreeMap<String, ChainProgress>,
+    attempt: u32,
+    last_error: Option<String>,
+    running: bool,
+    again: bool,
+    scheduled: bool,
+    closed: bool,
+    batch_events: u32,
+}
+
+/// Why one chain's upload stopped this round.
+enum Halt {
+    /// Try again later (network, timeout, 5xx, 429, ...).
+    Retry(String),
+    /// Never retry this chain: evidence for a reviewer.
+    Stop(CollectorAlert),
+}
+
+/// The uploader of one page load (and the leftovers of earlier ones).
+#[derive(Clone)]
+pub struct Uploader {
+    cfg: Rc<UploadConfig>,
+    store: EventStore,
+    journal: Journal,
+    state: Rc<RefCell<State>>,
+    on_alert: Rc<dyn Fn(CollectorAlert)>,
+    on_change: Rc<dyn Fn()>,
+}
+
+impl Uploader {
+    /// An idle uploader; [`Uploader::kick`] starts it.
+    pub fn new(
+        cfg: UploadConfig,
+        store: EventStore,
+        journal: Journal,
+        on_alert: Rc<dyn Fn(CollectorAlert)>,
+        on_change: Rc<dyn Fn()>,
+    ) -> Self {
+        let batch_events = cfg.batch_events.max(1);
+        Self {
+            cfg: Rc::new(cfg),
+            store,
+            journal,
+            state: Rc::new(RefCell::new(State {
+                chains: BTreeMap::new(),
+                attempt: 0,
+                last_error: None,
+                running: false,
+                again: false,
+                scheduled: false,
+                closed: false,
+                batch_events,
+            })),
+            on_alert,
+            on_change,
+        }
+    }
+
+    /// Progress of every chain seen, and the last error.
+    pub fn progress(&self) -> (Vec<ChainProgress>, Option<String>) {
+        let st = self.state.borrow();
+        let current = self.journal.chain();
+        let mut chains: Vec<ChainProgress> = st.chains.values().cloned().collect();
+        if !st.chains.contains_key(&current) {
+            chains.push(ChainProgress {
+                chain: current.clone(),
+                ..ChainProgress::default()
+            });
+        }
+        for c in &mut chains {
+            c.current = c.chain == current;
+        }
+        (chains, st.last_error.clone())
+    }
+
+    /// Stops all uploading (the page is closing the instance).
+    pub fn close(&self) {
+        self.state.borrow_mut().closed = true;
+    }
+
+    /// Uploads now (or right after the running round).
+    pub fn kick(&self) {
+        let start = {
+            let mut st = self.state.borrow_mut();
+            if st.closed {
+                return;
+            }
+            if st.running {
+                st.again = true;
+                false
+            } else {
+                st.running = true;
+                true
+            }
+        };
+        if start {
+            wasm_bindgen_futures::spawn_local(self.clone().pump());
+        }
+    }
+
+    /// Uploads after the batching delay, unless a round is already scheduled.
+    pub fn kick_soon(&self) {
+        self.kick_after(self.cfg.delay_ms);
+    }
+
+    fn kick_after(&self, ms: u32) {
+        {
+            let mut st = self.state.borrow_mut();
+            if st.scheduled || st.closed {
+                return;
+            }
+            st.scheduled = true;
+        }
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep(ms).await;
+            this.state.borrow_mut().scheduled = false;
+            this.kick();
+        });
+    }
+
+    /// Runs upload rounds until nothing is left or a retry is scheduled.
+    async fn pump(self) {
+        loop {
+            let outcome = self.round().await;
+            let retry = {
+                let mut st = self.state.borrow_mut();
+                match &outcome {
+                    Ok(()) => {
+                        st.attempt = 0;
+                        None
+                    }
+                    Err(msg) => {
+                        st.last_error = Some(msg.clone());
+                        st.attempt = st.attempt.saturating_add(1);
+                        Some(backoff(&self.cfg, st.attempt))
+                    }
+                }
+            };
+            (self.on_change)();
+            let again = {
+                let mut st = self.state.borrow_mut();
+                let again = retry.is_none() && std::mem::take(&mut st.again) && !st.closed;
+                if !again {
+                    st.running = false;
+                }
+                again
+            };
+            if let Some(ms) = retry {
+                self.kick_after(ms);
+                return;
+            }
+            if !again {
+                return;
+            }
+        }
+    }
+
+    /// One pass over every chain in storage, oldest first.
+    async fn round(&self) -> Result<(), String> {
+        self.anchor().await;
+        let chains = self.store.chains().await.map_err(|e| e.to_string())?;
+        let current = self.journal.chain();
+        for chain in chains {
+            let stopped = {
+                let mut st = self.state.borrow_mut();
+                let entry = st.chains.entry(chain.clone()).or_insert_with(|| ChainProgress {
+                    chain: chain.clone(),
+                    ..ChainProgress::default()
+                });
+                entry.stopped.is_some()
+            };
+            if stopped {
+                continue;
+            }
+            match self.upload_chain(&chain).await {
+                Ok(()) => {
+                    if chain != current {
+                        self.store.forget(&chain).await.map_err(|e| e.to_string())?;
+                    }
+                }
+                Err(Halt::Retry(msg)) => return Err(msg),
+                Err(Halt::Stop(alert)) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        st.last_error = Some(format!(
+                            "the collector refused chain `{}` ({}); uploading it stopped: {}",
+                            alert.chain, alert.error, alert.detail
+                        ));
+                        if let Some(p) = st.chains.get_mut(&chain) {
+                            p.stopped = Some(alert.error.clone());
+                        }
+                    }
+                    (self.on_alert)(alert);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `chain`'s stored events until none is left.
+    async fn upload_chain(&self, chain: &str) -> Result<(), Halt> {
+        let mut from = 0u64;
+        loop {
+            let max = self.state.borrow().batch_events;
+            let events = self
+                .store
+                .read(chain, from, max)
+                .await
+                .map_err(|e| Halt::Retry(e.to_string()))?;
+            let Some(first) = events.first().map(|e| e.seq) else {
+                return Ok(());
+            };
+            if from > 0 && first != from {
+                return Err(Halt::Stop(CollectorAlert {
+                    error: "gap-lost".into(),
+                    chain: chain.to_owned(),
+                    seq: Some(from),
+                    detail: format!(
+                        "the collector expects seq {from}, which this browser no longer holds (it was acknowledged before)"
+                    ),
+                }));
+            }
+            let (body, last) = batch_body(&events, self.cfg.batch_bytes);
+            let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
+            let (status, text) = self.post(&url, &body).await.map_err(Halt::Retry)?;
+            let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let seq_in = |key: &str| answer.get(key).and_then(serde_json::Value::as_u64);
+            match status {
+                200 => {
+                    let acked = seq_in("ackedSeq").unwrap_or(last);
+                    if acked < first {
+                        return Err(Halt::Retry(format!(
+                            "the collector acknowledged seq {acked} of chain `{chain}` but not the batch from {first}; retrying"
+                        )));
+                    }
+                    self.store
+                        .acknowledge(chain, acked)
+                        .await
+                        .map_err(|e| Halt::Retry(e.to_string()))?;
+                    {
+                        let mut st = self.state.borrow_mut();
+                        st.last_error = None;
+                        if let Some(p) = st.chains.get_mut(chain) {
+                            p.acked_seq = Some(acked);
+                        }
+                    }
+                    (self.on_change)();
+                    from = 0;
+                }
+                409 if answer.get("error").and_then(|e| e.as_str()) == Some("gap") => {
+                    let expected = seq_in("expectedSeq").ok_or_else(|| {
+                        Halt::Retry(format!("the collector said `gap` without `expectedSeq`: {text}"))
+                    })?;
+                    from = expected;
+                }
+                409 => {
+                    let error = answer
+                        .get("error")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("conflict")
+                        .to_owned();
+                    return Err(Halt::Stop(CollectorAlert {
+                        error,
+                        chain: chain.to_owned(),
+                        seq: seq_in("seq"),
+                        detail: text,
+                    }));
+                }
+                413 => {
+                    let mut st = self.state.borrow_mut();
+                    if st.batch_events <= 1 {
+                        return Err(Halt::Stop(CollectorAlert {
+                            error: "rejected".into(),
+                            chain: chain.to_owned(),
+                            seq: Some(first),
+                            detail: "the collector refuses even a single event as too large".into(),
+                        }));
+                    }
+                    st.batch_events = (st.batch_events / 2).max(1);
+                }
+                400 => {
+                    return Err(Halt::Stop(CollectorAlert {
+                        error: "rejected".into(),
+                        chain: chain.to_owned(),
+                        seq: Some(first),
+                        detail: text,
+                    }))
+                }
+                other => {
+                    return Err(Halt::Retry(format!(
+                        "the collector answered {other} for chain `{chain}`; retrying"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Anchors the current chain's durable head when it moved past what the
+    /// collector has (best effort: a failure only delays the next anchor).
+    async fn anchor(&self) {
+        let Some((seq, hash)) = self.journal.head() else {
+            return;
+        };
+        let chain = self.journal.chain();
+        let due = {
+            let st = self.state.borrow();
+            st.chains.get(&chain).is_none_or(|p| {
+                p.acked_seq.is_none_or(|a| a < seq) && p.anchored_seq.is_none_or(|a| a < seq)
+            })
+        };
+        if !due {
+            return;
+        }
+        let url = format!("{}/chains/{}/head", self.cfg.endpoint, chain);
+        if let Ok((200, _)) = self.post(&url, &head_body(seq, &hash)).await {
+            let mut st = self.state.borrow_mut();
+            let p = st.chains.entry(chain.clone()).or_insert_with(|| ChainProgress {
+                chain,
+                ..ChainProgress::default()
+            });
+            p.anchored_seq = Some(seq);
+        }
+    }
+
+    /// Anchors the head with `navigator.sendBeacon` (for `pagehide`, when a
+    /// `fetch` may not finish). Returns whether the browser queued it.
+    pub fn beacon(&self) -> bool {
+        let Some((seq, hash)) = self.journal.head() else {
+            return false;
+        };
+        let url = format!("{}/chains/{}/head", self.cfg.endpoint, self.journal.chain());
+        web_sys::window()
+            .and_then(|w| {
+                w.navigator()
+                    .send_beacon_with_opt_str(&url, Some(&head_body(seq, &hash)))
+                    .ok()
+            })
+            .unwrap_or(false)
+    }
+
+    /// POSTs JSON `body`; the status and the answer's text, or why there was none.
+    async fn post(&self, url: &str, body: &str) -> Result<(u16, String), String> {
+        let window = web_sys::window().ok_or_else(|| WebError::NoWindow.to_string())?;
+        let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(body));
+        init.set_signal(Some(&controller.signal()));
+        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(|e| describe(&e))?;
+        init.set_headers_headers(&headers);
+        let timeout = self.cfg.timeout_ms;
+        let abort = controller.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep(timeout).await;
+            abort.abort();
+        });
+        let sent = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await;
+        let resp: web_sys::Response = match sent {
+            Ok(r) => r.dyn_into().map_err(|_| "fetch gave no response".to_owned())?,
+            Err(e) if controller.signal().aborted() => {
+                return Err(format!(
+                    "the collector at `{url}` did not answer within {timeout} ms; retrying ({})",
+                    describe(&e)
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "could not reach the collector at `{url}`; retrying ({})",
+                    describe(&e)
+                ))
+            }
+        };
+        let text = match resp.text() {
+            Ok(p) => JsFuture::from(p)
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        Ok((resp.status(), text))
+    }
+}
+
+/// `{"events":[...]}` from stored canonical lines, within `max_bytes` (the
+/// first event always goes); also the last `seq` included.
+fn batch_body(events: &[StoredEvent], max_bytes: usize) -> (String, u64) {
+    let mut body = String::from("{\"events\":[");
+    let mut last = 0;
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            if body.len() + e.line.len() + 3 > max_bytes {
+                break;
+            }
+            body.push(',');
+        }
+        body.push_str(&e.line);
+        last = e.seq;
+    }
+    body.push_str("]}");
+    (body, last)
+}
+
+/// `{"seq":N,"hash":H}` (canonical member order).
+fn head_body(seq: u64, hash: &str) -> String {
+    serde_json::json!({"hash": hash, "seq": seq}).to_string()
+}
+
+/// Full-jitter exponential backoff: a random delay in the upper half of
+/// `base * 2^(attempt-1)`, capped.
+fn backoff(cfg: &UploadConfig, attempt: u32) -> u32 {
+    let exp = attempt.saturating_sub(1).min(16);
+    let ceiling = cfg
+        .backoff_ms
+        .saturating_mul(1u32 << exp)
+        .min(cfg.backoff_max_ms)
+        .max(2);
+    ceiling / 2 + super::entropy::below(ceiling / 2)
+}
