@@ -251,3 +251,19 @@ fn a_chain_made_elsewhere_verifies() {
     let s = verify(&[v]).unwrap();
     assert_eq!(s.events, 1);
 }
+
+#[test]
+fn long_chains_are_checked_in_parallel_with_the_same_answers() {
+    let c = chain(500, 3);
+    assert_eq!(verify(&c).unwrap().events, 500);
+    let mut t = c.clone();
+    t[321]["actor"]["role"] = "admin".into();
+    assert_caught(&t, 321, 321, Rule::Hash);
+    let mut t = c.clone();
+    t.remove(77);
+    assert_caught(&t, 78, 77, Rule::Seq);
+    let mut t = c;
+    t[450]["outcome"] = "denied".into();
+    rehash(&mut t[450]);
+    assert_caught(&t, 451, 451, Rule::Prev);
+}

@@ -11,7 +11,7 @@
 
 use sealtrail::chain::{hash_event, ChainId, ChainWriter};
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
-use sealtrail::verify::{verify_jsonl, Failure, Options, Rule, Summary, VerifyError};
+use sealtrail::verify::{verify_jsonl, verify_slice, Failure, Options, Rule, Summary, VerifyError};
 use sealtrail::Timestamp;
 use serde_json::Value;
 
@@ -165,12 +165,21 @@ pub fn verify_with(events: &[Value], options: Options) -> Result<Summary, Failur
 }
 
 /// Verifies JSONL text.
+/// Streaming and in-memory parallel verification must agree exactly.
 pub fn verify_text(text: &str, options: Options) -> Result<Summary, Failure> {
-    match verify_jsonl(text.as_bytes(), options) {
+    let streamed = match verify_jsonl(text.as_bytes(), options) {
         Ok(s) => Ok(s),
         Err(VerifyError::Broken(f)) => Err(f),
         Err(e) => panic!("unexpected error: {e}"),
+    };
+    for threads in [1, 2, 3] {
+        let parallel = verify_slice(text.as_bytes(), options, threads, &mut |_| {});
+        assert_eq!(
+            parallel, streamed,
+            "verify_slice with {threads} threads disagrees"
+        );
     }
+    streamed
 }
 
 /// Asserts the first failure is `rule` at `seq` (as written) and `position`.

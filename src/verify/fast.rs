@@ -1,0 +1,358 @@
+//! The fast path: lines already in RFC 8785 canonical form.
+//!
+//! Every conforming producer writes canonical lines ([`crate::chain::to_line`]),
+//! and for such a line the spec's hash input, `JCS(event without "hash")`,
+//! is the line itself with its `"hash"` member cut out. So instead of
+//! parsing into a tree and re-serialising, [`inspect_canonical`] checks in
+//! one pass over the bytes that the line *is* canonical (no whitespace,
+//! members strictly sorted by UTF-16 code units at every level, minimal
+//! string escapes, integers in shortest form), notes where the top-level
+//! members are, and hashes the two byte ranges around `"hash"`.
+//!
+//! It never decides on its own that a line is bad: anything it is not sure
+//! of (a float, a long integer, an escape in a chain member, a missing
+//! member, any deviation from canonical form) returns `None` and the caller
+//! takes the general path, which gives the authoritative answer. So both
+//! paths accept and reject exactly the same inputs; the tamper and property
+//! tests run every case through canonical and non-canonical lines to hold
+//! that.
+
+use super::Inspected;
+use crate::{Digest, Timestamp};
+
+/// Deepest nesting the fast path follows (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Longest integer (in digits) whose ECMAScript form is its own digits for
+/// sure: every integer below 10^15 is exact in an `f64`.
+const MAX_INT_DIGITS: usize = 15;
+
+/// One member of an object: where its key starts and its value lies.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    key_start: usize,
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Inspects a canonical line, or returns `None` to defer to the general path.
+pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
+    // One UTF-8 check for the whole line; the scanner then works on bytes.
+    let text = std::str::from_utf8(line).ok()?;
+    let b = text.as_bytes();
+    let mut s = Scan { b, i: 0 };
+    let mut top = Vec::with_capacity(16);
+    s.object(0, Some(&mut top))?;
+    if s.i != b.len() {
+        return None;
+    }
+    let get = |name: &str| {
+        top.iter()
+            .find(|m| b.get(m.key.0..m.key.1) == Some(name.as_bytes()))
+            .copied()
+    };
+    let slice = |r: (usize, usize)| b.get(r.0..r.1);
+    let plain_str = |name: &str| -> Option<&str> {
+        let m = get(name)?;
+        let v = slice(m.value)?;
+        let inner = v.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        if inner.contains(&b'\\') {
+            return None;
+        }
+        std::str::from_utf8(inner).ok()
+    };
+    let uint = |name: &str| -> Option<u64> {
+        let v = slice(get(name)?.value)?;
+        if v.first().is_some_and(u8::is_ascii_digit) {
+            std::str::from_utf8(v).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let v = uint("v")?;
+    let seq = uint("seq")?;
+    let chain = plain_str("chain")?;
+    let prev = plain_str("prev")?;
+    let hash = plain_str("hash")?;
+    let ts = Timestamp::parse(plain_str("ts")?).ok()?;
+    // The spec's required shape (see `check_required_shape`).
+    plain_str("action")?;
+    if !matches!(
+        plain_str("outcome")?,
+        "success" | "denied" | "cancelled" | "error"
+    ) {
+        return None;
+    }
+    let actor = get("actor")?;
+    let mut am = Vec::with_capacity(4);
+    let mut a = Scan {
+        b,
+        i: actor.value.0,
+    };
+    a.object(1, Some(&mut am))?;
+    for name in ["id", "role"] {
+        let m = am
+            .iter()
+            .find(|m| b.get(m.key.0..m.key.1) == Some(name.as_bytes()))?;
+        if b.get(m.value.0) != Some(&b'"') {
+            return None;
+        }
+    }
+    // Cut `"hash":"…"` and one adjacent comma out of the line.
+    let idx = top
+        .iter()
+        .position(|m| b.get(m.key.0..m.key.1) == Some(b"hash".as_slice()))?;
+    let this = top.get(idx)?;
+    let (cut_from, cut_to) = match (
+        idx.checked_sub(1).and_then(|p| top.get(p)),
+        top.get(idx + 1),
+    ) {
+        (Some(before), _) => (before.value.1, this.value.1),
+        (None, Some(after)) => (this.key_start, after.key_start),
+        (None, None) => (this.key_start, this.value.1),
+    };
+    let computed = Digest::of_parts(&[b.get(..cut_from)?, b.get(cut_to..)?]);
+    Some(Inspected {
+        v,
+        chain: chain.to_owned(),
+        seq,
+        ts,
+        prev: prev.to_owned(),
+        hash: hash.to_owned(),
+        computed,
+    })
+}
+
+/// A strict canonical-JSON scanner: `None` as soon as anything is not
+/// exactly canonical.
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    fn value(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.object(depth + 1, None),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(|_| ()),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            _ => self.integer(),
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(w.len())?;
+        (self.b.get(self.i..end)? == w).then(|| self.i = end)
+    }
+
+    /// `0` or `-?[1-9][0-9]*` of at most [`MAX_INT_DIGITS`] digits, not
+    /// followed by a fraction or exponent.
+    fn integer(&mut self) -> Option<()> {
+        let neg = self.peek()? == b'-';
+        if neg {
+            self.i += 1;
+        }
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        let digits = self.b.get(start..self.i)?;
+        let ok = match digits {
+            [] => false,
+            [b'0'] => !neg,
+            [b'0', ..] => false,
+            d => d.len() <= MAX_INT_DIGITS,
+        };
+        (ok && !matches!(self.peek(), Some(b'.' | b'e' | b'E'))).then_some(())
+    }
+
+    /// A string with only the escapes RFC 8785 writes; returns the content
+    /// range and whether it holds an escape.
+    fn string(&mut self) -> Option<((usize, usize), bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let c = self.peek()?;
+            match c {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Some(((start, end), escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.i += 1;
+                    match self.peek()? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 1,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 1..self.i + 5)?;
+                            let [b'0', b'0', h, l] = *hex else {
+                                return None;
+                            };
+                            let val = lower_hex(h)? * 16 + lower_hex(l)?;
+                            // Below 0x20 and without a short form.
+                            if val >= 0x20 || matches!(val, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            self.i += 5;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.value(depth)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object whose keys are strictly increasing in UTF-16 order;
+    /// records its members when asked.
+    fn object(&mut self, depth: u32, mut record: Option<&mut Vec<Member>>) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        let mut last: Option<(usize, usize)> = None;
+        loop {
+            let key_start = self.i;
+            let (key, escaped) = self.string()?;
+            if escaped {
+                return None;
+            }
+            if let Some(prev) = last {
+                if !utf16_less(self.b.get(prev.0..prev.1)?, self.b.get(key.0..key.1)?)? {
+                    return None;
+                }
+            }
+            last = Some(key);
+            self.eat(b':')?;
+            let vstart = self.i;
+            self.value(depth)?;
+            if let Some(r) = record.as_deref_mut() {
+                r.push(Member {
+                    key_start,
+                    key,
+                    value: (vstart, self.i),
+                });
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn lower_hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// `a < b` comparing UTF-16 code units (RFC 8785 member order).
+fn utf16_less(a: &[u8], b: &[u8]) -> Option<bool> {
+    if a.is_ascii() && b.is_ascii() {
+        return Some(a < b);
+    }
+    let a = std::str::from_utf8(a).ok()?;
+    let b = std::str::from_utf8(b).ok()?;
+    Some(a.encode_utf16().lt(b.encode_utf16()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn both(line: &str) -> (Option<Inspected>, Result<Inspected, super::super::Failure>) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        (
+            inspect_canonical(line.as_bytes()),
+            super::super::inspect(&v, 0),
+        )
+    }
+
+    const EVENT: &str = r#"{"action":"view","actor":{"id":"u1","role":"nurse"},"chain":"0123456789abcdef0123456789abcdef","hash":"HASH","outcome":"success","prev":"PREV","seq":3,"ts":"2026-11-23T06:00:00.123Z","v":1}"#;
+
+    #[test]
+    fn canonical_lines_take_the_fast_path_with_the_same_answer() {
+        let (fast, slow) = both(EVENT);
+        assert_eq!(fast.unwrap(), slow.unwrap());
+        let line = EVENT.replace(r#""outcome""#, r#""note":"é\u001f\n\"😀 \\","outcome""#);
+        let (fast, slow) = both(&line);
+        assert_eq!(fast.unwrap(), slow.unwrap());
+    }
+
+    #[test]
+    fn anything_not_canonical_defers() {
+        for line in [
+            EVENT.replace(r#""seq":3"#, r#""seq":3.0"#),
+            EVENT.replace(r#""seq":3"#, r#""seq": 3"#),
+            EVENT.replace(r#""seq":3"#, r#""seq":1e0"#),
+            EVENT.replace(r#""v":1"#, r#""v":-0"#),
+            EVENT.replace(r#""v":1"#, r#""v":01"#),
+            EVENT.replace(r#""v":1"#, r#""v":1234567890123456"#),
+            EVENT.replace(r#""action""#, r#""zzz":1,"action""#),
+            EVENT.replace(r#""chain""#, r#""actor":1,"chain""#),
+            EVENT.replace(r#""u1""#, r#""u\u0031""#),
+            EVENT.replace(r#""u1""#, r#""u\/1""#),
+            EVENT.replace(r#""nurse""#, r#""n\u000a""#),
+            EVENT.replace(r#""role":"nurse""#, r#""role":5"#),
+            EVENT.replace(r#""success""#, r#""maybe""#),
+            EVENT.replace(r#""ts":"2026-11-23T06:00:00.123Z""#, r#""ts":"yesterday""#),
+            format!("{EVENT} "),
+        ] {
+            assert!(inspect_canonical(line.as_bytes()).is_none(), "{line}");
+        }
+    }
+
+    #[test]
+    fn member_order_is_utf16() {
+        assert_eq!(utf16_less("😂".as_bytes(), "\u{FB33}".as_bytes()), Some(true));
+        assert_eq!(utf16_less("\u{FB33}".as_bytes(), "😂".as_bytes()), Some(false));
+        assert_eq!(utf16_less(b"a", b"b"), Some(true));
+        assert_eq!(utf16_less(b"b", b"b"), Some(false));
+    }
+}
