@@ -102,7 +102,7 @@ fn number(r: &mut Rng) -> String {
             r.pick(&["", "+", "-"]),
             r.below(290)
         ),
-        4 => format!("{sign}{}e{}", r.below(1_000_000_000_0), r.below(30)),
+        4 => format!("{sign}{}e{}", r.below(10_000_000_000), r.below(30)),
         _ => format!("{sign}0.{:0>12}", r.below(1_000_000)),
     }
 }
