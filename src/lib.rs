@@ -26,13 +26,18 @@
 //! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
 
 pub mod alerts;
+pub mod breakglass;
 pub mod canon;
 pub mod chain;
+pub mod decision;
 mod digest;
 pub mod entropy;
 pub mod event;
 pub mod fhir;
 pub mod pointer;
+pub mod policy;
+pub mod seal;
+pub mod session;
 mod time;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]

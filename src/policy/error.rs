@@ -1,0 +1,177 @@
+//! Why a policy was refused: every error names the JSON Pointer of the
+//! offending value, so `sealtrail policy check` and editors can point at it.
+
+/// Why a policy could not be loaded.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PolicyError {
+    /// The text is not JSON at all.
+    #[error("the policy is not valid JSON: {0}")]
+    Syntax(String),
+    /// A value has the wrong shape: an unknown member, a wrong type, a missing member.
+    #[error("at `{pointer}`: {message}")]
+    Shape {
+        /// Where.
+        pointer: String,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// A value names something the policy does not define.
+    #[error("at `{pointer}`: {kind} `{name}` is not defined under `{defined_in}`")]
+    Dangling {
+        /// Where the reference is.
+        pointer: String,
+        /// What kind of thing it names (`note type`, `role`, ...).
+        kind: &'static str,
+        /// The name found.
+        name: String,
+        /// Where such things are defined (`/noteTypes`).
+        defined_in: &'static str,
+    },
+    /// A value is well formed but not acceptable (a bad pattern, a limit out of range).
+    #[error("at `{pointer}`: {message}")]
+    Invalid {
+        /// Where.
+        pointer: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+}
+
+impl PolicyError {
+    /// The JSON Pointer of the offending value (empty for the whole document).
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::Syntax(_) => "",
+            Self::Shape { pointer, .. }
+            | Self::Dangling { pointer, .. }
+            | Self::Invalid { pointer, .. } => pointer,
+        }
+    }
+
+    pub(crate) fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Turns a serde error with its path into a [`PolicyError::Shape`].
+pub(crate) fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> PolicyError {
+    let (pointer, message) = pointer_and_message(e);
+    PolicyError::Shape { pointer, message }
+}
+
+/// The JSON Pointer of a serde path and its error in plain words.
+///
+/// serde reports Rust-side names (`u32`, `a sequence`); people reading a
+/// policy error think in JSON, so those are reworded.
+pub(crate) fn pointer_and_message(
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> (String, String) {
+    let mut pointer = String::new();
+    for seg in e.path().iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => {
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+            }
+            serde_path_to_error::Segment::Map { key } => {
+                pointer = crate::pointer::push(&pointer, key)
+            }
+            serde_path_to_error::Segment::Enum { variant } => {
+                pointer = crate::pointer::push(&pointer, variant)
+            }
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    let raw = e.into_inner().to_string();
+    let mut message = raw
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected u64", "expected a whole number")
+        .replace("a sequence", "an array")
+        .replace("a map", "an object")
+        .replace("unit value", "null");
+    // An unknown member is reported at its parent; point at the member itself.
+    if let Some(name) = unknown_field_name(&message) {
+        let tail = format!("/{}", crate::pointer::escape_token(&name));
+        if !pointer.ends_with(&tail) {
+            pointer.push_str(&tail);
+        }
+        message = message.replacen("unknown field", "unknown member", 1);
+    }
+    (pointer, message)
+}
+
+/// The member name in serde's "unknown field `x`, expected ..." message.
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find("`, expected").or_else(|| rest.rfind('`'))?;
+    rest.get(..end).map(str::to_owned)
+}
+
+/// Refuses arrays anywhere but where `allowed` patterns say an array belongs.
+///
+/// serde accepts an array in place of a struct (members by position); a
+/// policy written that way would be unreadable and disagree with the JSON
+/// Schema, so the shape check runs first.
+pub(crate) fn refuse_misplaced_arrays(
+    value: &serde_json::Value,
+    allowed: &[&str],
+) -> Result<(), (String, String)> {
+    fn walk(
+        v: &serde_json::Value,
+        at: &mut String,
+        allowed: &[crate::policy::Pattern],
+    ) -> Result<(), (String, String)> {
+        use crate::policy::pattern::Key;
+        let keys: Vec<String> = at
+            .split('/')
+            .skip(1)
+            .map(|t| crate::pointer::unescape_token(t).into_owned())
+            .collect();
+        let key_refs: Vec<Key<'_>> = keys
+            .iter()
+            .map(|k| match k.parse::<usize>() {
+                Ok(i) if i.to_string() == *k => Key::Index(i),
+                _ => Key::Member(k),
+            })
+            .collect();
+        match v {
+            serde_json::Value::Array(items) => {
+                if !allowed.iter().any(|p| p.matches(&key_refs)) {
+                    return Err((
+                        at.clone(),
+                        "invalid type: array, expected an object or a single value".to_owned(),
+                    ));
+                }
+                for (i, x) in items.iter().enumerate() {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&i.to_string());
+                    walk(x, at, allowed)?;
+                    at.truncate(len);
+                }
+            }
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&crate::pointer::escape_token(k));
+                    walk(x, at, allowed)?;
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let patterns: Vec<crate::policy::Pattern> = allowed
+        .iter()
+        .filter_map(|p| crate::policy::Pattern::parse(p).ok())
+        .collect();
+    walk(value, &mut String::new(), &patterns)
+}

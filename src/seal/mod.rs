@@ -1,0 +1,267 @@
+//! Field sealing: the view of a record a session may see, with every
+//! restricted value replaced by a placeholder.
+//!
+//! # The placeholder
+//!
+//! A sealed value is replaced, in place, by an object with the single member
+//! `$sealed`:
+//!
+//! ```json
+//! {"$sealed": {
+//!   "pointer": "/notes/2/text",          // where the value was (RFC 6901)
+//!   "noteType": "dvIndicator",           // its note type (or the unknown name found)
+//!   "labels": ["V", "SDV"],              // FHIR confidentiality, then sensitivity codes
+//!   "commitment": "sha256:9a2f…",        // see [`commitment`]
+//!   "type": "seal",                      // the decision, as in [`Decision`]:
+//!   "breakGlass": true,                  //   "seal": may this user break the glass
+//!   "cause": "outOfScope"                //   "seal"/"deny": why (see [`Cause`])
+//! }}
+//! ```
+//!
+//! When a fresh authentication would unseal it, `type` is `"stepUp"` with
+//! `authStrength` and `maxAgeMinutes` instead of `breakGlass` and `cause`.
+//! For actions other than view, refusals are `"deny"` with a `cause`. The
+//! salt is never in a placeholder: it stays in the [`Vault`] with the value.
+//!
+//! # Cost
+//!
+//! The record is taken by value: allowed content is never copied, sealed
+//! values move into the vault. The policy's patterns were compiled once by
+//! [`crate::policy::Policy::parse`]; [`Access`] folded role and grants once
+//! per session.
+
+pub mod commitment;
+mod vault;
+mod walk;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use commitment::{commit, verify_opening, Salt, SaltError};
+pub use vault::{Opening, PendingUnseal, UnsealError, Vault, VaultEntry};
+
+use crate::canon::CanonError;
+use crate::decision::{Access, Cause, Decision, FieldAction, RecordError, RecordFacts};
+use crate::entropy::{Entropy, EntropyError};
+use crate::event::{Action, EventDraft, Outcome};
+use walk::Kind;
+
+/// The member name that marks a placeholder.
+pub const PLACEHOLDER_MEMBER: &str = "$sealed";
+
+/// Note type reported for a note that is not an object or has no string type.
+pub const MALFORMED_NOTE_TYPE: &str = "unknown";
+
+/// Labels of content whose note type is unknown: treated as very restricted.
+const UNKNOWN_LABELS: &[&str] = &["V"];
+
+/// The decision on one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldDecision {
+    /// Where the field is (RFC 6901).
+    pub pointer: String,
+    /// Its note type.
+    pub note_type: String,
+    /// Its labels: confidentiality code, then sensitivity codes.
+    pub labels: Vec<String>,
+    /// What the policy says.
+    pub decision: Decision,
+}
+
+/// The body of a placeholder (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placeholder {
+    /// Where the value was.
+    pub pointer: String,
+    /// Its note type.
+    pub note_type: String,
+    /// Its labels.
+    pub labels: Vec<String>,
+    /// `sha256:` commitment to the value (see [`commitment`]).
+    pub commitment: String,
+    /// Why it is not shown, and whether break-glass or a step-up would help.
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
+/// A record after sealing.
+#[derive(Debug)]
+pub struct Sealed {
+    /// The record with placeholders in place of sealed values.
+    pub view: Value,
+    /// One decision per field, in record order.
+    pub decisions: Vec<FieldDecision>,
+    /// The sealed values with their salts, kept apart for a later unseal.
+    pub vault: Vault,
+    /// The event to log: `view` when nothing was sealed, `view-sealed`
+    /// otherwise (for other actions, that action), purpose `TREAT`.
+    /// `fields`, `noteTypes` and `labels` name every field outside the
+    /// default note type; `detail.sealed` lists the sealed pointers.
+    pub draft: EventDraft,
+}
+
+/// Why a record could not be sealed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    /// The record lacks what the policy needs (an id) or is not an object.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// No salt could be drawn; nothing is shown.
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+    /// A value has no canonical form.
+    #[error(transparent)]
+    Canon(#[from] CanonError),
+}
+
+impl SealError {
+    /// The JSON Pointer of the offending value, when one is to blame.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::Record(e) => e.pointer(),
+            Self::Entropy(_) | Self::Canon(_) => "",
+        }
+    }
+}
+
+impl Access<'_> {
+    /// Decides `action` on every field of `record`, without changing it.
+    pub fn decide_record(
+        &self,
+        record: &Value,
+        action: FieldAction,
+    ) -> Result<(RecordFacts, Vec<FieldDecision>), RecordError> {
+        let facts = RecordFacts::read(self.policy(), record)?;
+        let relation = self.relation(&facts.id, facts.team.as_deref());
+        let decisions = walk::units(self.policy(), record)
+            .into_iter()
+            .map(|u| self.field_decision(u, action, relation))
+            .collect();
+        Ok((facts, decisions))
+    }
+
+    fn field_decision(
+        &self,
+        unit: walk::Unit,
+        action: FieldAction,
+        relation: crate::event::Relation,
+    ) -> FieldDecision {
+        let policy = self.policy();
+        let (index, note_type, labels) = match unit.kind {
+            Kind::Known(i) => (
+                Some(i),
+                policy.note_types.id(i).to_owned(),
+                policy.note_types.labels(i).to_vec(),
+            ),
+            Kind::Unknown(name) => (None, name, unknown_labels()),
+            Kind::Malformed => (None, MALFORMED_NOTE_TYPE.to_owned(), unknown_labels()),
+        };
+        let mut decision = self.decide_index(index, action, relation);
+        if note_type == MALFORMED_NOTE_TYPE && index.is_none() {
+            if let Decision::Seal { cause, .. } | Decision::Deny { cause } = &mut decision {
+                if *cause == Cause::UnknownNoteType {
+                    *cause = Cause::Malformed;
+                }
+            }
+        }
+        FieldDecision {
+            pointer: unit.pointer,
+            note_type,
+            labels,
+            decision,
+        }
+    }
+
+    /// Seals `record` for `action`: every field not allowed is replaced by a
+    /// placeholder and its value moved to the vault with a fresh salt.
+    pub fn seal(
+        &self,
+        record: Value,
+        action: FieldAction,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Sealed, SealError> {
+        let mut view = record;
+        let (facts, decisions) = self.decide_record(&view, action)?;
+        let relation = self.relation(&facts.id, facts.team.as_deref());
+        let default = self.policy().note_types.id(self.policy().default_note_type);
+        let mut entries = Vec::new();
+        let mut fields = Vec::new();
+        let mut note_types = BTreeSet::new();
+        let mut labels = BTreeSet::new();
+        for d in &decisions {
+            if d.note_type != default {
+                fields.push(d.pointer.clone());
+                note_types.insert(d.note_type.as_str());
+                labels.extend(d.labels.iter().map(String::as_str));
+            }
+            if d.decision.is_allow() {
+                continue;
+            }
+            let Some(slot) = view.pointer_mut(&d.pointer) else {
+                continue;
+            };
+            let salt = Salt::random(entropy)?;
+            let commitment = commit(&salt, slot)?;
+            let placeholder = Placeholder {
+                pointer: d.pointer.clone(),
+                note_type: d.note_type.clone(),
+                labels: d.labels.clone(),
+                commitment: commitment.clone(),
+                decision: d.decision.clone(),
+            };
+            let mut wrapped = serde_json::Map::new();
+            wrapped.insert(
+                PLACEHOLDER_MEMBER.to_owned(),
+                serde_json::to_value(&placeholder)
+                    .map_err(|e| CanonError::Unrepresentable(e.to_string()))?,
+            );
+            let value = std::mem::replace(slot, Value::Object(wrapped));
+            entries.push(VaultEntry {
+                pointer: d.pointer.clone(),
+                note_type: d.note_type.clone(),
+                labels: d.labels.clone(),
+                value,
+                salt,
+                commitment,
+            });
+        }
+        let action_name = match action {
+            FieldAction::View if entries.is_empty() => Action::View,
+            FieldAction::View => Action::ViewSealed,
+            FieldAction::Edit => Action::Edit,
+            FieldAction::Export => Action::Export,
+            FieldAction::Print => Action::Print,
+            FieldAction::Delete => Action::Delete,
+        };
+        let subject = facts.subject(relation);
+        let mut draft = self.draft(action_name, Outcome::Success);
+        draft.subject = Some(subject.clone());
+        draft.fields = fields;
+        draft.note_types = note_types.into_iter().map(str::to_owned).collect();
+        draft.labels = labels.into_iter().map(str::to_owned).collect();
+        draft.purpose_of_use = Some("TREAT".to_owned());
+        if !entries.is_empty() {
+            draft.detail.insert(
+                "sealed".to_owned(),
+                entries
+                    .iter()
+                    .map(|e| Value::from(e.pointer.as_str()))
+                    .collect(),
+            );
+        }
+        Ok(Sealed {
+            view,
+            decisions,
+            vault: Vault::new(subject, entries),
+            draft,
+        })
+    }
+}
+
+fn unknown_labels() -> Vec<String> {
+    UNKNOWN_LABELS.iter().map(|s| (*s).to_owned()).collect()
+}

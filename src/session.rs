@@ -1,0 +1,128 @@
+//! The login session the host application hands over: who is looking, in
+//! which role, for which caseload, how strongly authenticated and until when.
+//!
+//! sealtrail trusts the host's login for identity; it only decides what that
+//! identity may see. A session past its `expiresAt`, or whose last
+//! authentication is older than the policy's `session.maxAgeMinutes`,
+//! unseals nothing.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{Actor, SessionRef};
+use crate::Timestamp;
+
+/// A host login session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object")]
+pub struct Session {
+    /// Staff id.
+    pub user_id: String,
+    /// Display name.
+    pub name: String,
+    /// Role id, as the policy names it.
+    pub role: String,
+    /// Record ids assigned to this user.
+    #[serde(default)]
+    pub caseload: Vec<String>,
+    /// The user's team, matched against the record's team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// How the user last authenticated (one of the policy's `authStrengths`).
+    pub auth_strength: String,
+    /// When the user last authenticated.
+    pub auth_time: Timestamp,
+    /// When the host ends the session.
+    pub expires_at: Timestamp,
+    /// Session id from the host.
+    pub session_id: String,
+    /// Client software (user agent, app name and version).
+    pub client: String,
+    /// Client IP address as the host saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// Why a session object was refused.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SessionError {
+    /// The text is not JSON.
+    #[error("the session is not valid JSON: {0}")]
+    Syntax(String),
+    /// A member is unknown, missing or of the wrong type.
+    #[error("at `{pointer}`: {message}")]
+    Shape {
+        /// Where.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A required text member is empty.
+    #[error("at `{0}`: must not be empty")]
+    Empty(String),
+}
+
+impl SessionError {
+    /// The JSON Pointer of the offending value.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::Syntax(_) => "",
+            Self::Shape { pointer, .. } | Self::Empty(pointer) => pointer,
+        }
+    }
+}
+
+impl Session {
+    /// Parses session JSON text.
+    pub fn parse(text: &str) -> Result<Self, SessionError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| SessionError::Syntax(e.to_string()))?;
+        Self::from_value(&value)
+    }
+
+    /// Reads and checks a session already parsed as JSON.
+    pub fn from_value(value: &Value) -> Result<Self, SessionError> {
+        crate::policy::refuse_misplaced_arrays(value, &["/caseload"])
+            .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
+        let s: Self = serde_path_to_error::deserialize(value).map_err(|e| {
+            let (pointer, message) = crate::policy::error_parts(e);
+            SessionError::Shape { pointer, message }
+        })?;
+        for (at, v) in [
+            ("/userId", &s.user_id),
+            ("/role", &s.role),
+            ("/sessionId", &s.session_id),
+        ] {
+            if v.trim().is_empty() {
+                return Err(SessionError::Empty(at.to_owned()));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Whether the session may still unseal at `now` under a policy whose
+    /// sessions last at most `max_age_minutes` after authentication.
+    pub fn is_live(&self, now: Timestamp, max_age_minutes: u32) -> bool {
+        let max_age = i64::from(max_age_minutes).saturating_mul(60_000);
+        now < self.expires_at && now < self.auth_time.plus_millis(max_age)
+    }
+
+    /// The event `actor` for this session.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.user_id.clone(),
+            role: self.role.clone(),
+            name: Some(self.name.clone()),
+            auth_strength: Some(self.auth_strength.clone()),
+        }
+    }
+
+    /// The event `session` for this session.
+    pub fn session_ref(&self) -> SessionRef {
+        SessionRef {
+            id: self.session_id.clone(),
+            ip: self.ip.clone(),
+            client: Some(self.client.clone()),
+        }
+    }
+}
