@@ -1,0 +1,153 @@
+//! Bearer tokens for the read APIs, each mapped to a role and a person, and
+//! the roles each API admits.
+
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use sealtrail::Digest;
+
+use crate::api::ApiError;
+
+/// The safeguarding lead role of seed 003 ("Who can view: Safeguarding staff only").
+pub const SAFEGUARDING_LEAD: &str = "safeguardingLead";
+/// The admin role.
+pub const ADMIN: &str = "admin";
+/// A compliance reviewer (quarterly review, FHIR and evidence export).
+pub const COMPLIANCE: &str = "compliance";
+/// A supervisor (receives alerts, seed 003's recommended recipients).
+pub const SUPERVISOR: &str = "supervisor";
+
+/// Roles that may read the break-glass audit log: safeguarding staff only.
+pub const BREAK_GLASS_LOG: &[&str] = &[SAFEGUARDING_LEAD];
+/// Roles that may read alert findings.
+pub const ALERTS: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE, SUPERVISOR];
+/// Roles that may read access histories, chain status, statistics, FHIR and evidence.
+pub const REVIEW: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE];
+
+/// `TOKEN=ROLE:USERID[:NAME]` from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The secret.
+    pub token: String,
+    /// Who holds it.
+    pub reviewer: Reviewer,
+}
+
+impl TokenGrant {
+    /// Parses `TOKEN=ROLE:USERID[:NAME]`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (token, rest) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected `TOKEN=ROLE:USERID[:NAME]`, found `{s}`"))?;
+        let mut parts = rest.splitn(3, ':');
+        let role = parts.next().unwrap_or_default();
+        let user_id = parts.next().unwrap_or_default();
+        let name = parts.next().map(str::to_owned).filter(|n| !n.is_empty());
+        if token.len() < 8 {
+            return Err("a token must be at least 8 characters".into());
+        }
+        if role.is_empty() || user_id.is_empty() {
+            return Err(format!("expected `TOKEN=ROLE:USERID[:NAME]`, found `{s}`"));
+        }
+        Ok(Self {
+            token: token.to_owned(),
+            reviewer: Reviewer {
+                role: role.to_owned(),
+                user_id: user_id.to_owned(),
+                name,
+            },
+        })
+    }
+}
+
+/// The person behind a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    /// Their role.
+    pub role: String,
+    /// Their staff id.
+    pub user_id: String,
+    /// Their display name.
+    pub name: Option<String>,
+}
+
+impl Reviewer {
+    /// `403` unless the reviewer's role is one of `roles`.
+    pub fn require(&self, roles: &[&str]) -> Result<(), ApiError> {
+        if roles.contains(&self.role.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "role `{}` may not read this; allowed: {}",
+                self.role,
+                roles.join(", ")
+            )))
+        }
+    }
+}
+
+/// Tokens by the SHA-256 of their text, so lookups do not compare secrets byte by byte.
+#[derive(Debug, Default, Clone)]
+pub struct Tokens(HashMap<Digest, Reviewer>);
+
+impl Tokens {
+    /// From the configured grants.
+    pub fn new(grants: &[TokenGrant]) -> Self {
+        Self(
+            grants
+                .iter()
+                .map(|g| (Digest::of(g.token.as_bytes()), g.reviewer.clone()))
+                .collect(),
+        )
+    }
+
+    fn find(&self, token: &str) -> Option<&Reviewer> {
+        self.0.get(&Digest::of(token.as_bytes()))
+    }
+}
+
+/// Anything holding the token table.
+pub trait HasTokens {
+    /// The tokens.
+    fn tokens(&self) -> &Tokens;
+}
+
+impl<S: HasTokens + Send + Sync> FromRequestParts<S> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized(
+                "an `Authorization: Bearer` token is required",
+            ))?;
+        let token = value.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized(
+            "an `Authorization: Bearer` token is required",
+        ))?;
+        state
+            .tokens()
+            .find(token.trim())
+            .cloned()
+            .ok_or(ApiError::Unauthorized("the token is not known"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_grants() {
+        let g = TokenGrant::parse("secret-token=safeguardingLead:u7:Dana Reyes").unwrap();
+        assert_eq!(g.reviewer.role, "safeguardingLead");
+        assert_eq!(g.reviewer.user_id, "u7");
+        assert_eq!(g.reviewer.name.as_deref(), Some("Dana Reyes"));
+        assert!(TokenGrant::parse("short=admin:u1").is_err());
+        assert!(TokenGrant::parse("long-enough-token=admin").is_err());
+    }
+}

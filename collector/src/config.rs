@@ -1,0 +1,57 @@
+//! Command-line flags and their environment variables: the collector's whole configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::auth::TokenGrant;
+
+/// The reference collector for sealtrail audit chains.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sealtrail-collector", version, about)]
+pub struct Config {
+    /// Address to listen on (loopback by default: put a TLS proxy in front to expose it).
+    #[arg(long, env = "SEALTRAIL_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://FILE` (created on first start) or `postgres://...`.
+    #[arg(
+        long,
+        env = "SEALTRAIL_DATABASE",
+        default_value = "sqlite://sealtrail.sqlite"
+    )]
+    pub database: String,
+
+    /// Directory served at `/` (the demo and review pages).
+    #[arg(long, env = "SEALTRAIL_STATIC_DIR", default_value = "www")]
+    pub static_dir: PathBuf,
+
+    /// Directory of the built npm package, served at `/pkg/`.
+    #[arg(long, env = "SEALTRAIL_PKG_DIR", default_value = "pkg")]
+    pub pkg_dir: PathBuf,
+
+    /// An origin allowed to call the APIs cross-origin (repeat; comma-separated in the environment).
+    #[arg(
+        long = "allowed-origin",
+        env = "SEALTRAIL_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// A read-API bearer token, `TOKEN=ROLE:USERID[:NAME]` (repeat; comma-separated in the environment).
+    #[arg(long = "token", env = "SEALTRAIL_TOKENS", value_delimiter = ',', value_parser = TokenGrant::parse)]
+    pub tokens: Vec<TokenGrant>,
+
+    /// Days events stay in the live table before they move to the archive table.
+    #[arg(long, env = "SEALTRAIL_RETENTION_DAYS", default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub retention_days: u32,
+
+    /// Largest accepted request body, in bytes (larger: `413`).
+    #[arg(long, env = "SEALTRAIL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
+    #[arg(long, env = "SEALTRAIL_POLICY")]
+    pub policy: Option<PathBuf>,
+}

@@ -1,0 +1,148 @@
+//! Findings kept as evidence: forks and tampering seen on ingest or on a
+//! head anchor. Each is stored once (its id is a fingerprint of what was
+//! seen), with both versions of what disagreed.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use sealtrail::Digest;
+
+use crate::store::Store;
+
+/// Fork and tamper findings are always critical (the spec: "raised as a critical alert").
+pub const CRITICAL: &str = "critical";
+
+/// One finding to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFinding {
+    /// `fork`, `tamper` or `alert`.
+    pub kind: &'static str,
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    /// The rule broken (`prev`, `hash`, `anchor`, ...) or the alert rule.
+    pub rule: String,
+    /// The chain concerned.
+    pub chain: Option<String>,
+    /// The event's `seq`.
+    pub seq: Option<u64>,
+    /// The staff member concerned, when known.
+    pub actor_id: Option<String>,
+    /// The record concerned, when known.
+    pub record_id: Option<String>,
+    /// What a reviewer reads first.
+    pub message: String,
+    /// Both versions (`stored`, `uploaded`, `anchor`) or the proving events.
+    pub evidence: Value,
+}
+
+impl NewFinding {
+    /// The fingerprint that makes a retried bad batch one finding, not many.
+    pub fn id(&self) -> String {
+        let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
+        Digest::of_parts(&[
+            self.kind.as_bytes(),
+            b"\0",
+            self.rule.as_bytes(),
+            b"\0",
+            self.chain.as_deref().unwrap_or("").as_bytes(),
+            b"\0",
+            self.seq
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+            b"\0",
+            evidence.as_bytes(),
+        ])
+        .to_hex()
+    }
+
+    /// Stores it unless the same finding is already there. Returns whether it was new.
+    pub async fn record(&self, store: &Store, now_ms: i64) -> Result<bool, sqlx::Error> {
+        let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
+        let seq = self.seq.and_then(|s| i64::try_from(s).ok());
+        let done = sqlx::query(
+            "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(self.id())
+        .bind(now_ms)
+        .bind(self.kind)
+        .bind(self.severity.as_str())
+        .bind(self.rule.as_str())
+        .bind(self.chain.clone())
+        .bind(seq)
+        .bind(self.actor_id.clone())
+        .bind(self.record_id.clone())
+        .bind(self.message.as_str())
+        .bind(evidence)
+        .execute(store.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// A stored finding, as the review APIs return it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFinding {
+    /// Fingerprint.
+    pub id: String,
+    /// When the collector saw it (RFC 3339).
+    pub created: String,
+    /// `fork`, `tamper` or `alert`.
+    pub kind: String,
+    /// Severity.
+    pub severity: String,
+    /// Rule.
+    pub rule: String,
+    /// Chain.
+    pub chain: Option<String>,
+    /// Seq.
+    pub seq: Option<i64>,
+    /// Staff member.
+    pub actor_id: Option<String>,
+    /// Record.
+    pub record_id: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Evidence (JSON).
+    pub evidence: Value,
+}
+
+/// Stored findings whose severity is in `severities` (all when empty), newest first.
+pub async fn list(
+    store: &Store,
+    severities: &[String],
+    limit: i64,
+) -> Result<Vec<StoredFinding>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence \
+         FROM findings ORDER BY created_ms DESC, id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let severity: String = r.try_get("severity")?;
+        if !severities.is_empty() && !severities.contains(&severity) {
+            continue;
+        }
+        let evidence: String = r.try_get("evidence")?;
+        out.push(StoredFinding {
+            id: r.try_get("id")?,
+            created: crate::clock::rfc3339(r.try_get("created_ms")?),
+            kind: r.try_get("kind")?,
+            severity,
+            rule: r.try_get("rule")?,
+            chain: r.try_get("chain")?,
+            seq: r.try_get("seq")?,
+            actor_id: r.try_get("actor_id")?,
+            record_id: r.try_get("record_id")?,
+            message: r.try_get("message")?,
+            evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
+        });
+    }
+    Ok(out)
+}

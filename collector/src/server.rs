@@ -1,0 +1,199 @@
+//! The HTTP server: routes, static files, CORS, body limit, security headers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api;
+use crate::auth::{HasTokens, Tokens};
+use crate::config::Config;
+use crate::ingest::Timings;
+use crate::readlog::ReadLog;
+use crate::reads;
+use crate::store::{Store, StoreError};
+
+/// The strict content security policy of every response (pages work under it:
+/// no inline script or style, only `wasm-unsafe-eval` for the module).
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Ingest time split, for the benchmark.
+    pub timings: Arc<Timings>,
+    /// Read-API tokens.
+    pub tokens: Arc<Tokens>,
+    /// The collector's own chain of audit reads.
+    pub read_log: Arc<ReadLog>,
+    /// Retention period in days.
+    pub retention_days: u32,
+}
+
+impl HasTokens for AppState {
+    fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+}
+
+impl AppState {
+    /// Called after events of `chain` were stored: alert findings are recomputed.
+    pub async fn alerts_changed(&self, _chain: &sealtrail::chain::ChainId) {}
+}
+
+/// Why the collector could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The database, after it opened.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// An `--allowed-origin` that is not a header value.
+    #[error("allowed origin `{0}` is not a valid origin")]
+    Origin(String),
+    /// The listen address.
+    #[error("cannot listen on `{addr}`: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    /// The read log could not resume.
+    #[error("the collector's read log cannot resume: {0}")]
+    ReadLog(String),
+}
+
+/// Opens the store and builds the router.
+pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
+    let store = Store::open(&config.database).await?;
+    let read_log = ReadLog::open(&store)
+        .await
+        .map_err(|e| StartError::ReadLog(e.to_string()))?;
+    let state = AppState {
+        store,
+        timings: Arc::new(Timings::default()),
+        tokens: Arc::new(Tokens::new(&config.tokens)),
+        read_log: Arc::new(read_log),
+        retention_days: config.retention_days,
+    };
+    let upload = Router::new()
+        .route("/api/chains/{chain}/events", post(api::post_events))
+        .route("/api/chains/{chain}/head", post(api::post_head))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+    let read = reads::routes();
+    let mut router = Router::new()
+        .merge(upload)
+        .merge(read)
+        .nest_service("/pkg", ServeDir::new(&config.pkg_dir))
+        .fallback_service(ServeDir::new(&config.static_dir))
+        .with_state(state.clone())
+        .layer(middleware::from_fn(content_types))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    if !config.allowed_origins.is_empty() {
+        let origins = config
+            .allowed_origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::Origin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]),
+        );
+    }
+    Ok((router.layer(TraceLayer::new_for_http()), state))
+}
+
+/// Sets the types browsers insist on for modules and wasm, whatever the
+/// extension table says (`.mjs`, `.d.ts`).
+async fn content_types(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut resp = next.run(req).await;
+    let forced = if path.ends_with(".js") || path.ends_with(".mjs") {
+        Some("text/javascript; charset=utf-8")
+    } else if path.ends_with(".wasm") {
+        Some("application/wasm")
+    } else if path.ends_with(".ts") {
+        Some("text/plain; charset=utf-8")
+    } else {
+        None
+    };
+    if let Some(ct) = forced {
+        if resp.status().is_success() {
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+    }
+    resp
+}
+
+/// A running collector.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (tests and the benchmark read the timings).
+    pub state: AppState,
+    /// The server task.
+    pub task: tokio::task::JoinHandle<Result<(), StartError>>,
+}
+
+/// Binds and serves in the background (the binary, tests and benchmark all start here).
+pub async fn start(config: &Config) -> Result<Running, StartError> {
+    let (router, state) = build(config).await?;
+    crate::retention::spawn(state.clone());
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(StartError::Serve)
+    });
+    Ok(Running { addr, state, task })
+}
+
+/// Header name for the spec version on evidence exports.
+pub static SPEC_HEADER: HeaderName = HeaderName::from_static("sealtrail-spec");

@@ -1,0 +1,312 @@
+//! Test harness: a real collector on a loopback ephemeral port, over a
+//! temporary SQLite file, or over a fresh PostgreSQL database when
+//! `SEALTRAIL_TEST_POSTGRES_URL` is set; and chains built with the core's ChainWriter.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code
+)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Value};
+
+use sealtrail::chain::{hash_event, ChainId, ChainWriter};
+use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
+use sealtrail::Timestamp;
+use sealtrail_collector::{Config, Running};
+
+pub const LEAD: &str = "lead-token-123456";
+pub const ADMIN: &str = "admin-token-123456";
+pub const NURSE: &str = "nurse-token-123456";
+
+pub struct TestServer {
+    pub running: Running,
+    pub base: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+static DB_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A database URL for one test: a temp SQLite file, or a new PostgreSQL database.
+pub async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("SEALTRAIL_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::Executor;
+            sqlx::any::install_default_drivers();
+            let name = format!(
+                "sealtrail_t{}_{}_{}",
+                std::process::id(),
+                DB_COUNTER.fetch_add(1, Ordering::Relaxed),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos()
+            );
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("connect to SEALTRAIL_TEST_POSTGRES_URL");
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            // Replace the database name (the path) of the URL.
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            let query = admin_url
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{base}/{name}{query}")
+        }
+        _ => format!("sqlite://{}", dir.join("collector.sqlite").display()),
+    }
+}
+
+pub fn config(database: String, dir: &std::path::Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database,
+        static_dir: dir.join("www"),
+        pkg_dir: dir.join("pkg"),
+        allowed_origins: vec![],
+        tokens: vec![
+            sealtrail_collector::auth::TokenGrant::parse(&format!(
+                "{LEAD}=safeguardingLead:lead1:Dana Lead"
+            ))
+            .unwrap(),
+            sealtrail_collector::auth::TokenGrant::parse(&format!(
+                "{ADMIN}=admin:admin1:Ari Admin"
+            ))
+            .unwrap(),
+            sealtrail_collector::auth::TokenGrant::parse(&format!("{NURSE}=nurse:n1:Noor Nurse"))
+                .unwrap(),
+        ],
+        retention_days: 730,
+        max_body_bytes: 256 * 1024,
+        policy: None,
+    }
+}
+
+pub async fn server() -> TestServer {
+    server_with(|_| {}).await
+}
+
+pub async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+    let url = database_url(dir.path()).await;
+    let mut cfg = config(url, dir.path());
+    tweak(&mut cfg);
+    let running = sealtrail_collector::start(&cfg).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    TestServer {
+        running,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    pub async fn upload(&self, chain: &str, events: &[Value]) -> (u16, Value) {
+        self.post(
+            &format!("/api/chains/{chain}/events"),
+            json!({ "events": events }).to_string(),
+        )
+        .await
+    }
+
+    pub async fn anchor(&self, chain: &str, seq: u64, hash: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/chains/{chain}/head"),
+            json!({ "seq": seq, "hash": hash }).to_string(),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: String) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get_text(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
+    }
+
+    /// Stored events of a chain, straight from the store.
+    pub async fn stored_count(&self, chain: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) AS n FROM events WHERE chain = $1")
+            .bind(chain)
+            .fetch_one(self.running.state.store.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>("n")
+            .unwrap()
+    }
+
+    /// Stored findings of a chain: (kind, rule, seq, evidence).
+    pub async fn findings(&self, chain: &str) -> Vec<(String, String, i64, Value)> {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT kind, rule, seq, evidence FROM findings WHERE chain = $1 ORDER BY created_ms",
+        )
+        .bind(chain)
+        .fetch_all(self.running.state.store.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.try_get("kind").unwrap(),
+                r.try_get("rule").unwrap(),
+                r.try_get("seq").unwrap(),
+                serde_json::from_str(&r.try_get::<String, _>("evidence").unwrap()).unwrap(),
+            )
+        })
+        .collect()
+    }
+}
+
+/// A fresh random chain id, deterministic per seed.
+pub fn chain_id(seed: u64) -> ChainId {
+    ChainId::random(&mut SeededEntropy::new(seed)).unwrap()
+}
+
+/// Base time of the test chains: now minus an hour, so they are inside every window.
+pub fn base_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_600_000
+}
+
+pub fn staff(i: u64) -> Actor {
+    Actor {
+        id: format!("s{}", i % 3),
+        role: if i % 3 == 2 {
+            "nurse".into()
+        } else {
+            "doctor".into()
+        },
+        name: Some(format!("Staff {}", i % 3)),
+        auth_strength: Some("mfa".into()),
+    }
+}
+
+/// Varied drafts: views with demographics, a break-glass with a reason now and then.
+pub fn draft(i: u64) -> EventDraft {
+    let action = if i % 7 == 3 {
+        Action::BreakGlass
+    } else {
+        Action::View
+    };
+    let mut d = EventDraft::new(staff(i), action.clone(), Outcome::Success);
+    let mut demographics = BTreeMap::new();
+    demographics.insert(
+        "ageBand".to_string(),
+        if i % 2 == 0 { "13-15" } else { "16-17" }.to_string(),
+    );
+    d.subject = Some(Subject {
+        record_id: format!("youth-{}", i % 4),
+        record_type: Some("youth".into()),
+        relation: Some(Relation::Caseload),
+        demographics,
+    });
+    d.session = Some(SessionRef {
+        id: "sess-1".into(),
+        ip: Some("10.0.0.7".into()),
+        client: Some("test".into()),
+    });
+    if action == Action::BreakGlass {
+        d.purpose_of_use = Some("BTG".into());
+        d.reason = Some(Reason {
+            code: "suicide-risk".into(),
+            text: "Assessing imminent risk after disclosure".into(),
+            context: Some("night shift call".into()),
+            incident_ref: Some("INC-42".into()),
+        });
+    }
+    d
+}
+
+/// `n` events of one chain, one second apart, as JSON values with `hash`.
+pub fn chain_events(chain: &ChainId, n: u64) -> Vec<Value> {
+    let mut w = ChainWriter::new(chain.clone());
+    let base = base_ms();
+    (0..n)
+        .map(|i| {
+            let e = w
+                .append(
+                    draft(i),
+                    Timestamp::from_millis(base + (i as i64) * 1000).unwrap(),
+                )
+                .unwrap();
+            serde_json::to_value(&e).unwrap()
+        })
+        .collect()
+}
+
+/// Recomputes the `hash` of an edited event (a "rehash" tamper).
+pub fn rehash(e: &mut Value) {
+    let h = hash_event(e.as_object().unwrap()).unwrap();
+    e["hash"] = json!(h.to_hex());
+}
+
+/// Relinks events from index `from` on: each `prev` = previous `hash`, rehashed.
+pub fn relink(events: &mut [Value], from: usize) {
+    for i in from..events.len() {
+        if i > 0 {
+            let prev = events[i - 1]["hash"].clone();
+            events[i]["prev"] = prev;
+        }
+        rehash(&mut events[i]);
+    }
+}

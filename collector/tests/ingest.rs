@@ -1,0 +1,292 @@
+//! Ingest over HTTP: valid chains, retries, gaps, every tamper kind, anchors, bad bodies.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn stores_a_valid_chain_in_batches() {
+    let s = server().await;
+    let c = chain_id(1);
+    let ev = chain_events(&c, 25);
+    let (st, body) = s.upload(c.as_str(), &ev[..10]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["chain"], json!(c.as_str()));
+    assert_eq!(body["ackedSeq"], json!(9));
+    assert_eq!(body["head"], ev[9]["hash"]);
+    let (st, body) = s.upload(c.as_str(), &ev[10..]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ackedSeq"], json!(24));
+    assert_eq!(body["head"], ev[24]["hash"]);
+    assert_eq!(s.stored_count(c.as_str()).await, 25);
+    assert!(s.findings(c.as_str()).await.is_empty());
+}
+
+#[tokio::test]
+async fn retries_are_idempotent_and_overlaps_store_only_new_events() {
+    let s = server().await;
+    let c = chain_id(2);
+    let ev = chain_events(&c, 12);
+    assert_eq!(s.upload(c.as_str(), &ev[..6]).await.0, 200);
+    // The same batch again: acknowledged, nothing stored twice.
+    let (st, body) = s.upload(c.as_str(), &ev[..6]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ackedSeq"], json!(5));
+    assert_eq!(s.stored_count(c.as_str()).await, 6);
+    // A batch overlapping the stored part and going further.
+    let (st, body) = s.upload(c.as_str(), &ev[3..12]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ackedSeq"], json!(11));
+    assert_eq!(s.stored_count(c.as_str()).await, 12);
+    // An old prefix after the chain moved on: acknowledged at the stored head.
+    let (st, body) = s.upload(c.as_str(), &ev[..2]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ackedSeq"], json!(11));
+    assert_eq!(body["head"], ev[11]["hash"]);
+    assert!(s.findings(c.as_str()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_gap_answers_the_expected_seq() {
+    let s = server().await;
+    let c = chain_id(3);
+    let ev = chain_events(&c, 10);
+    let (st, body) = s.upload(c.as_str(), &ev[2..5]).await;
+    assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 0})));
+    assert_eq!(s.upload(c.as_str(), &ev[..4]).await.0, 200);
+    let (st, body) = s.upload(c.as_str(), &ev[6..]).await;
+    assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 4})));
+    assert_eq!(s.stored_count(c.as_str()).await, 4);
+    assert!(
+        s.findings(c.as_str()).await.is_empty(),
+        "a gap is not evidence"
+    );
+}
+
+/// Uploads `ev`, expects `409 {error, seq}`, nothing new stored, and one finding with `rule`.
+async fn refused(s: &TestServer, chain: &str, ev: &[Value], error: &str, seq: u64, rule: &str) {
+    let before = s.stored_count(chain).await;
+    let (st, body) = s.upload(chain, ev).await;
+    assert_eq!((st, body), (409, json!({"error": error, "seq": seq})));
+    assert_eq!(
+        s.stored_count(chain).await,
+        before,
+        "a refused batch stores nothing"
+    );
+    let f = s.findings(chain).await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2),
+        (error, rule, seq as i64)
+    );
+    // A blind retry of the same evidence is still refused and recorded once.
+    assert_eq!(s.upload(chain, ev).await.0, 409);
+    assert_eq!(s.findings(chain).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_edited_event_is_tamper() {
+    let s = server().await;
+    let c = chain_id(10);
+    let mut ev = chain_events(&c, 8);
+    ev[4]["action"] = json!("view-sealed");
+    refused(&s, c.as_str(), &ev, "tamper", 4, "hash").await;
+    let f = s.findings(c.as_str()).await;
+    assert_eq!(f[0].3["uploaded"]["action"], json!("view-sealed"));
+}
+
+#[tokio::test]
+async fn an_edit_of_a_stored_event_is_a_fork_with_both_versions_kept() {
+    let s = server().await;
+    let c = chain_id(11);
+    let ev = chain_events(&c, 8);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let mut forged = ev.clone();
+    forged[5]["actor"]["id"] = json!("someone-else");
+    common::relink(&mut forged, 5);
+    refused(&s, c.as_str(), &forged[5..], "fork", 5, "fork").await;
+    let f = s.findings(c.as_str()).await;
+    assert_eq!(f[0].3["stored"], ev[5]);
+    assert_eq!(f[0].3["uploaded"]["actor"]["id"], json!("someone-else"));
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_tamper_at_the_following_seq() {
+    let s = server().await;
+    let c = chain_id(12);
+    let mut ev = chain_events(&c, 8);
+    ev.remove(3);
+    refused(&s, c.as_str(), &ev, "tamper", 4, "seq").await;
+}
+
+#[tokio::test]
+async fn swapped_events_are_tamper() {
+    let s = server().await;
+    let c = chain_id(13);
+    let mut ev = chain_events(&c, 8);
+    ev.swap(2, 3);
+    refused(&s, c.as_str(), &ev, "tamper", 3, "seq").await;
+}
+
+#[tokio::test]
+async fn a_wrong_prev_is_tamper() {
+    let s = server().await;
+    let c = chain_id(14);
+    let mut ev = chain_events(&c, 8);
+    ev[6]["prev"] = ev[4]["hash"].clone();
+    rehash(&mut ev[6]);
+    refused(&s, c.as_str(), &ev, "tamper", 6, "prev").await;
+}
+
+#[tokio::test]
+async fn a_rehashed_edit_breaks_the_next_link() {
+    let s = server().await;
+    let c = chain_id(15);
+    let mut ev = chain_events(&c, 8);
+    ev[2]["reason"] = json!({"code": "x", "text": "rewritten afterwards"});
+    rehash(&mut ev[2]);
+    refused(&s, c.as_str(), &ev, "tamper", 3, "prev").await;
+}
+
+#[tokio::test]
+async fn a_back_dated_event_is_tamper() {
+    let s = server().await;
+    let c = chain_id(16);
+    let mut ev = chain_events(&c, 8);
+    ev[5]["ts"] = ev[1]["ts"].clone();
+    relink(&mut ev, 5);
+    refused(&s, c.as_str(), &ev, "tamper", 5, "backdated").await;
+}
+
+#[tokio::test]
+async fn a_foreign_chain_id_is_tamper() {
+    let s = server().await;
+    let c = chain_id(17);
+    let other = chain_id(18);
+    let ev = chain_events(&other, 4);
+    refused(&s, c.as_str(), &ev, "tamper", 0, "chain").await;
+    // And mid-chain: events of another chain after a stored prefix.
+    let own = chain_events(&c, 4);
+    assert_eq!(s.upload(c.as_str(), &own).await.0, 200);
+    let foreign = chain_events(&other, 6);
+    let (st, body) = s.upload(c.as_str(), &foreign[4..]).await;
+    assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 4})));
+}
+
+#[tokio::test]
+async fn a_chain_skipping_an_anchored_head_is_tamper() {
+    let s = server().await;
+    let c = chain_id(19);
+    let ev = chain_events(&c, 10);
+    assert_eq!(s.upload(c.as_str(), &ev[..4]).await.0, 200);
+    // The browser anchored its head at seq 7 before anything past 3 was uploaded.
+    let (st, body) = s
+        .anchor(c.as_str(), 7, ev[7]["hash"].as_str().unwrap())
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["anchoredSeq"], json!(7));
+    // Someone with the browser's storage rewrites 5.. consistently.
+    let mut rewritten = ev.clone();
+    rewritten[5]["subject"]["recordId"] = json!("youth-other");
+    relink(&mut rewritten, 5);
+    refused(&s, c.as_str(), &rewritten[4..], "tamper", 7, "anchor").await;
+    // The genuine chain passes through the anchor.
+    let (st, body) = s.upload(c.as_str(), &ev[4..]).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["ackedSeq"], json!(9));
+}
+
+#[tokio::test]
+async fn an_anchor_contradicting_stored_events_is_tamper() {
+    let s = server().await;
+    let c = chain_id(20);
+    let ev = chain_events(&c, 6);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    assert_eq!(
+        s.anchor(c.as_str(), 5, ev[5]["hash"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
+    let (st, body) = s
+        .anchor(c.as_str(), 3, ev[2]["hash"].as_str().unwrap())
+        .await;
+    assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 3})));
+    let f = s.findings(c.as_str()).await;
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].1, "anchor");
+    assert_eq!(f[0].3["stored"], ev[3]);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_and_oversized_413() {
+    let s = server().await;
+    let c = chain_id(30);
+    let path = format!("/api/chains/{c}/events");
+    for body in [
+        "not json".to_string(),
+        "[]".to_string(),
+        json!({"event": []}).to_string(),
+        json!({"events": []}).to_string(),
+        json!({"events": [1, 2]}).to_string(),
+        json!({"events": [{"v": 1}]}).to_string(),
+    ] {
+        let (st, resp) = s.post(&path, body.clone()).await;
+        assert_eq!(st, 400, "{body} -> {resp}");
+        assert_eq!(resp["error"], json!("bad-request"));
+        assert!(resp["message"].as_str().unwrap().len() > 10, "{resp}");
+    }
+    let (st, resp) = s
+        .post(
+            "/api/chains/NOT-A-CHAIN/events",
+            json!({"events": []}).to_string(),
+        )
+        .await;
+    assert_eq!(st, 400, "{resp}");
+    // Events missing a required member name it.
+    let mut ev = chain_events(&c, 1);
+    ev[0].as_object_mut().unwrap().remove("actor");
+    let (st, resp) = s.upload(c.as_str(), &ev).await;
+    assert_eq!(st, 400);
+    assert!(
+        resp["message"].as_str().unwrap().contains("/events/0"),
+        "{resp}"
+    );
+    // Over the 256 KiB limit of the test server.
+    let big = chain_events(&c, 600);
+    let (st, resp) = s.upload(c.as_str(), &big).await;
+    assert_eq!(st, 413, "{resp}");
+    assert_eq!(s.stored_count(c.as_str()).await, 0);
+    let (st, _) = s
+        .post(&format!("/api/chains/{c}/head"), "{\"seq\": 1}".into())
+        .await;
+    assert_eq!(st, 400);
+}
+
+#[tokio::test]
+async fn concurrent_chains_ingest_in_parallel() {
+    let s = std::sync::Arc::new(server().await);
+    let mut tasks = Vec::new();
+    for k in 0..6u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = chain_id(100 + k);
+            let ev = chain_events(&c, 60);
+            for part in ev.chunks(20) {
+                let (st, body) = s.upload(c.as_str(), part).await;
+                assert_eq!(st, 200, "{body}");
+            }
+            s.stored_count(c.as_str()).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 60);
+    }
+}
