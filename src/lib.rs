@@ -36,6 +36,7 @@ pub mod event;
 pub mod fhir;
 pub mod pointer;
 pub mod policy;
+pub mod sample;
 pub mod seal;
 pub mod session;
 mod time;

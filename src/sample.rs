@@ -1,0 +1,396 @@
+//! Sample chains: a realistic night of suspicious activity for the demo and
+//! the README, and bulk routine activity for the benchmark.
+//!
+//! Deterministic (seeded chain ids, fixed times), so the same command always
+//! writes the same bytes. The names, records and reasons are invented.
+
+use serde_json::Value;
+
+use crate::chain::{AppendError, ChainId, ChainWriter};
+use crate::entropy::{EntropyError, SeededEntropy};
+use crate::event::{
+    Action, Actor, Event, EventDraft, Outcome, Reason, Relation, SessionRef, Subject,
+};
+use crate::Timestamp;
+
+/// Why a sample could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    /// Appending failed (never expected for these drafts).
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    /// No chain id could be drawn.
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+    /// A fixed time was out of range.
+    #[error(transparent)]
+    Time(#[from] crate::TimestampError),
+}
+
+/// One sample chain: a file name and its events.
+#[derive(Debug, Clone)]
+pub struct SampleChain {
+    /// Suggested file name (`outreach-night.jsonl`, ...).
+    pub name: &'static str,
+    /// The events, in order.
+    pub events: Vec<Event>,
+}
+
+/// Monday 2026-11-23 21:40 in New York (02:40 UTC on Tuesday).
+const NIGHT: i64 = 1_795_488_000_000;
+/// Monday 2026-11-23 10:05 in New York.
+const MORNING: i64 = 1_795_446_300_000;
+
+struct Staff {
+    id: &'static str,
+    name: &'static str,
+    role: &'static str,
+    session: &'static str,
+    ip: &'static str,
+}
+
+impl Staff {
+    fn draft(&self, action: Action, outcome: Outcome, policy: Option<&str>) -> EventDraft {
+        let mut d = EventDraft::new(
+            Actor {
+                id: self.id.into(),
+                role: self.role.into(),
+                name: Some(self.name.into()),
+                auth_strength: Some("password".into()),
+            },
+            action,
+            outcome,
+        );
+        d.session = Some(SessionRef {
+            id: self.session.into(),
+            ip: Some(self.ip.into()),
+            client: Some("CareBridge Companion web 2.4 (Chromium)".into()),
+        });
+        d.policy = policy.map(str::to_owned);
+        d.purpose_of_use = Some("TREAT".into());
+        d
+    }
+}
+
+fn on(mut d: EventDraft, record: &str, relation: Relation) -> EventDraft {
+    d.subject = Some(Subject {
+        record_id: record.into(),
+        record_type: Some("youth".into()),
+        relation: Some(relation),
+        demographics: Default::default(),
+    });
+    d
+}
+
+fn sealed(mut d: EventDraft, fields: &[&str], note_types: &[&str], labels: &[&str]) -> EventDraft {
+    d.fields = fields.iter().map(|s| (*s).to_owned()).collect();
+    d.note_types = note_types.iter().map(|s| (*s).to_owned()).collect();
+    d.labels = labels.iter().map(|s| (*s).to_owned()).collect();
+    d
+}
+
+/// A writer with a seeded chain id and a clock that ticks as events are added.
+struct Scene {
+    w: ChainWriter,
+    t: i64,
+    events: Vec<Event>,
+}
+
+impl Scene {
+    fn new(seed: u64, start: i64) -> Result<Self, SampleError> {
+        let id = ChainId::random(&mut SeededEntropy::new(seed))?;
+        Ok(Self {
+            w: ChainWriter::new(id),
+            t: start,
+            events: Vec::new(),
+        })
+    }
+
+    fn add(&mut self, after_secs: i64, d: EventDraft) -> Result<(), SampleError> {
+        self.t += after_secs * 1000;
+        let e = self.w.append(d, Timestamp::from_millis(self.t)?)?;
+        self.events.push(e);
+        Ok(())
+    }
+}
+
+/// Three page sessions of one evening and morning, as three chains:
+///
+/// - `outreach-night.jsonl`: an outreach specialist at 21:40 (New York)
+///   opens records outside their caseload, comes back to one three times,
+///   runs through many records within the hour, tries to break the glass
+///   (the role may not), tries to export the caseload and to raise their
+///   own role: every alert rule but one fires;
+/// - `reception-night.jsonl`: a receptionist opens the same record minutes
+///   later with no care reason (concurrent access);
+/// - `safeguarding-morning.jsonl`: the safeguarding lead breaks the glass
+///   properly, with a reason and incident reference, and reviews the log:
+///   no alert.
+///
+/// `policy` is the hash written in every event (`sha256:…`), when known.
+pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
+    let kaur = Staff {
+        id: "staff-0412",
+        name: "Olivia Kaur",
+        role: "outreachSpecialist",
+        session: "sess-7f3a",
+        ip: "10.20.4.17",
+    };
+    let diaz = Staff {
+        id: "staff-0133",
+        name: "Rafael Diaz",
+        role: "reception",
+        session: "sess-91c2",
+        ip: "10.20.1.5",
+    };
+    let mensah = Staff {
+        id: "staff-0007",
+        name: "Ama Mensah",
+        role: "safeguardingLead",
+        session: "sess-0b6e",
+        ip: "10.20.9.2",
+    };
+    let p = policy;
+    use Action as A;
+    use Outcome as O;
+    use Relation as R;
+
+    let mut s = Scene::new(1, NIGHT)?;
+    s.add(
+        0,
+        on(kaur.draft(A::View, O::Success, p), "youth-014", R::Caseload),
+    )?;
+    let peek = |k: &Staff| {
+        sealed(
+            on(
+                k.draft(A::ViewSealed, O::Success, p),
+                "youth-022",
+                R::Unassigned,
+            ),
+            &["/notes/2", "/riskFlags/dv"],
+            &["dvIndicator"],
+            &["R", "SDV"],
+        )
+    };
+    s.add(40, peek(&kaur))?;
+    for (i, rec) in [
+        "youth-031",
+        "youth-032",
+        "youth-033",
+        "youth-034",
+        "youth-035",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rel = if i % 2 == 0 { R::Team } else { R::Caseload };
+        s.add(55, on(kaur.draft(A::View, O::Success, p), rec, rel))?;
+    }
+    s.add(120, peek(&kaur))?;
+    let mut bg = on(
+        kaur.draft(A::BreakGlass, O::Denied, p),
+        "youth-022",
+        R::Unassigned,
+    );
+    bg.purpose_of_use = Some("BTG".into());
+    bg.reason = Some(Reason {
+        code: "emergencyCare".into(),
+        text: "worried about this young person, want to check".into(),
+        context: None,
+        incident_ref: None,
+    });
+    bg.detail
+        .insert("refusal".into(), "roleNotAuthorised".into());
+    s.add(30, bg)?;
+    s.add(90, peek(&kaur))?;
+    let mut search = kaur.draft(A::Search, O::Success, p);
+    search
+        .detail
+        .insert("query".into(), "placement:riverside".into());
+    search.detail.insert("results".into(), Value::from(12));
+    s.add(60, search)?;
+    let mut export = kaur.draft(A::Export, O::Denied, p);
+    export.detail.insert("format".into(), "csv".into());
+    export.detail.insert("scope".into(), "caseload".into());
+    export.detail.insert("rows".into(), Value::from(48));
+    s.add(45, export)?;
+    let mut role = kaur.draft(A::RoleChange, O::Denied, p);
+    role.detail.insert("user".into(), kaur.id.into());
+    role.detail
+        .insert("from".into(), "outreachSpecialist".into());
+    role.detail.insert("to".into(), "supervisor".into());
+    s.add(30, role)?;
+    let outreach = s.events;
+
+    let mut s = Scene::new(2, NIGHT + 10 * 60_000)?;
+    s.add(
+        0,
+        on(diaz.draft(A::View, O::Success, p), "youth-003", R::Caseload),
+    )?;
+    s.add(75, peek(&diaz))?;
+    let reception = s.events;
+
+    let mut s = Scene::new(3, MORNING)?;
+    let mut search = mensah.draft(A::Search, O::Success, p);
+    search.detail.insert("query".into(), "youth-022".into());
+    search.detail.insert("results".into(), Value::from(1));
+    s.add(0, search)?;
+    let mut bg = on(
+        mensah.draft(A::BreakGlass, O::Success, p),
+        "youth-022",
+        R::Unassigned,
+    );
+    bg.purpose_of_use = Some("BTG".into());
+    bg.reason = Some(Reason {
+        code: "abuseAllegation".into(),
+        text: "School reported a disclosure of domestic abuse on Friday; reviewing the DV indicator and notes".into(),
+        context: Some("Strategy meeting at 14:00 today".into()),
+        incident_ref: Some("INC-2026-0042".into()),
+    });
+    bg.detail.insert("grantMinutes".into(), Value::from(15));
+    s.add(35, bg)?;
+    let mut unseal = sealed(
+        on(
+            mensah.draft(A::Unseal, O::Success, p),
+            "youth-022",
+            R::Unassigned,
+        ),
+        &["/notes/2", "/riskFlags/dv"],
+        &["dvIndicator"],
+        &["R", "SDV"],
+    );
+    unseal.purpose_of_use = Some("BTG".into());
+    s.add(5, unseal)?;
+    let mut audit = mensah.draft(A::AuditRead, O::Success, p);
+    audit.detail.insert("days".into(), Value::from(30));
+    s.add(600, audit)?;
+    let safeguarding = s.events;
+
+    Ok(vec![
+        SampleChain {
+            name: "outreach-night.jsonl",
+            events: outreach,
+        },
+        SampleChain {
+            name: "reception-night.jsonl",
+            events: reception,
+        },
+        SampleChain {
+            name: "safeguarding-morning.jsonl",
+            events: safeguarding,
+        },
+    ])
+}
+
+/// `n` events of routine daytime activity on one chain (a long-lived
+/// session, for the benchmark): views, sealed views, searches and unseals
+/// by a rotating cast, every member a real event carries.
+pub fn routine(n: u64, seed: u64, policy: Option<&str>) -> Result<Vec<Event>, SampleError> {
+    const ROLES: [&str; 6] = [
+        "nurse",
+        "doctor",
+        "reception",
+        "outreachSpecialist",
+        "supervisor",
+        "billing",
+    ];
+    const NOTES: [(&str, &[&str]); 4] = [
+        ("clinical", &["R"]),
+        ("behaviouralHealth", &["R", "PSY"]),
+        ("substanceUse", &["R", "ETH"]),
+        ("dvIndicator", &["V", "SDV"]),
+    ];
+    let mut s = Scene::new(seed, MORNING)?;
+    s.events.reserve(usize::try_from(n).unwrap_or(0));
+    for k in 0..n {
+        let x = k.wrapping_mul(2_654_435_761).wrapping_add(seed);
+        let role = ROLES.get((x % 6) as usize).copied().unwrap_or("nurse");
+        let actor = Actor {
+            id: format!("staff-{:04}", x % 97),
+            role: role.into(),
+            name: Some(format!("Staff Member {}", x % 97)),
+            auth_strength: Some(if x % 5 == 0 { "mfa" } else { "password" }.into()),
+        };
+        let action = match x % 10 {
+            0 => Action::Search,
+            1..=3 => Action::ViewSealed,
+            4 => Action::Unseal,
+            _ => Action::View,
+        };
+        let mut d = EventDraft::new(actor, action.clone(), Outcome::Success);
+        d.session = Some(SessionRef {
+            id: format!("sess-{:05x}", x % 4099),
+            ip: Some(format!("10.20.{}.{}", x % 16, x % 250)),
+            client: Some("CareBridge Companion web 2.4 (Chromium)".into()),
+        });
+        d.policy = policy.map(str::to_owned);
+        d.purpose_of_use = Some("TREAT".into());
+        if action == Action::Search {
+            d.detail
+                .insert("query".into(), format!("name:{}", x % 1000).into());
+            d.detail.insert("results".into(), Value::from(x % 40));
+        } else {
+            let rel = match x % 7 {
+                0 => Relation::Unassigned,
+                1 | 2 => Relation::Team,
+                _ => Relation::Caseload,
+            };
+            d = on(d, &format!("youth-{:04}", x % 1000), rel);
+            let (nt, labels) = NOTES
+                .get((x % 4) as usize)
+                .copied()
+                .unwrap_or(("clinical", &["R"]));
+            d = sealed(
+                d,
+                &[&format!("/notes/{}", x % 8), "/riskFlags/dv"],
+                &[nt],
+                labels,
+            );
+        }
+        s.add(1, d)?;
+    }
+    Ok(s.events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{scan, AlertConfig, RuleId};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_evening_raises_every_rule_and_the_morning_none() {
+        let chains = evening(None).unwrap();
+        let all: Vec<Event> = chains.iter().flat_map(|c| c.events.clone()).collect();
+        let f = scan(AlertConfig::default(), ["admin", "safeguardingLead"], &all).unwrap();
+        let rules: BTreeSet<RuleId> = f.iter().map(|f| f.rule).collect();
+        for r in [
+            RuleId::OutsideCaseload,
+            RuleId::RepeatedUnassigned,
+            RuleId::BulkAccess,
+            RuleId::OffHours,
+            RuleId::BreakGlassUnauthorised,
+            RuleId::Export,
+            RuleId::RoleEscalation,
+            RuleId::ConcurrentAccess,
+        ] {
+            assert!(rules.contains(&r), "{r} missing: {f:#?}");
+        }
+        let lead = &chains[2].events[0].chain;
+        assert!(
+            f.iter().all(|f| f.events.iter().all(|e| &e.chain != lead)),
+            "the proper break-glass raises nothing"
+        );
+    }
+
+    #[test]
+    fn routine_chains_verify() {
+        let evs = routine(300, 9, None).unwrap();
+        let mut v = crate::verify::Verifier::new(Default::default());
+        for e in &evs {
+            let line = crate::chain::to_line(e).unwrap();
+            v.push_line(line.as_bytes()).unwrap();
+        }
+        assert_eq!(v.finish().events, 300);
+    }
+}
