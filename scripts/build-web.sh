@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the npm package of the browser module into pkg/:
+#   1. the library for wasm32-unknown-unknown, profile `wasm` (size over speed),
+#      without the native-only features (CLI, time zones), with wasm SIMD so
+#      sha2 uses its simd128 backend;
+#   2. wasm-bindgen --target web (ES module + .d.ts), at the version Cargo.lock pins;
+#   3. wasm-opt from the npm `binaryen` package (never Debian's binaryen 108,
+#      whose output fails to load with this wasm-bindgen);
+#   4. package metadata and the default policy from pkg-config/.
+# Needs scripts/setup.sh once (rust target, wasm-bindgen-cli, npm tools).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$want" != "$have" ]; then
+  echo "build-web: wasm-bindgen-cli $want is needed (found '${have:-none}'); run scripts/setup.sh" >&2
+  exit 1
+fi
+wasm_opt=node_modules/.bin/wasm-opt
+if [ ! -x "$wasm_opt" ]; then
+  echo "build-web: $wasm_opt is missing; run scripts/setup.sh (npm ci)" >&2
+  exit 1
+fi
+
+echo "build-web: cargo build (wasm32, profile wasm)"
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
+  cargo build --quiet --lib --target wasm32-unknown-unknown --profile wasm --no-default-features
+
+rm -rf pkg
+echo "build-web: wasm-bindgen $want"
+wasm-bindgen --target web --out-dir pkg --out-name sealtrail \
+  "$target_dir/wasm32-unknown-unknown/wasm/sealtrail.wasm"
+
+echo "build-web: wasm-opt -Oz (binaryen $("$wasm_opt" --version | awk '{print $3}'))"
+"$wasm_opt" -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
+  pkg/sealtrail_bg.wasm -o pkg/sealtrail_bg.wasm.opt
+mv pkg/sealtrail_bg.wasm.opt pkg/sealtrail_bg.wasm
+
+cp pkg-config/package.json pkg/package.json
+for f in README.md policy.default.json policy.schema.json sealtrail.css; do
+  if [ -f "pkg-config/$f" ]; then cp "pkg-config/$f" "pkg/$f"; fi
+done
+rm -f pkg/.gitignore
+
+raw=$(wc -c < pkg/sealtrail_bg.wasm)
+gz=$(gzip -9 -c pkg/sealtrail_bg.wasm | wc -c)
+echo "build-web: pkg/sealtrail_bg.wasm ${raw} bytes, ${gz} gzipped"
