@@ -283,9 +283,29 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
 }
 
 /// `n` events of routine daytime activity on one chain (a long-lived
-/// session, for the benchmark): views, sealed views, searches and unseals
-/// by a rotating cast, every member a real event carries.
+/// session, for the benchmark), one second apart: see [`routine_drafts`].
 pub fn routine(n: u64, seed: u64, policy: Option<&str>) -> Result<Vec<Event>, SampleError> {
+    let mut s = Scene::new(seed, MORNING)?;
+    s.events.reserve(usize::try_from(n).unwrap_or(0));
+    for d in routine_drafts(n, seed, policy) {
+        s.add(1, d)?;
+    }
+    Ok(s.events)
+}
+
+/// The chain id [`routine`] uses for `seed`.
+pub fn routine_chain_id(seed: u64) -> Result<ChainId, SampleError> {
+    Ok(ChainId::random(&mut SeededEntropy::new(seed))?)
+}
+
+/// The first time stamp of [`routine`].
+pub fn routine_start() -> Result<Timestamp, SampleError> {
+    Ok(Timestamp::from_millis(MORNING)?)
+}
+
+/// The drafts of [`routine`]: views, sealed views, searches and unseals by
+/// a rotating cast, with every member a real event carries.
+pub fn routine_drafts(n: u64, seed: u64, policy: Option<&str>) -> Vec<EventDraft> {
     const ROLES: [&str; 6] = [
         "nurse",
         "doctor",
@@ -300,56 +320,55 @@ pub fn routine(n: u64, seed: u64, policy: Option<&str>) -> Result<Vec<Event>, Sa
         ("substanceUse", &["R", "ETH"]),
         ("dvIndicator", &["V", "SDV"]),
     ];
-    let mut s = Scene::new(seed, MORNING)?;
-    s.events.reserve(usize::try_from(n).unwrap_or(0));
-    for k in 0..n {
-        let x = k.wrapping_mul(2_654_435_761).wrapping_add(seed);
-        let role = ROLES.get((x % 6) as usize).copied().unwrap_or("nurse");
-        let actor = Actor {
-            id: format!("staff-{:04}", x % 97),
-            role: role.into(),
-            name: Some(format!("Staff Member {}", x % 97)),
-            auth_strength: Some(if x % 5 == 0 { "mfa" } else { "password" }.into()),
-        };
-        let action = match x % 10 {
-            0 => Action::Search,
-            1..=3 => Action::ViewSealed,
-            4 => Action::Unseal,
-            _ => Action::View,
-        };
-        let mut d = EventDraft::new(actor, action.clone(), Outcome::Success);
-        d.session = Some(SessionRef {
-            id: format!("sess-{:05x}", x % 4099),
-            ip: Some(format!("10.20.{}.{}", x % 16, x % 250)),
-            client: Some("CareBridge Companion web 2.4 (Chromium)".into()),
-        });
-        d.policy = policy.map(str::to_owned);
-        d.purpose_of_use = Some("TREAT".into());
-        if action == Action::Search {
-            d.detail
-                .insert("query".into(), format!("name:{}", x % 1000).into());
-            d.detail.insert("results".into(), Value::from(x % 40));
-        } else {
-            let rel = match x % 7 {
-                0 => Relation::Unassigned,
-                1 | 2 => Relation::Team,
-                _ => Relation::Caseload,
+    (0..n)
+        .map(|k| {
+            let x = k.wrapping_mul(2_654_435_761).wrapping_add(seed);
+            let role = ROLES.get((x % 6) as usize).copied().unwrap_or("nurse");
+            let actor = Actor {
+                id: format!("staff-{:04}", x % 97),
+                role: role.into(),
+                name: Some(format!("Staff Member {}", x % 97)),
+                auth_strength: Some(if x % 5 == 0 { "mfa" } else { "password" }.into()),
             };
-            d = on(d, &format!("youth-{:04}", x % 1000), rel);
-            let (nt, labels) = NOTES
-                .get((x % 4) as usize)
-                .copied()
-                .unwrap_or(("clinical", &["R"]));
-            d = sealed(
-                d,
-                &[&format!("/notes/{}", x % 8), "/riskFlags/dv"],
-                &[nt],
-                labels,
-            );
-        }
-        s.add(1, d)?;
-    }
-    Ok(s.events)
+            let action = match x % 10 {
+                0 => Action::Search,
+                1..=3 => Action::ViewSealed,
+                4 => Action::Unseal,
+                _ => Action::View,
+            };
+            let mut d = EventDraft::new(actor, action.clone(), Outcome::Success);
+            d.session = Some(SessionRef {
+                id: format!("sess-{:05x}", x % 4099),
+                ip: Some(format!("10.20.{}.{}", x % 16, x % 250)),
+                client: Some("CareBridge Companion web 2.4 (Chromium)".into()),
+            });
+            d.policy = policy.map(str::to_owned);
+            d.purpose_of_use = Some("TREAT".into());
+            if action == Action::Search {
+                d.detail
+                    .insert("query".into(), format!("name:{}", x % 1000).into());
+                d.detail.insert("results".into(), Value::from(x % 40));
+                d
+            } else {
+                let rel = match x % 7 {
+                    0 => Relation::Unassigned,
+                    1 | 2 => Relation::Team,
+                    _ => Relation::Caseload,
+                };
+                let d = on(d, &format!("youth-{:04}", x % 1000), rel);
+                let (nt, labels) = NOTES
+                    .get((x % 4) as usize)
+                    .copied()
+                    .unwrap_or(("clinical", &["R"]));
+                sealed(
+                    d,
+                    &[&format!("/notes/{}", x % 8), "/riskFlags/dv"],
+                    &[nt],
+                    labels,
+                )
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

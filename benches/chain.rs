@@ -1,0 +1,145 @@
+//! The chain benchmark: verify and append throughput on a 200,000-event
+//! chain, against SHA-256 of the same bytes measured in the same run.
+//!
+//! Run: `cargo bench --bench chain` (add `-- 50000` for another size).
+//! Figures are the best of three runs each.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use sealtrail::chain::{to_line, ChainWriter};
+use sealtrail::sample::{routine_chain_id, routine_drafts, routine_start};
+use sealtrail::verify::{verify_jsonl, verify_slice, Options};
+use sealtrail::{Digest, Timestamp};
+
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed());
+        out = Some(r);
+    }
+    (best, out.unwrap())
+}
+
+fn rate(n: u64, d: Duration) -> String {
+    let r = n as f64 / d.as_secs_f64();
+    if r >= 1e6 {
+        format!("{:.2} M events/s", r / 1e6)
+    } else {
+        format!("{:.0} k events/s", r / 1e3)
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let policy = format!("sha256:{}", "5e".repeat(32));
+    let drafts = routine_drafts(n, 7, Some(&policy));
+    let start = routine_start().unwrap();
+
+    // Append: number, link, clamp, hash (drafts already built).
+    let (t_append, events) = best(3, || {
+        let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
+        drafts
+            .iter()
+            .enumerate()
+            .map(|(k, d)| {
+                w.append(
+                    d.clone(),
+                    Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    let (t_clone, _) = best(3, || drafts.iter().cloned().collect::<Vec<_>>());
+    let t_append = t_append.saturating_sub(t_clone);
+    let mut text = String::with_capacity(events.len() * 800);
+    for e in &events {
+        text.push_str(&to_line(e).unwrap());
+        text.push('\n');
+    }
+    drop(events);
+    let path = std::env::temp_dir().join(format!("sealtrail-bench-{}.jsonl", std::process::id()));
+    std::fs::write(&path, &text).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let mb = bytes.len() as f64 / 1e6;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let (t_sha, _) = best(3, || black_box(Digest::of(black_box(&bytes))));
+    let (t_par, s) = best(3, || {
+        verify_slice(&bytes, Options::default(), 0, &mut |_| {}).unwrap()
+    });
+    assert_eq!(s.events, n);
+    let (t_one, _) = best(3, || {
+        verify_slice(&bytes, Options::default(), 1, &mut |_| {}).unwrap()
+    });
+    // The general path (parse, re-canonicalize), as any non-canonical line takes it.
+    let loose: String = text
+        .lines()
+        .map(|l| format!("{} \n", l.replacen(':', ": ", 1)))
+        .collect();
+    let (t_loose, s) = best(3, || {
+        verify_jsonl(loose.as_bytes(), Options::default()).unwrap()
+    });
+    assert_eq!(s.events, n);
+
+    println!();
+    println!("sealtrail chain benchmark: `cargo bench --bench chain`");
+    println!("{n} events, {mb:.1} MB of JSONL, {threads} threads available");
+    println!();
+    println!(
+        "| measure                                         | time       | throughput         |"
+    );
+    println!(
+        "|-------------------------------------------------|------------|--------------------|"
+    );
+    let row =
+        |what: &str, d: Duration, r: String| println!("| {what:<47} | {:>10} | {r:>18} |", ms(d));
+    row(
+        "SHA-256 of the file's bytes, once (peer)",
+        t_sha,
+        format!("{:.0} MB/s", mb / t_sha.as_secs_f64()),
+    );
+    row(
+        "verify, canonical lines, all threads",
+        t_par,
+        rate(n, t_par),
+    );
+    row("verify, canonical lines, 1 thread", t_one, rate(n, t_one));
+    row(
+        "verify, non-canonical lines (general path), 1 t.",
+        t_loose,
+        rate(n, t_loose),
+    );
+    row(
+        "append (number, link, canonicalize, hash)",
+        t_append,
+        rate(n, t_append),
+    );
+    println!();
+    let ratio = t_sha.as_secs_f64() / t_par.as_secs_f64();
+    println!(
+        "ratio SHA-256 time / verify time = {ratio:.2} (goal 0.5 or better: {})",
+        if ratio >= 0.5 { "met" } else { "NOT met" }
+    );
+    println!(
+        "seal 1,000 records: see `cargo bench --bench seal` (policy helper) — TODO(lead) if absent"
+    );
+}
