@@ -94,6 +94,8 @@ pub enum Field {
     Context,
     /// The incident reference.
     IncidentRef,
+    /// The request as a whole (the session, the platform).
+    Form,
 }
 
 /// What the user typed, untrimmed (the core trims and judges).
@@ -159,7 +161,12 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
             .replace("{min}", &ask.reason_min.to_string())
             .replace("{max}", &max.to_string())
     };
-    let dom = |e: JsValue| WebError::Core(format!("could not build the dialog: {}", super::error::describe(&e)));
+    let dom = |e: JsValue| {
+        WebError::Core(format!(
+            "could not build the dialog: {}",
+            super::error::describe(&e)
+        ))
+    };
 
     let dialog: HtmlDialogElement = doc.create_element("dialog").map_err(dom)?.unchecked_into();
     dialog.set_class_name("sealtrail-dialog");
@@ -191,7 +198,9 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         // Reason code.
         let code_row = child(&doc, &form, "div", Some("sealtrail-field")).map_err(dom)?;
         label(&doc, &code_row, &strings.reason_code, &id("code")).map_err(dom)?;
-        let select: web_sys::HtmlSelectElement = child(&doc, &code_row, "select", None).map_err(dom)?.unchecked_into();
+        let select: web_sys::HtmlSelectElement = child(&doc, &code_row, "select", None)
+            .map_err(dom)?
+            .unchecked_into();
         select.set_id(&id("code"));
         select.set_required(true);
         set(&select, "autofocus", "").map_err(dom)?;
@@ -211,7 +220,9 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         // Reason text with its live count.
         let text_row = child(&doc, &form, "div", Some("sealtrail-field")).map_err(dom)?;
         label(&doc, &text_row, &strings.reason_text, &id("text")).map_err(dom)?;
-        let text: web_sys::HtmlTextAreaElement = child(&doc, &text_row, "textarea", None).map_err(dom)?.unchecked_into();
+        let text: web_sys::HtmlTextAreaElement = child(&doc, &text_row, "textarea", None)
+            .map_err(dom)?
+            .unchecked_into();
         text.set_id(&id("text"));
         text.set_required(true);
         text.set_rows(4);
@@ -222,24 +233,43 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         count.set_id(&id("text-count"));
         count.set_text_content(Some(&fill(&strings.count, 0, ask.reason_max)));
         let text_err = error_slot(&doc, &text_row, &id("text-error")).map_err(dom)?;
-        set(&text, "aria-describedby", &format!("{} {} {}", id("text-hint"), id("text-count"), id("text-error"))).map_err(dom)?;
+        set(
+            &text,
+            "aria-describedby",
+            &format!(
+                "{} {} {}",
+                id("text-hint"),
+                id("text-count"),
+                id("text-error")
+            ),
+        )
+        .map_err(dom)?;
 
         // Optional context with its live count.
         let ctx_row = child(&doc, &form, "div", Some("sealtrail-field")).map_err(dom)?;
         label(&doc, &ctx_row, &strings.context, &id("context")).map_err(dom)?;
-        let context: web_sys::HtmlTextAreaElement = child(&doc, &ctx_row, "textarea", None).map_err(dom)?.unchecked_into();
+        let context: web_sys::HtmlTextAreaElement = child(&doc, &ctx_row, "textarea", None)
+            .map_err(dom)?
+            .unchecked_into();
         context.set_id(&id("context"));
         context.set_rows(3);
         let ctx_count = child(&doc, &ctx_row, "p", Some("sealtrail-count")).map_err(dom)?;
         ctx_count.set_id(&id("context-count"));
         ctx_count.set_text_content(Some(&fill(&strings.context_hint, 0, ask.context_max)));
         let ctx_err = error_slot(&doc, &ctx_row, &id("context-error")).map_err(dom)?;
-        set(&context, "aria-describedby", &format!("{} {}", id("context-count"), id("context-error"))).map_err(dom)?;
+        set(
+            &context,
+            "aria-describedby",
+            &format!("{} {}", id("context-count"), id("context-error")),
+        )
+        .map_err(dom)?;
 
         // Incident reference.
         let inc_row = child(&doc, &form, "div", Some("sealtrail-field")).map_err(dom)?;
         label(&doc, &inc_row, &strings.incident_ref, &id("incident")).map_err(dom)?;
-        let incident: web_sys::HtmlInputElement = child(&doc, &inc_row, "input", None).map_err(dom)?.unchecked_into();
+        let incident: web_sys::HtmlInputElement = child(&doc, &inc_row, "input", None)
+            .map_err(dom)?
+            .unchecked_into();
         incident.set_id(&id("incident"));
         incident.set_type("text");
         set(&incident, "autocomplete", "off").map_err(dom)?;
@@ -247,7 +277,12 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         inc_hint.set_id(&id("incident-hint"));
         inc_hint.set_text_content(Some(&strings.incident_hint));
         let inc_err = error_slot(&doc, &inc_row, &id("incident-error")).map_err(dom)?;
-        set(&incident, "aria-describedby", &format!("{} {}", id("incident-hint"), id("incident-error"))).map_err(dom)?;
+        set(
+            &incident,
+            "aria-describedby",
+            &format!("{} {}", id("incident-hint"), id("incident-error")),
+        )
+        .map_err(dom)?;
 
         // Announced summary, then the buttons.
         let summary = child(&doc, &form, "p", Some("sealtrail-summary")).map_err(dom)?;
@@ -257,16 +292,35 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         button(&doc, &actions, &strings.confirm, "submit").map_err(dom)?;
 
         // Live counts (characters after trimming, as the rule counts them).
-        let (t, c, s, max) = (text.clone(), count.clone(), strings.count.clone(), ask.reason_max);
-        let fill_count = move |tmpl: &str, n: usize, m: u32| tmpl.replace("{count}", &n.to_string()).replace("{max}", &m.to_string());
+        let (t, c, s, max) = (
+            text.clone(),
+            count.clone(),
+            strings.count.clone(),
+            ask.reason_max,
+        );
+        let fill_count = move |tmpl: &str, n: usize, m: u32| {
+            tmpl.replace("{count}", &n.to_string())
+                .replace("{max}", &m.to_string())
+        };
         let fc = fill_count.clone();
-        closures.push(listen(&text, "input", move |_| {
-            c.set_text_content(Some(&fc(&s, t.value().trim().chars().count(), max)));
-        }).map_err(dom)?);
-        let (t, c, s, max) = (context.clone(), ctx_count.clone(), strings.count.clone(), ask.context_max);
-        closures.push(listen(&context, "input", move |_| {
-            c.set_text_content(Some(&fill_count(&s, t.value().trim().chars().count(), max)));
-        }).map_err(dom)?);
+        closures.push(
+            listen(&text, "input", move |_| {
+                c.set_text_content(Some(&fc(&s, t.value().trim().chars().count(), max)));
+            })
+            .map_err(dom)?,
+        );
+        let (t, c, s, max) = (
+            context.clone(),
+            ctx_count.clone(),
+            strings.count.clone(),
+            ask.context_max,
+        );
+        closures.push(
+            listen(&context, "input", move |_| {
+                c.set_text_content(Some(&fill_count(&s, t.value().trim().chars().count(), max)));
+            })
+            .map_err(dom)?,
+        );
 
         let d = dialog.clone();
         closures.push(listen(&cancel, "click", move |_| d.close()).map_err(dom)?);
@@ -276,39 +330,47 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
             (Field::Code, select.clone().unchecked_into(), code_err),
             (Field::Text, text.clone().unchecked_into(), text_err),
             (Field::Context, context.clone().unchecked_into(), ctx_err),
-            (Field::IncidentRef, incident.clone().unchecked_into(), inc_err),
+            (
+                Field::IncidentRef,
+                incident.clone().unchecked_into(),
+                inc_err,
+            ),
         ];
         let check = ask.check;
         let fix = strings.fix_errors.clone();
         let (d, a) = (dialog.clone(), answer.clone());
-        closures.push(listen(&form, "submit", move |e| {
-            e.prevent_default();
-            let j = Justification {
-                code: select.value(),
-                text: text.value(),
-                context: context.value(),
-                incident_ref: incident.value(),
-            };
-            for (_, input, slot) in &fields {
-                let _ = input.remove_attribute("aria-invalid");
-                slot.set_text_content(None);
-            }
-            match check(&j) {
-                Ok(()) => {
-                    summary.set_text_content(None);
-                    *a.borrow_mut() = Answer::Confirmed(j);
-                    d.close();
+        closures.push(
+            listen(&form, "submit", move |e| {
+                e.prevent_default();
+                let j = Justification {
+                    code: select.value(),
+                    text: text.value(),
+                    context: context.value(),
+                    incident_ref: incident.value(),
+                };
+                for (_, input, slot) in &fields {
+                    let _ = input.remove_attribute("aria-invalid");
+                    slot.set_text_content(None);
                 }
-                Err((field, message)) => {
-                    if let Some((_, input, slot)) = fields.iter().find(|(f, _, _)| *f == field) {
-                        let _ = input.set_attribute("aria-invalid", "true");
-                        slot.set_text_content(Some(&message));
-                        let _ = input.focus();
+                match check(&j) {
+                    Ok(()) => {
+                        summary.set_text_content(None);
+                        *a.borrow_mut() = Answer::Confirmed(j);
+                        d.close();
                     }
-                    summary.set_text_content(Some(&format!("{fix} {message}")));
+                    Err((field, message)) => {
+                        if let Some((_, input, slot)) = fields.iter().find(|(f, _, _)| *f == field)
+                        {
+                            let _ = input.set_attribute("aria-invalid", "true");
+                            slot.set_text_content(Some(&message));
+                            let _ = input.focus();
+                        }
+                        summary.set_text_content(Some(&format!("{fix} {message}")));
+                    }
                 }
-            }
-        }).map_err(dom)?);
+            })
+            .map_err(dom)?,
+        );
     }
 
     body.append_child(&dialog).map_err(dom)?;
@@ -316,12 +378,15 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
     let mut wake = None;
     let promise = js_sys::Promise::new(&mut |resolve, _| wake = Some(resolve));
     let done = closed.clone();
-    closures.push(listen(&dialog, "close", move |_| {
-        done.set(true);
-        if let Some(w) = &wake {
-            let _ = w.call0(&JsValue::UNDEFINED);
-        }
-    }).map_err(dom)?);
+    closures.push(
+        listen(&dialog, "close", move |_| {
+            done.set(true);
+            if let Some(w) = &wake {
+                let _ = w.call0(&JsValue::UNDEFINED);
+            }
+        })
+        .map_err(dom)?,
+    );
     if let Err(e) = dialog.show_modal() {
         dialog.remove();
         return Err(dom(e));
@@ -341,7 +406,12 @@ fn set(el: &Element, name: &str, value: &str) -> Result<(), JsValue> {
 }
 
 /// A new `tag` appended to `parent`, with `class` if given.
-fn child(doc: &Document, parent: &Element, tag: &str, class: Option<&str>) -> Result<Element, JsValue> {
+fn child(
+    doc: &Document,
+    parent: &Element,
+    tag: &str,
+    class: Option<&str>,
+) -> Result<Element, JsValue> {
     let el = doc.create_element(tag)?;
     if let Some(c) = class {
         el.set_class_name(c);

@@ -70,7 +70,8 @@ impl Journal {
     pub fn head(&self) -> Option<(u64, String)> {
         let st = self.state.borrow();
         let next = st.writer.next_seq();
-        next.checked_sub(1).map(|seq| (seq, st.writer.head().to_hex()))
+        next.checked_sub(1)
+            .map(|seq| (seq, st.writer.head().to_hex()))
     }
 
     /// Appends `drafts` (at time `now`) and resolves with their events once

@@ -11,11 +11,15 @@
 //! - [`dialog`] draws the break-glass dialog with DOM APIs;
 //! - [`api`] is the `Sealtrail` class JavaScript sees, typed by [`types`].
 
+pub mod api;
+pub mod dialog;
 pub mod entropy;
 pub mod error;
 pub mod idb;
 pub mod journal;
 pub mod store;
 pub mod timer;
+pub mod types;
 pub mod upload;
-pub mod dialog;
+
+pub use api::Sealtrail;

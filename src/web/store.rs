@@ -111,11 +111,18 @@ impl EventStore {
     }
 
     /// Up to `max` of `chain`'s stored events, oldest first, from `from` on.
-    pub async fn read(&self, chain: &str, from: u64, max: u32) -> Result<Vec<StoredEvent>, WebError> {
+    pub async fn read(
+        &self,
+        chain: &str,
+        from: u64,
+        max: u32,
+    ) -> Result<Vec<StoredEvent>, WebError> {
         let tx = self.tx(&[EVENTS], IdbTransactionMode::Readonly)?;
         let req = tx
             .object_store(EVENTS)
-            .and_then(|s| s.get_all_with_key_and_limit(&range(chain, from, f64::INFINITY)?.into(), max))
+            .and_then(|s| {
+                s.get_all_with_key_and_limit(&range(chain, from, f64::INFINITY)?.into(), max)
+            })
             .map_err(|e| WebError::from_storage(&e))?;
         let rows = idb::request(&req).await?;
         let rows = rows
@@ -150,7 +157,9 @@ impl EventStore {
         let mut out: Vec<(f64, String)> = rows
             .iter()
             .filter_map(|r| {
-                let chain = js_sys::Reflect::get(&r, &"chain".into()).ok()?.as_string()?;
+                let chain = js_sys::Reflect::get(&r, &"chain".into())
+                    .ok()?
+                    .as_string()?;
                 let created = js_sys::Reflect::get(&r, &"created".into())
                     .ok()?
                     .as_f64()

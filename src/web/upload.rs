@@ -185,6 +185,16 @@ impl Uploader {
         }
     }
 
+    /// Uploads now and waits until the round (and its follow-ups) ended, or
+    /// twice the request timeout passed.
+    pub async fn settle(&self) {
+        self.kick();
+        let limit = js_sys::Date::now() + f64::from(self.cfg.timeout_ms) * 2.0 + 1000.0;
+        while self.state.borrow().running && js_sys::Date::now() < limit {
+            sleep(20).await;
+        }
+    }
+
     /// Uploads after the batching delay, unless a round is already scheduled.
     pub fn kick_soon(&self) {
         self.kick_after(self.cfg.delay_ms);
@@ -245,16 +255,22 @@ impl Uploader {
 
     /// One pass over every chain in storage, oldest first.
     async fn round(&self) -> Result<(), String> {
-        self.anchor().await;
+        let refused_anchor = self.anchor().await;
         let chains = self.store.chains().await.map_err(|e| e.to_string())?;
         let current = self.journal.chain();
+        if let Some(alert) = refused_anchor {
+            self.stop(alert);
+        }
         for chain in chains {
             let stopped = {
                 let mut st = self.state.borrow_mut();
-                let entry = st.chains.entry(chain.clone()).or_insert_with(|| ChainProgress {
-                    chain: chain.clone(),
-                    ..ChainProgress::default()
-                });
+                let entry = st
+                    .chains
+                    .entry(chain.clone())
+                    .or_insert_with(|| ChainProgress {
+                        chain: chain.clone(),
+                        ..ChainProgress::default()
+                    });
                 entry.stopped.is_some()
             };
             if stopped {
@@ -267,22 +283,30 @@ impl Uploader {
                     }
                 }
                 Err(Halt::Retry(msg)) => return Err(msg),
-                Err(Halt::Stop(alert)) => {
-                    {
-                        let mut st = self.state.borrow_mut();
-                        st.last_error = Some(format!(
-                            "the collector refused chain `{}` ({}); uploading it stopped: {}",
-                            alert.chain, alert.error, alert.detail
-                        ));
-                        if let Some(p) = st.chains.get_mut(&chain) {
-                            p.stopped = Some(alert.error.clone());
-                        }
-                    }
-                    (self.on_alert)(alert);
-                }
+                Err(Halt::Stop(alert)) => self.stop(alert),
             }
         }
         Ok(())
+    }
+
+    /// Stops uploading a chain for good and raises the collector's refusal.
+    fn stop(&self, alert: CollectorAlert) {
+        {
+            let mut st = self.state.borrow_mut();
+            st.last_error = Some(format!(
+                "the collector refused chain `{}` ({}); uploading it stopped: {}",
+                alert.chain, alert.error, alert.detail
+            ));
+            let p = st
+                .chains
+                .entry(alert.chain.clone())
+                .or_insert_with(|| ChainProgress {
+                    chain: alert.chain.clone(),
+                    ..ChainProgress::default()
+                });
+            p.stopped = Some(alert.error.clone());
+        }
+        (self.on_alert)(alert);
     }
 
     /// Sends `chain`'s stored events until none is left.
@@ -337,7 +361,9 @@ impl Uploader {
                 }
                 409 if answer.get("error").and_then(|e| e.as_str()) == Some("gap") => {
                     let expected = seq_in("expectedSeq").ok_or_else(|| {
-                        Halt::Retry(format!("the collector said `gap` without `expectedSeq`: {text}"))
+                        Halt::Retry(format!(
+                            "the collector said `gap` without `expectedSeq`: {text}"
+                        ))
                     })?;
                     from = expected;
                 }
@@ -384,29 +410,51 @@ impl Uploader {
     }
 
     /// Anchors the current chain's durable head when it moved past what the
-    /// collector has (best effort: a failure only delays the next anchor).
-    async fn anchor(&self) {
-        let Some((seq, hash)) = self.journal.head() else {
-            return;
-        };
+    /// collector has. A network failure only delays the next anchor; a
+    /// `409 tamper` (the stored chain does not pass through an earlier
+    /// anchor) is evidence, returned for the caller to raise.
+    async fn anchor(&self) -> Option<CollectorAlert> {
+        let (seq, hash) = self.journal.head()?;
         let chain = self.journal.chain();
         let due = {
             let st = self.state.borrow();
             st.chains.get(&chain).is_none_or(|p| {
-                p.acked_seq.is_none_or(|a| a < seq) && p.anchored_seq.is_none_or(|a| a < seq)
+                p.stopped.is_none()
+                    && p.acked_seq.is_none_or(|a| a < seq)
+                    && p.anchored_seq.is_none_or(|a| a < seq)
             })
         };
         if !due {
-            return;
+            return None;
         }
         let url = format!("{}/chains/{}/head", self.cfg.endpoint, chain);
-        if let Ok((200, _)) = self.post(&url, &head_body(seq, &hash)).await {
-            let mut st = self.state.borrow_mut();
-            let p = st.chains.entry(chain.clone()).or_insert_with(|| ChainProgress {
-                chain,
-                ..ChainProgress::default()
-            });
-            p.anchored_seq = Some(seq);
+        match self.post(&url, &head_body(seq, &hash)).await {
+            Ok((200, _)) => {
+                let mut st = self.state.borrow_mut();
+                let p = st
+                    .chains
+                    .entry(chain.clone())
+                    .or_insert_with(|| ChainProgress {
+                        chain,
+                        ..ChainProgress::default()
+                    });
+                p.anchored_seq = Some(seq);
+                None
+            }
+            Ok((409, text)) => {
+                let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                Some(CollectorAlert {
+                    error: answer
+                        .get("error")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("tamper")
+                        .to_owned(),
+                    chain,
+                    seq: answer.get("seq").and_then(serde_json::Value::as_u64),
+                    detail: text,
+                })
+            }
+            _ => None,
         }
     }
 
@@ -447,7 +495,9 @@ impl Uploader {
         });
         let sent = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await;
         let resp: web_sys::Response = match sent {
-            Ok(r) => r.dyn_into().map_err(|_| "fetch gave no response".to_owned())?,
+            Ok(r) => r
+                .dyn_into()
+                .map_err(|_| "fetch gave no response".to_owned())?,
             Err(e) if controller.signal().aborted() => {
                 return Err(format!(
                     "the collector at `{url}` did not answer within {timeout} ms; retrying ({})",
