@@ -115,13 +115,23 @@ pub async fn post_events(
     let task_state = state.clone();
     let task_chain = chain.clone();
     let reply = tokio::spawn(async move {
-        ingest::events(&task_state.store, &task_state.timings, &task_chain, &body).await
+        let done =
+            ingest::events(&task_state.store, &task_state.timings, &task_chain, &body).await?;
+        if !done.stored.is_empty() {
+            // The batch is stored and acknowledged whatever happens here: a
+            // failure to store findings is logged, not turned into a retry.
+            if let Err(e) = task_state
+                .alerting
+                .judge_and_store(&task_state.store, &done.stored)
+                .await
+            {
+                tracing::error!(error = %e, "alert findings were not stored");
+            }
+        }
+        Ok::<_, IngestError>(done.reply)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    if let Reply::Acked { .. } = reply {
-        state.alerts_changed(&chain).await;
-    }
     Ok(match reply {
         Reply::Acked {
             chain,

@@ -61,6 +61,16 @@ impl NewFinding {
     pub async fn record(&self, store: &Store, now_ms: i64) -> Result<bool, sqlx::Error> {
         let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
         let seq = self.seq.and_then(|s| i64::try_from(s).ok());
+        if let Some(chain) = &self.chain {
+            // A chain refused on its first batch is still listed, as tampered.
+            sqlx::query(
+                "INSERT INTO chains (id, first_seen_ms, updated_ms) VALUES ($1, $2, $2) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(chain.as_str())
+            .bind(now_ms)
+            .execute(store.pool())
+            .await?;
+        }
         let done = sqlx::query(
             "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",

@@ -247,8 +247,18 @@ async fn anchors_in(
 
 /// What a batch amounts to once checked against the store.
 enum Checked {
-    Store(Reply),
+    /// Commit; events from this `seq` on were stored.
+    Store(Reply, Option<u64>),
     Refused(Reply, Box<NewFinding>),
+}
+
+/// What an upload did: the answer, and the events it newly stored (for the alert rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    /// The answer.
+    pub reply: Reply,
+    /// Events stored by this batch, in order (none unless `reply` is `Acked`).
+    pub stored: Vec<Value>,
 }
 
 /// Handles `POST /chains/{chain}/events`.
@@ -257,7 +267,7 @@ pub async fn events(
     timings: &Timings,
     chain: &ChainId,
     body: &[u8],
-) -> Result<Reply, IngestError> {
+) -> Result<Ingested, IngestError> {
     let batch: Batch = serde_json::from_slice(body).map_err(|e| {
         IngestError::BadRequest(format!(
             "the body is not a batch of events `{{\"events\": [...]}}`: {e}"
@@ -284,15 +294,28 @@ pub async fn events(
         }
     };
     match checked {
-        Checked::Store(reply) => {
+        Checked::Store(reply, first_fresh) => {
             tx.commit().await?;
             Timings::add(&timings.store_ns, started);
-            Ok(reply)
+            let stored = match first_fresh {
+                Some(from) => batch
+                    .events
+                    .into_iter()
+                    .zip(&prepared)
+                    .filter(|(_, p)| p.ins.seq >= from)
+                    .map(|(v, _)| v)
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(Ingested { reply, stored })
         }
         Checked::Refused(reply, finding) => {
             tx.rollback().await?;
             finding.record(store, now_ms).await?;
-            Ok(reply)
+            Ok(Ingested {
+                reply,
+                stored: Vec::new(),
+            })
         }
     }
 }
@@ -312,9 +335,12 @@ async fn check_and_store(
     };
     let first_seq = first.ins.seq;
     if first_seq > next_expected {
-        return Ok(Checked::Store(Reply::Gap {
-            expected_seq: next_expected,
-        }));
+        return Ok(Checked::Store(
+            Reply::Gap {
+                expected_seq: next_expected,
+            },
+            None,
+        ));
     }
     let batch_end = first_seq.saturating_add(u64::try_from(prepared.len()).unwrap_or(u64::MAX) - 1);
     let batch_end = batch_end.max(last_in_batch.ins.seq);
@@ -434,11 +460,14 @@ async fn check_and_store(
     if fresh.is_empty() {
         // An idempotent retry of stored events: acknowledge what is stored.
         let acked = row.last_seq.unwrap_or(last_seq);
-        return Ok(Checked::Store(Reply::Acked {
-            chain: chain.clone(),
-            acked_seq: acked,
-            head: row.head.unwrap_or(head),
-        }));
+        return Ok(Checked::Store(
+            Reply::Acked {
+                chain: chain.clone(),
+                acked_seq: acked,
+                head: row.head.unwrap_or(head),
+            },
+            None,
+        ));
     }
     insert_events(tx, chain, &fresh, now_ms).await?;
     let last_ts = summary.last_ts.map(Timestamp::millis);
@@ -455,11 +484,14 @@ async fn check_and_store(
     timings
         .events
         .fetch_add(u64::try_from(fresh.len()).unwrap_or(0), Ordering::Relaxed);
-    Ok(Checked::Store(Reply::Acked {
-        chain: chain.clone(),
-        acked_seq: last_seq,
-        head,
-    }))
+    Ok(Checked::Store(
+        Reply::Acked {
+            chain: chain.clone(),
+            acked_seq: last_seq,
+            head,
+        },
+        Some(next_expected),
+    ))
 }
 
 /// A stored line back as JSON, for evidence (never fails: lines are canonical JSON).

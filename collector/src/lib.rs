@@ -13,6 +13,7 @@
 //! - [`retention`]: old events move to an archive table, never deleted;
 //! - [`server`]: routes, static files (`www/`, `pkg/`), CORS, CSP, body limit.
 
+pub mod alerting;
 pub mod api;
 pub mod auth;
 pub mod clock;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::post;
@@ -15,6 +15,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::alerting::{AlertSettings, Alerting};
 use crate::api;
 use crate::auth::{HasTokens, Tokens};
 use crate::config::Config;
@@ -40,17 +41,14 @@ pub struct AppState {
     pub read_log: Arc<ReadLog>,
     /// Retention period in days.
     pub retention_days: u32,
+    /// The core's alert rules, fed as batches are stored.
+    pub alerting: Arc<Alerting>,
 }
 
 impl HasTokens for AppState {
     fn tokens(&self) -> &Tokens {
         &self.tokens
     }
-}
-
-impl AppState {
-    /// Called after events of `chain` were stored: alert findings are recomputed.
-    pub async fn alerts_changed(&self, _chain: &sealtrail::chain::ChainId) {}
 }
 
 /// Why the collector could not start.
@@ -76,6 +74,9 @@ pub enum StartError {
     /// The server stopped with an error.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// The policy or alert settings.
+    #[error(transparent)]
+    Alerts(#[from] crate::alerting::AlertSetupError),
     /// The read log could not resume.
     #[error("the collector's read log cannot resume: {0}")]
     ReadLog(String),
@@ -83,7 +84,9 @@ pub enum StartError {
 
 /// Opens the store and builds the router.
 pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
+    let alerting = Alerting::new(AlertSettings::load(config.policy.as_deref())?)?;
     let store = Store::open(&config.database).await?;
+    alerting.warm(&store).await?;
     let read_log = ReadLog::open(&store)
         .await
         .map_err(|e| StartError::ReadLog(e.to_string()))?;
@@ -93,6 +96,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         tokens: Arc::new(Tokens::new(&config.tokens)),
         read_log: Arc::new(read_log),
         retention_days: config.retention_days,
+        alerting: Arc::new(alerting),
     };
     let upload = Router::new()
         .route("/api/chains/{chain}/events", post(api::post_events))
@@ -194,6 +198,3 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     });
     Ok(Running { addr, state, task })
 }
-
-/// Header name for the spec version on evidence exports.
-pub static SPEC_HEADER: HeaderName = HeaderName::from_static("sealtrail-spec");

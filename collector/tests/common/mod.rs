@@ -191,11 +191,11 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Stored findings of a chain: (kind, rule, seq, evidence).
+    /// Stored fork and tamper findings of a chain: (kind, rule, seq, evidence).
     pub async fn findings(&self, chain: &str) -> Vec<(String, String, i64, Value)> {
         use sqlx::Row;
         sqlx::query(
-            "SELECT kind, rule, seq, evidence FROM findings WHERE chain = $1 ORDER BY created_ms",
+            "SELECT kind, rule, seq, evidence FROM findings WHERE chain = $1 AND kind <> 'alert' ORDER BY created_ms",
         )
         .bind(chain)
         .fetch_all(self.running.state.store.pool())
@@ -219,13 +219,17 @@ pub fn chain_id(seed: u64) -> ChainId {
     ChainId::random(&mut SeededEntropy::new(seed)).unwrap()
 }
 
-/// Base time of the test chains: now minus an hour, so they are inside every window.
+/// Base time of the test chains: an hour before the process started, so
+/// they are inside every window, and the same for every chain built.
 pub fn base_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        - 3_600_000
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            - 3_600_000
+    })
 }
 
 pub fn staff(i: u64) -> Actor {
@@ -266,6 +270,7 @@ pub fn draft(i: u64) -> EventDraft {
         client: Some("test".into()),
     });
     if action == Action::BreakGlass {
+        d.actor.role = "safeguardingLead".into();
         d.purpose_of_use = Some("BTG".into());
         d.reason = Some(Reason {
             code: "suicide-risk".into(),

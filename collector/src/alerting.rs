@@ -1,0 +1,183 @@
+//! Alert findings from the core's streaming [`AlertEngine`] (one source of
+//! truth for the rules of seed 003), fed incrementally as batches are stored
+//! and warmed at start with the events inside the widest rule window.
+//! Findings are persisted beside the fork and tamper findings, fingerprinted
+//! so a finding seen again (after a restart) is stored once.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use sqlx::Row;
+
+use sealtrail::alerts::{AlertConfig, AlertEngine, Finding};
+use sealtrail::policy::Policy;
+
+use crate::findings::NewFinding;
+use crate::store::Store;
+
+/// Why the alert rules could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertSetupError {
+    /// The policy file could not be read.
+    #[error("cannot read policy file `{path}`: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The policy is invalid.
+    #[error("policy file `{path}`: {message}")]
+    Policy {
+        /// The path.
+        path: String,
+        /// The core's message.
+        message: String,
+    },
+}
+
+/// The alert settings and break-glass roles the collector judges by.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// Thresholds, business hours, time zone.
+    pub config: AlertConfig,
+    /// Roles allowed to break the glass.
+    pub break_glass_roles: Vec<String>,
+}
+
+impl AlertSettings {
+    /// From a policy file, or the seed 003 defaults when there is none.
+    pub fn load(policy: Option<&Path>) -> Result<Self, AlertSetupError> {
+        let Some(path) = policy else {
+            return Ok(Self {
+                config: AlertConfig::default(),
+                break_glass_roles: vec!["admin".into(), "safeguardingLead".into()],
+            });
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| AlertSetupError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let policy = Policy::parse(&text).map_err(|e| AlertSetupError::Policy {
+            path: shown,
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            config: policy.doc().alerts.clone(),
+            break_glass_roles: policy.doc().break_glass.roles.clone(),
+        })
+    }
+
+    /// The widest rule window, in milliseconds: how far back a restart re-reads.
+    pub fn widest_window_ms(&self) -> i64 {
+        let c = &self.config;
+        let minutes = [
+            c.bulk_access.window_minutes,
+            c.repeated_unassigned.window_minutes,
+            c.concurrent_access.window_minutes,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        i64::from(minutes) * 60_000
+    }
+}
+
+/// The running engine.
+pub struct Alerting {
+    engine: Mutex<AlertEngine>,
+    settings: AlertSettings,
+}
+
+impl Alerting {
+    /// An engine with `settings`.
+    pub fn new(settings: AlertSettings) -> Result<Self, AlertSetupError> {
+        let engine = AlertEngine::new(
+            settings.config.clone(),
+            settings.break_glass_roles.iter().cloned(),
+        )
+        .map_err(|e| AlertSetupError::Policy {
+            path: "alerts".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            engine: Mutex::new(engine),
+            settings,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AlertSettings {
+        &self.settings
+    }
+
+    /// Judges stored events (in order) and returns the findings they complete.
+    pub fn judge(&self, events: &[Value]) -> Vec<Finding> {
+        let Ok(mut engine) = self.engine.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in events {
+            match engine.push_value(e) {
+                Ok(found) => out.extend(found),
+                Err(err) => tracing::warn!(error = %err, "event skipped by the alert rules"),
+            }
+        }
+        out
+    }
+
+    /// Judges and stores the findings.
+    pub async fn judge_and_store(
+        &self,
+        store: &Store,
+        events: &[Value],
+    ) -> Result<usize, sqlx::Error> {
+        let found = self.judge(events);
+        let now = crate::clock::now_ms();
+        let mut stored = 0;
+        for f in &found {
+            if to_new_finding(f).record(store, now).await? {
+                stored += 1;
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Re-reads the events inside the widest window, in time order, so the
+    /// windows are warm after a restart. What they complete was stored when
+    /// they arrived, so the replay's findings are dropped, not stored twice.
+    pub async fn warm(&self, store: &Store) -> Result<usize, sqlx::Error> {
+        let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
+        let rows =
+            sqlx::query("SELECT line FROM events WHERE ts_ms >= $1 ORDER BY ts_ms, chain, seq")
+                .bind(since)
+                .fetch_all(store.pool())
+                .await?;
+        let events: Vec<Value> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("line").ok())
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
+        let _replayed = self.judge(&events);
+        Ok(events.len())
+    }
+}
+
+/// A core finding as a stored finding: evidence is the finding itself
+/// (rule, actors, records, the events that prove it).
+pub fn to_new_finding(f: &Finding) -> NewFinding {
+    let first = f.events.first();
+    NewFinding {
+        kind: "alert",
+        severity: f.severity.as_str().to_owned(),
+        rule: f.rule.as_str().to_owned(),
+        chain: first.map(|r| r.chain.to_string()),
+        seq: first.map(|r| r.seq),
+        actor_id: f.actors.first().map(|a| a.id.clone()),
+        record_id: f.records.first().cloned(),
+        message: f.summary.clone(),
+        evidence: serde_json::to_value(f).unwrap_or(Value::Null),
+    }
+}

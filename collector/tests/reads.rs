@@ -1,0 +1,499 @@
+//! Review APIs over HTTP: tokens and roles, the break-glass log and its
+//! limits, alerts, histories, chain status, evidence, FHIR, statistics, the
+//! read log, retention and the store's append-only guard.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+use sealtrail::chain::ChainWriter;
+use sealtrail::event::{Action, Outcome};
+use sealtrail::verify::{verify_jsonl, Options, Verifier};
+use sealtrail::{Digest, Timestamp};
+
+#[tokio::test]
+async fn reads_need_a_known_token_and_an_allowed_role() {
+    let s = server().await;
+    for path in [
+        "/api/break-glass/audit-log",
+        "/api/alerts",
+        "/api/chains",
+        "/api/records/youth-1/access",
+        "/api/staff/s1/access",
+        "/api/fhir/AuditEvent",
+        "/api/stats/hours",
+        "/api/read-log",
+    ] {
+        let (st, body) = s.get(path, None).await;
+        assert_eq!(st, 401, "{path}: {body}");
+        let (st, _) = s.get(path, Some("not-a-known-token")).await;
+        assert_eq!(st, 401, "{path}");
+        let (st, body) = s.get(path, Some(NURSE)).await;
+        assert_eq!(st, 403, "{path}: {body}");
+        assert_eq!(body["error"], json!("forbidden"));
+    }
+    // The break-glass log is for safeguarding staff only, not admins.
+    assert_eq!(
+        s.get("/api/break-glass/audit-log", Some(ADMIN)).await.0,
+        403
+    );
+    assert_eq!(s.get("/api/break-glass/audit-log", Some(LEAD)).await.0, 200);
+    assert_eq!(s.get("/api/chains", Some(ADMIN)).await.0, 200);
+    let (st, me) = s.get("/api/whoami", Some(LEAD)).await;
+    assert_eq!(st, 200);
+    assert_eq!(me["role"], json!("safeguardingLead"));
+    assert_eq!(me["canReadBreakGlassLog"], json!(true));
+}
+
+#[tokio::test]
+async fn the_break_glass_log_lists_reasons_and_enforces_its_limits() {
+    let s = server().await;
+    let c = chain_id(40);
+    let ev = chain_events(&c, 60); // every 7th event from 3 is a break-glass
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let expected = ev
+        .iter()
+        .filter(|e| e["action"] == json!("break-glass"))
+        .count() as i64;
+    let (st, log) = s.get("/api/break-glass/audit-log", Some(LEAD)).await;
+    assert_eq!(st, 200, "{log}");
+    assert_eq!(log["total"], json!(expected));
+    assert_eq!(
+        (log["days"].clone(), log["limit"].clone()),
+        (json!(30), json!(100))
+    );
+    let first = &log["entries"][0];
+    assert_eq!(first["reasonCode"], json!("suicide-risk"));
+    assert_eq!(
+        first["reasonText"],
+        json!("Assessing imminent risk after disclosure")
+    );
+    assert_eq!(first["context"], json!("night shift call"));
+    assert_eq!(first["incidentRef"], json!("INC-42"));
+    assert_eq!(first["ip"], json!("10.0.0.7"));
+    assert!(first["staffId"].is_string() && first["name"].is_string() && first["role"].is_string());
+    assert!(first["recordId"].is_string() && first["time"].is_string());
+    assert_eq!(first["outcome"], json!("success"));
+    // Newest first.
+    let times: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["time"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+    // Pagination.
+    let (_, page) = s
+        .get("/api/break-glass/audit-log?limit=3&offset=3", Some(LEAD))
+        .await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(page["entries"][0], log["entries"][3]);
+    let (_, tail) = s
+        .get(
+            &format!("/api/break-glass/audit-log?offset={expected}"),
+            Some(LEAD),
+        )
+        .await;
+    assert_eq!(tail["entries"], json!([]));
+    // Limits: refused, never clamped.
+    for bad in [
+        "limit=101",
+        "limit=0",
+        "limit=x",
+        "days=0",
+        "days=4000",
+        "offset=-1",
+    ] {
+        let (st, body) = s
+            .get(&format!("/api/break-glass/audit-log?{bad}"), Some(LEAD))
+            .await;
+        assert_eq!(st, 400, "{bad}: {body}");
+    }
+    assert_eq!(
+        s.get("/api/break-glass/audit-log?limit=100", Some(LEAD))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn alerts_come_from_the_core_rules_and_tamper_findings_are_critical() {
+    let s = server().await;
+    let c = chain_id(41);
+    let mut w = ChainWriter::new(c.clone());
+    let base = base_ms();
+    let mut events = Vec::new();
+    let mut d = draft(0);
+    d.action = Action::Export;
+    events.push(w.append(d, Timestamp::from_millis(base).unwrap()).unwrap());
+    let mut d = draft(1);
+    d.action = Action::BreakGlass;
+    d.actor.role = "nurse".into();
+    d.outcome = Outcome::Denied;
+    events.push(
+        w.append(d, Timestamp::from_millis(base + 1000).unwrap())
+            .unwrap(),
+    );
+    let values: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    assert_eq!(s.upload(c.as_str(), &values).await.0, 200);
+    // A tampered chain next to it.
+    let t = chain_id(42);
+    let mut bad = chain_events(&t, 3);
+    bad[1]["outcome"] = json!("denied");
+    assert_eq!(s.upload(t.as_str(), &bad).await.0, 409);
+
+    let (st, all) = s.get("/api/alerts", Some(LEAD)).await;
+    assert_eq!(st, 200, "{all}");
+    let rules: Vec<&str> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"export"), "{rules:?}");
+    assert!(rules.contains(&"break-glass-unauthorised"), "{rules:?}");
+    assert!(rules.contains(&"hash"), "{rules:?}");
+    let (_, critical) = s.get("/api/alerts?severity=critical", Some(ADMIN)).await;
+    let found = critical["findings"].as_array().unwrap();
+    assert!(found.iter().all(|f| f["severity"] == json!("critical")));
+    assert!(found
+        .iter()
+        .any(|f| f["kind"] == json!("tamper") && f["chain"] == json!(t.as_str())));
+    assert!(found.iter().any(|f| f["rule"] == json!("export")));
+    let (_, high) = s.get("/api/alerts?severity=high", Some(ADMIN)).await;
+    assert!(high["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == json!("high")));
+    assert_eq!(
+        s.get("/api/alerts?severity=urgent", Some(LEAD)).await.0,
+        400
+    );
+    // A retry stores no second alert.
+    assert_eq!(s.upload(c.as_str(), &values).await.0, 200);
+    let (_, again) = s.get("/api/alerts", Some(LEAD)).await;
+    assert_eq!(
+        again["findings"].as_array().unwrap().len(),
+        all["findings"].as_array().unwrap().len()
+    );
+}
+
+#[tokio::test]
+async fn histories_chain_status_and_verification() {
+    let s = server().await;
+    let c = chain_id(43);
+    let ev = chain_events(&c, 20);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let (st, rec) = s.get("/api/records/youth-1/access", Some(LEAD)).await;
+    assert_eq!(st, 200, "{rec}");
+    assert_eq!(rec["total"], json!(5));
+    assert!(rec["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["recordId"] == json!("youth-1")));
+    let (_, staff) = s.get("/api/staff/s0/access?limit=2", Some(LEAD)).await;
+    assert_eq!(staff["total"], json!(7));
+    assert_eq!(staff["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.get("/api/staff/s0/access?limit=1001", Some(LEAD)).await.0,
+        400
+    );
+
+    // An anchor ahead of the upload, and a tampered chain.
+    let a = chain_id(44);
+    let aev = chain_events(&a, 6);
+    assert_eq!(s.upload(a.as_str(), &aev[..3]).await.0, 200);
+    assert_eq!(
+        s.anchor(a.as_str(), 5, aev[5]["hash"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
+    let t = chain_id(45);
+    let mut tev = chain_events(&t, 3);
+    tev.swap(1, 2);
+    assert_eq!(s.upload(t.as_str(), &tev).await.0, 409);
+
+    let (st, chains) = s.get("/api/chains", Some(LEAD)).await;
+    assert_eq!(st, 200, "{chains}");
+    let by_id = |id: &str| {
+        chains["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["chain"] == json!(id))
+            .unwrap()
+            .clone()
+    };
+    let v = by_id(c.as_str());
+    assert_eq!(
+        (v["status"].clone(), v["events"].clone(), v["head"].clone()),
+        (json!("verified"), json!(20), ev[19]["hash"].clone())
+    );
+    let x = by_id(a.as_str());
+    assert_eq!(x["status"], json!("anchor-ahead"));
+    assert_eq!(x["anchor"]["seq"], json!(5));
+    assert_eq!(by_id(t.as_str())["status"], json!("tampered"));
+
+    let (st, ver) = s.get(&format!("/api/chains/{c}/verify"), Some(LEAD)).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (ver["valid"].clone(), ver["events"].clone()),
+        (json!(true), json!(20))
+    );
+    assert_eq!(
+        s.get(&format!("/api/chains/{}/verify", chain_id(99)), Some(LEAD))
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn evidence_exports_verify_offline_with_the_core() {
+    let s = server().await;
+    let c = chain_id(46);
+    let ev = chain_events(&c, 30);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let (st, headers, body) = s.get_text(&format!("/api/evidence/{c}"), Some(LEAD)).await;
+    assert_eq!(st, 200);
+    assert_eq!(headers["sealtrail-spec"], "sealtrail-audit-chain/1");
+    let summary = verify_jsonl(body.as_bytes(), Options::default()).unwrap();
+    assert_eq!(summary.events, 30);
+    assert_eq!(
+        summary.head.unwrap().to_hex(),
+        ev[29]["hash"].as_str().unwrap()
+    );
+    // A later range resumes from the prior hash given in the headers.
+    let (st, headers, body) = s
+        .get_text(&format!("/api/evidence/{c}?from=10&to=19"), Some(LEAD))
+        .await;
+    assert_eq!(st, 200);
+    let prev = Digest::parse(headers["sealtrail-prev"].to_str().unwrap()).unwrap();
+    let prev_ts = Timestamp::parse(headers["sealtrail-prev-ts"].to_str().unwrap()).unwrap();
+    assert_eq!(headers["sealtrail-prev-seq"], "9");
+    let mut v = Verifier::resume(Options::default(), c.clone(), 9, prev, prev_ts);
+    for line in body.lines() {
+        v.push_line(line.as_bytes()).unwrap();
+    }
+    assert_eq!(v.finish().events, 10);
+    // Without the prior hash the range does not verify from genesis.
+    assert!(verify_jsonl(body.as_bytes(), Options::default()).is_err());
+    let (_, json_form) = s
+        .get(
+            &format!("/api/evidence/{c}?from=10&format=json"),
+            Some(LEAD),
+        )
+        .await;
+    assert_eq!(json_form["spec"], json!("sealtrail-audit-chain/1"));
+    assert_eq!(json_form["prev"]["hash"], ev[9]["hash"]);
+    assert_eq!(json_form["events"].as_array().unwrap().len(), 20);
+    assert_eq!(
+        s.get(&format!("/api/evidence/{c}"), Some(NURSE)).await.0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn fhir_bundle_and_statistics() {
+    let s = server().await;
+    let c = chain_id(47);
+    let ev = chain_events(&c, 14);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let (st, b) = s.get("/api/fhir/AuditEvent", Some(ADMIN)).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["resourceType"], json!("Bundle"));
+    assert_eq!(b["entry"].as_array().unwrap().len(), 14);
+    assert_eq!(
+        b["entry"][0]["resource"]["resourceType"],
+        json!("AuditEvent")
+    );
+    let (_, none) = s
+        .get(
+            "/api/fhir/AuditEvent?from=2001-01-01T00:00:00.000Z&to=2001-01-02T00:00:00.000Z",
+            Some(ADMIN),
+        )
+        .await;
+    assert_eq!(none["entry"], json!([]));
+    assert_eq!(
+        s.get("/api/fhir/AuditEvent?from=yesterday", Some(ADMIN))
+            .await
+            .0,
+        400
+    );
+
+    let (st, h) = s.get("/api/stats/hours?tz=UTC", Some(LEAD)).await;
+    assert_eq!(st, 200, "{h}");
+    let total: u64 = h["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 14);
+    assert_eq!(h["counts"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        s.get("/api/stats/hours?tz=Mars/Olympus", Some(LEAD))
+            .await
+            .0,
+        400
+    );
+
+    let (st, d) = s.get("/api/stats/demographics", Some(LEAD)).await;
+    assert_eq!(st, 200, "{d}");
+    let groups = d["groups"].as_array().unwrap();
+    let young = groups
+        .iter()
+        .find(|g| g["value"] == json!("13-15"))
+        .unwrap();
+    assert_eq!(young["attribute"], json!("ageBand"));
+    assert_eq!(young["accesses"], json!(7));
+    let bg: u64 = groups
+        .iter()
+        .map(|g| g["breakGlass"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bg, 2);
+}
+
+#[tokio::test]
+async fn every_read_is_recorded_in_a_verifiable_chain() {
+    let s = server().await;
+    assert_eq!(
+        s.get("/api/break-glass/audit-log?days=7", Some(LEAD))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.get("/api/break-glass/audit-log", Some(ADMIN)).await.0,
+        403
+    );
+    assert_eq!(
+        s.get("/api/records/youth-9/access", Some(ADMIN)).await.0,
+        200
+    );
+    let (st, log) = s.get("/api/read-log", Some(LEAD)).await;
+    assert_eq!(st, 200, "{log}");
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        4,
+        "three reads and the read of the log: {log}"
+    );
+    assert_eq!(entries[0]["actor"]["id"], json!("lead1"));
+    assert_eq!(entries[0]["action"], json!("audit-read"));
+    assert_eq!(
+        entries[0]["detail"]["endpoint"],
+        json!("/api/break-glass/audit-log")
+    );
+    assert_eq!(entries[0]["detail"]["query"], json!("days=7"));
+    assert_eq!(entries[1]["outcome"], json!("denied"));
+    assert_eq!(entries[2]["subject"]["recordId"], json!("youth-9"));
+    let (_, _, jsonl) = s.get_text("/api/read-log?format=jsonl", Some(LEAD)).await;
+    let summary = verify_jsonl(jsonl.as_bytes(), Options::default()).unwrap();
+    assert_eq!(summary.events, 5);
+    assert_eq!(
+        summary.chain.unwrap().as_str(),
+        log["chain"].as_str().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn retention_archives_and_the_store_refuses_edits() {
+    let s = server().await;
+    let c = chain_id(48);
+    let ev = chain_events(&c, 10);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    let store = &s.running.state.store;
+    // The store itself refuses to change or drop evidence.
+    assert!(
+        sqlx::query("UPDATE events SET action = 'view' WHERE chain = $1")
+            .bind(c.as_str())
+            .execute(store.pool())
+            .await
+            .is_err()
+    );
+    assert!(sqlx::query("DELETE FROM events WHERE chain = $1")
+        .bind(c.as_str())
+        .execute(store.pool())
+        .await
+        .is_err());
+    assert_eq!(s.stored_count(c.as_str()).await, 10);
+    // Everything before the 6th event's time moves to the archive.
+    let cutoff = Timestamp::parse(ev[5]["ts"].as_str().unwrap())
+        .unwrap()
+        .millis();
+    let moved = sealtrail_collector::retention::archive_before(store, cutoff, cutoff)
+        .await
+        .unwrap();
+    assert_eq!(moved, 5);
+    assert_eq!(s.stored_count(c.as_str()).await, 5);
+    // The chain still verifies and exports whole, and ingest continues.
+    let (_, ver) = s.get(&format!("/api/chains/{c}/verify"), Some(LEAD)).await;
+    assert_eq!(ver["valid"], json!(true), "{ver}");
+    assert_eq!(ver["events"], json!(10));
+    let (_, _, body) = s.get_text(&format!("/api/evidence/{c}"), Some(LEAD)).await;
+    assert_eq!(
+        verify_jsonl(body.as_bytes(), Options::default())
+            .unwrap()
+            .events,
+        10
+    );
+    let more = chain_events(&c, 12);
+    let (st, ack) = s.upload(c.as_str(), &more[4..]).await;
+    assert_eq!(st, 200, "{ack}");
+    assert_eq!(ack["ackedSeq"], json!(11));
+    assert!(sqlx::query("DELETE FROM events_archive")
+        .execute(store.pool())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn static_files_carry_types_and_the_csp() {
+    let s = server().await;
+    std::fs::write(
+        s.dir().join("www/index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    std::fs::write(s.dir().join("www/app.js"), "export {};").unwrap();
+    std::fs::write(s.dir().join("pkg/sealtrail_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(s.dir().join("pkg/sealtrail.js"), "export {};").unwrap();
+    let check = |path: &'static str, ct: &'static str| {
+        let s = &s;
+        async move {
+            let (st, h, _) = s.get_text(path, None).await;
+            assert_eq!(st, 200, "{path}");
+            assert!(
+                h["content-type"].to_str().unwrap().starts_with(ct),
+                "{path}: {:?}",
+                h["content-type"]
+            );
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("script-src 'self' 'wasm-unsafe-eval'")
+                    && csp.contains("frame-ancestors 'none'")
+            );
+        }
+    };
+    check("/", "text/html").await;
+    check("/app.js", "text/javascript").await;
+    check("/pkg/sealtrail_bg.wasm", "application/wasm").await;
+    check("/pkg/sealtrail.js", "text/javascript").await;
+    assert_eq!(s.get_text("/nope.html", None).await.0, 404);
+}
