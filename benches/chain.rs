@@ -67,7 +67,7 @@ fn main() {
             })
             .collect::<Vec<_>>()
     });
-    let (t_clone, _) = best(3, || drafts.iter().cloned().collect::<Vec<_>>());
+    let (t_clone, _) = best(3, || drafts.to_vec());
     let t_append = t_append.saturating_sub(t_clone);
     let mut text = String::with_capacity(events.len() * 800);
     for e in &events {

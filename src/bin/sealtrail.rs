@@ -1,1 +1,405 @@
-fn main() {}
+//! `sealtrail`: verify audit chains, canonicalize JSON, review alerts, export
+//! FHIR and check policies from the command line.
+//!
+//! Exit codes: 0 done (a valid chain, a valid policy), 1 a chain or policy
+//! that fails its check, 2 bad usage or unreadable input. Every error is one
+//! line on stderr; nothing panics on user input.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sealtrail::alerts::{scan, Finding};
+use sealtrail::event::Event;
+use sealtrail::fhir::{self, BundleType};
+use sealtrail::policy::Policy;
+use sealtrail::verify::{verify_slice, Failure, Options, Summary};
+use serde_json::{json, Value};
+
+/// Files above this size get a progress bar (when stderr is a terminal).
+const PROGRESS_BYTES: usize = 4 << 20;
+
+#[derive(Parser)]
+#[command(
+    name = "sealtrail",
+    version,
+    about = "Verify and review sealtrail audit chains"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a chain (JSONL, one event per line): exit 0 if valid, 1 if not.
+    Verify {
+        /// The chain file.
+        file: PathBuf,
+        /// Print one JSON object {"valid","events","head","seq","rule"}.
+        #[arg(long)]
+        json: bool,
+        /// How far (ms) a `ts` may step back before it counts as back-dated.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        max_clock_step_ms: i64,
+        /// Threads for verification (0: all cores).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        threads: usize,
+    },
+    /// Print the RFC 8785 canonical form of a JSON file (no trailing newline).
+    Canon {
+        /// The JSON file.
+        file: PathBuf,
+    },
+    /// Verify chains, then list the alert findings across all of them.
+    Alerts {
+        /// Chain files (one chain each).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The policy in force (its `alerts` and `breakGlass.roles`).
+        #[arg(long, value_name = "P")]
+        policy: PathBuf,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify chains, then print their events as a FHIR R4 Bundle of AuditEvents.
+    Fhir {
+        /// Chain files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write a `searchset` Bundle instead of a `collection`.
+        #[arg(long)]
+        searchset: bool,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Write the sample evening into a directory: three chains, two that
+    /// together raise every alert rule and one proper break-glass that raises none.
+    Sample {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Stamp events with this policy's hash.
+        #[arg(long, value_name = "P")]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; errors name the JSON Pointer at fault.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
+}
+
+/// Why a command stopped.
+enum Stop {
+    /// Bad usage or unreadable input (exit 2).
+    Input(String),
+    /// The thing checked is invalid (exit 1); the report is already printed.
+    Invalid,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify {
+            file,
+            json,
+            max_clock_step_ms,
+            threads,
+        } => verify(&file, json, max_clock_step_ms, threads),
+        Command::Canon { file } => canon(&file),
+        Command::Alerts {
+            files,
+            policy,
+            json,
+        } => alerts(&files, &policy, json),
+        Command::Fhir { files, searchset } => fhir_export(&files, searchset),
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => policy_check(&file),
+        Command::Sample { dir, policy } => sample(&dir, policy.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Stop::Invalid) => ExitCode::from(1),
+        Err(Stop::Input(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly.
+fn out(bytes: &[u8]) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(bytes).and_then(|()| o.flush());
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Stop> {
+    std::fs::read(path).map_err(|e| Stop::Input(format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// Verifies one chain file; `Err(Failure)` when it breaks a rule.
+fn check_chain(
+    path: &Path,
+    bytes: &[u8],
+    options: Options,
+    threads: usize,
+) -> Result<Result<Summary, Failure>, Stop> {
+    let bar = (bytes.len() > PROGRESS_BYTES && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::with_draw_target(
+            Some(bytes.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} verifying {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+        ) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.set_message(path.display().to_string());
+        pb
+    });
+    let result = verify_slice(bytes, options, threads, &mut |done| {
+        if let Some(pb) = &bar {
+            pb.set_position(done as u64);
+        }
+    });
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    match result {
+        Ok(s) if s.events == 0 => Err(Stop::Input(format!("`{}` holds no events", path.display()))),
+        other => Ok(other),
+    }
+}
+
+/// The input error for a line that is not JSON.
+fn not_json(path: &Path, f: &Failure) -> Stop {
+    Stop::Input(format!(
+        "`{}`: event {} is not JSON (truncated or not a chain file): {}",
+        path.display(),
+        f.position,
+        f.detail
+    ))
+}
+
+fn verify(path: &Path, json: bool, max_clock_step_ms: i64, threads: usize) -> Result<(), Stop> {
+    if max_clock_step_ms < 0 {
+        return Err(Stop::Input(
+            "`--max-clock-step-ms` must be 0 or more".into(),
+        ));
+    }
+    let bytes = read(path)?;
+    let result = check_chain(path, &bytes, Options { max_clock_step_ms }, threads)?;
+    match result {
+        Ok(s) => {
+            let head = s.head.map(|h| h.to_hex());
+            if json {
+                out(json!({"valid": true, "events": s.events, "head": head, "seq": null, "rule": null})
+                    .to_string()
+                    .as_bytes());
+                out(b"\n");
+            } else {
+                out(format!(
+                    "valid: {} events, head {}\n",
+                    s.events,
+                    head.unwrap_or_default()
+                )
+                .as_bytes());
+            }
+            Ok(())
+        }
+        Err(f) => {
+            let stop = if f.is_not_json() {
+                not_json(path, &f)
+            } else {
+                Stop::Invalid
+            };
+            if json {
+                out(json!({"valid": false, "events": f.position, "head": null, "seq": f.seq, "rule": f.rule.as_str()})
+                    .to_string()
+                    .as_bytes());
+                out(b"\n");
+            } else if !f.is_not_json() {
+                out(format!("invalid: {f}\n").as_bytes());
+            }
+            Err(stop)
+        }
+    }
+}
+
+fn canon(path: &Path) -> Result<(), Stop> {
+    let bytes = read(path)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Stop::Input(format!("`{}` is not JSON: {e}", path.display())))?;
+    let c = sealtrail::canon::to_vec(&value)
+        .map_err(|e| Stop::Input(format!("`{}`: {e}", path.display())))?;
+    out(&c);
+    Ok(())
+}
+
+fn load_policy(path: &Path) -> Result<Policy, Stop> {
+    let bytes = read(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Stop::Input(format!("`{}` is not UTF-8 text", path.display())))?;
+    Policy::parse(&text).map_err(|e| Stop::Input(format!("policy `{}`: {e}", path.display())))
+}
+
+/// Verifies every file and returns all their events; a broken chain stops
+/// with its report (exit 1).
+fn verified_events(files: &[PathBuf]) -> Result<Vec<Event>, Stop> {
+    let mut events = Vec::new();
+    for path in files {
+        let bytes = read(path)?;
+        if let Err(f) = check_chain(path, &bytes, Options::default(), 0)? {
+            if f.is_not_json() {
+                return Err(not_json(path, &f));
+            }
+            eprintln!("error: `{}` is not a valid chain: {f}", path.display());
+            return Err(Stop::Invalid);
+        }
+        for (i, line) in bytes
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::trim_ascii)
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
+            let e: Event = serde_json::from_slice(line).map_err(|e| {
+                Stop::Input(format!(
+                    "`{}`: event {i} is valid in the chain but not readable as a sealtrail event: {e}",
+                    path.display()
+                ))
+            })?;
+            events.push(e);
+        }
+    }
+    Ok(events)
+}
+
+fn alerts(files: &[PathBuf], policy_path: &Path, json: bool) -> Result<(), Stop> {
+    let policy = load_policy(policy_path)?;
+    let events = verified_events(files)?;
+    let doc = policy.doc();
+    let findings = scan(
+        doc.alerts.clone(),
+        doc.break_glass.roles.iter().cloned(),
+        &events,
+    )
+    .map_err(|e| {
+        Stop::Input(format!(
+            "policy `{}`: at `/alerts`: {e}",
+            policy_path.display()
+        ))
+    })?;
+    if json {
+        let v = json!({
+            "policy": policy.hash(),
+            "chains": files.len(),
+            "events": events.len(),
+            "findings": findings,
+        });
+        out(serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .as_bytes());
+        out(b"\n");
+    } else {
+        out(format!(
+            "{} findings in {} events from {} chain(s)\n",
+            findings.len(),
+            events.len(),
+            files.len()
+        )
+        .as_bytes());
+        for f in &findings {
+            out(describe(f).as_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// One finding as a line for people.
+fn describe(f: &Finding) -> String {
+    let proof: Vec<String> = f
+        .events
+        .iter()
+        .map(|e| {
+            let c = e.chain.as_str();
+            format!("{}…#{}", c.get(..8).unwrap_or(c), e.seq)
+        })
+        .collect();
+    format!(
+        "{:<8} {:<24} {}  [{}]\n",
+        f.severity.as_str().to_uppercase(),
+        f.rule.as_str(),
+        f.summary,
+        proof.join(" ")
+    )
+}
+
+fn fhir_export(files: &[PathBuf], searchset: bool) -> Result<(), Stop> {
+    let events = verified_events(files)?;
+    let kind = if searchset {
+        BundleType::Searchset
+    } else {
+        BundleType::Collection
+    };
+    let bundle = fhir::bundle(&events, kind);
+    out(serde_json::to_string_pretty(&bundle)
+        .unwrap_or_default()
+        .as_bytes());
+    out(b"\n");
+    Ok(())
+}
+
+fn policy_check(path: &Path) -> Result<(), Stop> {
+    let bytes = read(path)?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(Stop::Input(format!(
+            "`{}` is not UTF-8 text",
+            path.display()
+        )));
+    };
+    match Policy::parse(&text) {
+        Ok(p) => {
+            out(format!("valid: policy `{}` {}\n", path.display(), p.hash()).as_bytes());
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("invalid: policy `{}`: {e}", path.display());
+            Err(Stop::Invalid)
+        }
+    }
+}
+
+fn sample(dir: &Path, policy: Option<&Path>) -> Result<(), Stop> {
+    let hash = match policy {
+        Some(p) => Some(load_policy(p)?.hash().to_owned()),
+        None => None,
+    };
+    let chains = sealtrail::sample::evening(hash.as_deref())
+        .map_err(|e| Stop::Input(format!("cannot make the sample: {e}")))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Stop::Input(format!("cannot create `{}`: {e}", dir.display())))?;
+    for c in chains {
+        let mut text = String::new();
+        for e in &c.events {
+            let line = sealtrail::chain::to_line(e)
+                .map_err(|e| Stop::Input(format!("cannot write the sample: {e}")))?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let path = dir.join(c.name);
+        std::fs::write(&path, text)
+            .map_err(|e| Stop::Input(format!("cannot write `{}`: {e}", path.display())))?;
+        out(format!("{} ({} events)\n", path.display(), c.events.len()).as_bytes());
+    }
+    Ok(())
+}

@@ -163,8 +163,20 @@ pub fn inspect_line(line: &[u8], position: u64) -> Result<Inspected, Failure> {
             seq: None,
             position,
             rule: Rule::Format,
-            detail: format!("not JSON: {e}"),
+            detail: format!("{NOT_JSON}: {e}"),
         }),
+    }
+}
+
+/// How a [`Failure`]'s detail starts when the line is not JSON at all.
+const NOT_JSON: &str = "not JSON";
+
+impl Failure {
+    /// True when the line was not JSON at all (a truncated or garbled file)
+    /// rather than an event that breaks a rule: tools report the first as
+    /// bad input and the second as a broken chain.
+    pub fn is_not_json(&self) -> bool {
+        self.rule == Rule::Format && self.seq.is_none() && self.detail.starts_with(NOT_JSON)
     }
 }
 

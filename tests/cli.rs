@@ -1,0 +1,276 @@
+//! The `sealtrail` binary end to end: exit codes, output forms, and bad
+//! input that must give one line on stderr, never a panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sealtrail"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A fresh directory under the target dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+/// Asserts a bad-input exit: code 2, exactly one stderr line, no panic.
+fn assert_input_error(o: &Output) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn policy() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pkg-config/policy.default.json")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn verify_accepts_a_valid_chain_and_prints_count_and_head() {
+    let dir = scratch("valid");
+    let c = common::chain(12, 4);
+    let f = write(&dir, "c.jsonl", common::jsonl(&c).as_bytes());
+    let o = run(&["verify", &f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let head = c[11]["hash"].as_str().unwrap();
+    assert_eq!(stdout(&o), format!("valid: 12 events, head {head}\n"));
+    let o = run(&["verify", "--json", &f]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"valid": true, "events": 12, "head": head, "seq": null, "rule": null})
+    );
+    // Non-canonical lines from another producer verify too.
+    let f = write(&dir, "loose.jsonl", common::jsonl_loose(&c).as_bytes());
+    assert_eq!(run(&["verify", &f]).status.code(), Some(0));
+}
+
+#[test]
+fn verify_rejects_a_tampered_chain_with_seq_and_rule() {
+    let dir = scratch("tampered");
+    let mut c = common::chain(12, 4);
+    c[7]["actor"]["role"] = "admin".into();
+    common::rehash(&mut c[7]);
+    let f = write(&dir, "c.jsonl", common::jsonl(&c).as_bytes());
+    let o = run(&["verify", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(text.starts_with("invalid: "), "{text}");
+    assert!(
+        text.contains("(seq 8)") && text.contains("`prev`"),
+        "{text}"
+    );
+    let o = run(&["verify", "--json", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"valid": false, "events": 8, "head": null, "seq": 8, "rule": "prev"})
+    );
+}
+
+#[test]
+fn verify_allows_a_clock_step_when_asked() {
+    let dir = scratch("clock");
+    let mut c = common::chain(5, 4);
+    let t = sealtrail::Timestamp::parse(c[2]["ts"].as_str().unwrap()).unwrap();
+    c[3]["ts"] = t.plus_millis(-300).to_string().into();
+    common::relink(&mut c, 3);
+    let f = write(&dir, "c.jsonl", common::jsonl(&c).as_bytes());
+    let o = run(&["verify", "--json", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (v["seq"].as_u64(), v["rule"].as_str()),
+        (Some(3), Some("backdated"))
+    );
+    let o = run(&["verify", "--max-clock-step-ms", "500", &f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = scratch("bad");
+    let c = common::chain(6, 4);
+    let text = common::jsonl(&c);
+    let missing = dir.join("missing.jsonl").display().to_string();
+    assert_input_error(&run(&["verify", &missing]));
+    let cut = write(&dir, "cut.jsonl", &text.as_bytes()[..text.len() - 30]);
+    assert_input_error(&run(&["verify", &cut]));
+    let o = run(&["verify", "--json", &cut]);
+    assert_input_error(&o);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (v["valid"].as_bool(), v["rule"].as_str()),
+        (Some(false), Some("format"))
+    );
+    let mixed = write(
+        &dir,
+        "mixed.jsonl",
+        format!("{}not json\n", &text).as_bytes(),
+    );
+    assert_input_error(&run(&["verify", &mixed]));
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let bin_file = write(&dir, "garbage.bin", &garbage);
+    assert_input_error(&run(&["verify", &bin_file]));
+    assert_input_error(&run(&["canon", &bin_file]));
+    assert_input_error(&run(&["alerts", &bin_file, "--policy", &policy()]));
+    assert_input_error(&run(&["fhir", &bin_file]));
+    assert_input_error(&run(&["policy", "check", &bin_file]));
+    let empty = write(&dir, "empty.jsonl", b"");
+    assert_input_error(&run(&["verify", &empty]));
+    // Usage errors are exit 2 too (clap).
+    assert_eq!(run(&["verify"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["verify", "--max-clock-step-ms", "-5", &cut])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn canon_prints_the_canonical_form_without_newline() {
+    let dir = scratch("canon");
+    let f = write(
+        &dir,
+        "d.json",
+        "{\n  \"b\": [1.50, 1E3, \"\\u00e9\\/\"],\n  \"a\": {\"\u{1F602}\": 1, \"\u{FB33}\": 2}\n}\n".as_bytes(),
+    );
+    let o = run(&["canon", &f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "{\"a\":{\"\u{1F602}\":1,\"\u{FB33}\":2},\"b\":[1.5,1000,\"é/\"]}"
+    );
+    // The RFC's own vectors, through the binary.
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/jcs");
+    let input = vectors.join("input/weird.json");
+    let o = run(&["canon", input.to_str().unwrap()]);
+    assert_eq!(
+        o.stdout,
+        std::fs::read(vectors.join("output/weird.json")).unwrap()
+    );
+}
+
+#[test]
+fn sample_then_verify_alerts_and_fhir() {
+    let dir = scratch("sample");
+    let d = dir.display().to_string();
+    let o = run(&["sample", &d, "--policy", &policy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files: Vec<String> = [
+        "outreach-night.jsonl",
+        "reception-night.jsonl",
+        "safeguarding-morning.jsonl",
+    ]
+    .iter()
+    .map(|n| dir.join(n).display().to_string())
+    .collect();
+    for f in &files {
+        assert_eq!(run(&["verify", f]).status.code(), Some(0), "{f}");
+    }
+    let pol = policy();
+    let mut args = vec!["alerts"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--policy", pol.as_str(), "--json"]);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rules: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules.len(), 8, "every rule fires on the sample: {rules:?}");
+    let first = &v["findings"][0];
+    assert!(first["severity"].is_string() && first["actors"][0]["id"].is_string());
+    assert!(first["events"][0]["chain"].is_string() && first["events"][0]["seq"].is_u64());
+    // Human form: one line per finding after the count.
+    let o = run(&args[..args.len() - 1]);
+    let text = stdout(&o);
+    assert!(
+        text.lines().any(|l| l.starts_with("CRITICAL export")),
+        "{text}"
+    );
+
+    let o = run(&["fhir", &files[2]]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let b: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(b["resourceType"], "Bundle");
+    let entries = b["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert!(entries
+        .iter()
+        .any(|e| e["resource"]["purposeOfEvent"][0]["coding"][0]["code"] == "BTG"));
+}
+
+#[test]
+fn alerts_and_fhir_refuse_a_broken_chain() {
+    let dir = scratch("broken");
+    let mut c = common::chain(6, 4);
+    c[2]["outcome"] = "success".into();
+    c[2]["action"] = "export".into();
+    let f = write(&dir, "c.jsonl", common::jsonl(&c).as_bytes());
+    let o = run(&["alerts", &f, "--policy", &policy()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a valid chain"), "{}", stderr(&o));
+    assert_eq!(run(&["fhir", &f]).status.code(), Some(1));
+}
+
+#[test]
+fn policy_check_names_the_pointer() {
+    let dir = scratch("policy");
+    let o = run(&["policy", "check", &policy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("sha256:"));
+    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(policy()).unwrap()).unwrap();
+    p["alerts"]["bulkAccess"]["windowMinute"] = 5.into();
+    let f = write(&dir, "p.json", p.to_string().as_bytes());
+    let o = run(&["policy", "check", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/alerts/bulkAccess/windowMinute"), "{err}");
+}
