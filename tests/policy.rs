@@ -260,3 +260,33 @@ fn arrays_in_place_of_objects_are_refused() {
     let (p, _) = error_at(|v| v["fields"][0] = json!(["/riskFlags/dv", "dvIndicator"]));
     assert_eq!(p, "/fields/0");
 }
+
+/// Every example policy shipped in `pkg-config/` parses and validates.
+#[test]
+fn example_policies_parse_and_match_the_schema() {
+    let youth = include_str!("../pkg-config/policy.youth-facility.json");
+    let p = Policy::parse(youth).unwrap();
+    assert!(p.doc().break_glass.incident_ref_required);
+    let v: Value = serde_json::from_str(youth).unwrap();
+    assert!(schema().is_valid(&v));
+}
+
+/// What the Rust model writes (every default filled in) is valid under the
+/// schema and parses back to the same policy: the two describe one shape.
+#[test]
+fn the_model_and_the_schema_describe_the_same_shape() {
+    let validator = schema();
+    for text in [
+        DEFAULT_POLICY,
+        include_str!("../pkg-config/policy.youth-facility.json"),
+    ] {
+        let doc = Policy::parse(text).unwrap().doc().clone();
+        let written = serde_json::to_value(&doc).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&written)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(Policy::from_value(&written).unwrap().doc(), &doc);
+    }
+}

@@ -192,6 +192,17 @@ impl Access<'_> {
         let mut fields = Vec::new();
         let mut note_types = BTreeSet::new();
         let mut labels = BTreeSet::new();
+        // One draw of entropy for all salts of the record: a system call per
+        // field would dominate the cost of sealing a caseload.
+        let sealed_count = decisions.iter().filter(|d| !d.decision.is_allow()).count();
+        let mut salt_bytes = vec![0u8; sealed_count * commitment::SALT_LEN];
+        if sealed_count > 0 {
+            entropy.fill(&mut salt_bytes)?;
+        }
+        let mut salts = salt_bytes
+            .chunks_exact(commitment::SALT_LEN)
+            .filter_map(|c| <[u8; commitment::SALT_LEN]>::try_from(c).ok())
+            .map(Salt::from_bytes);
         for d in &decisions {
             if d.note_type != default {
                 fields.push(d.pointer.clone());
@@ -204,7 +215,12 @@ impl Access<'_> {
             let Some(slot) = view.pointer_mut(&d.pointer) else {
                 continue;
             };
-            let salt = Salt::random(entropy)?;
+            // INVARIANT: one salt was drawn per decision that is not `Allow`.
+            let Some(salt) = salts.next() else {
+                return Err(SealError::Entropy(EntropyError::Unavailable(
+                    "too few random bytes for the sealed fields".to_owned(),
+                )));
+            };
             let commitment = commit(&salt, slot)?;
             let placeholder = Placeholder {
                 pointer: d.pointer.clone(),
