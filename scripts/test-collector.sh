@@ -3,13 +3,25 @@
 # cluster of its own (initdb under a temporary directory, loopback only),
 # stopped and removed at the end. Installs Debian's postgresql if missing.
 #
-#   scripts/test-collector.sh            # both stores
+# Then, when the browser package is built (pkg/, scripts/build-web.sh) and the
+# npm dev tools are installed, the review page's flow in headless Chromium.
+#
+#   scripts/test-collector.sh            # both stores, then the browser flow
 #   SEALTRAIL_SKIP_POSTGRES=1 scripts/test-collector.sh   # SQLite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== collector tests on SQLite"
 cargo test -p sealtrail-collector --all-targets
+
+echo "== review page flow in headless Chromium"
+if [ -f pkg/sealtrail.js ] && [ -d node_modules/playwright-core ]; then
+  cargo build -p sealtrail-collector
+  SEALTRAIL_COLLECTOR_BIN="${CARGO_TARGET_DIR:-target}/debug/sealtrail-collector" \
+    node --test tests/e2e/review.test.mjs
+else
+  echo "skipped: needs pkg/ (scripts/build-web.sh) and node_modules (npm ci)"
+fi
 
 if [ "${SEALTRAIL_SKIP_POSTGRES:-}" = 1 ]; then
   echo "== PostgreSQL skipped (SEALTRAIL_SKIP_POSTGRES=1)"
