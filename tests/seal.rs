@@ -417,6 +417,7 @@ fn host_actions_search_and_role_change() {
     );
     assert_eq!(d.draft.action, Action::RoleChange);
     assert_eq!(d.draft.detail["to"], "admin");
+    assert_eq!(d.draft.detail["user"], "u-nurse");
     // Bulk export (no record) needs the `all` scope.
     let doctor = Session {
         auth_time: later(-5),

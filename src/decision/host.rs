@@ -40,7 +40,8 @@ pub enum HostAction {
     Delete,
     /// A change of a user's role.
     RoleChange {
-        /// Whose role.
+        /// Whose role (a staff id), logged as `detail.user`, which the
+        /// role-escalation alert compares with the actor.
         target_user: String,
         /// The role before, if known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,7 +140,7 @@ impl HostAction {
                 from,
                 to,
             } => {
-                d.insert("targetUser".into(), Value::String(target_user.clone()));
+                d.insert("user".into(), Value::String(target_user.clone()));
                 if let Some(f) = from {
                     d.insert("from".into(), Value::String(f.clone()));
                 }
