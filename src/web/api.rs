@@ -95,6 +95,9 @@ struct Callbacks {
     on_status: Option<js_sys::Function>,
 }
 
+/// A page event listener kept alive while the instance runs.
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
 struct Inner {
     engine: RefCell<Engine>,
     journal: Journal,
@@ -102,7 +105,7 @@ struct Inner {
     store: EventStore,
     strings: DialogStrings,
     callbacks: Callbacks,
-    listeners: RefCell<Vec<(&'static str, Closure<dyn FnMut(web_sys::Event)>)>>,
+    listeners: RefCell<Vec<(&'static str, Listener)>>,
     closed: Cell<bool>,
 }
 

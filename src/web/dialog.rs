@@ -122,6 +122,9 @@ pub enum Answer {
     Refused,
 }
 
+/// The core's validation of what was typed: the first problem's field and message.
+pub type Check = Box<dyn Fn(&Justification) -> Result<(), (Field, String)>>;
+
 /// What the dialog needs to know.
 pub struct Ask<'a> {
     /// The record's id or display label (shown as text).
@@ -139,7 +142,7 @@ pub struct Ask<'a> {
     /// Most characters of context.
     pub context_max: u32,
     /// The core's validation: `Err((field, message))` for the first problem.
-    pub check: Box<dyn Fn(&Justification) -> Result<(), (Field, String)>>,
+    pub check: Check,
 }
 
 /// Distinguishes the element ids of successive dialogs.
@@ -302,7 +305,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
             tmpl.replace("{count}", &n.to_string())
                 .replace("{max}", &m.to_string())
         };
-        let fc = fill_count.clone();
+        let fc = fill_count;
         closures.push(
             listen(&text, "input", move |_| {
                 c.set_text_content(Some(&fc(&s, t.value().trim().chars().count(), max)));
