@@ -497,3 +497,51 @@ async fn static_files_carry_types_and_the_csp() {
     check("/pkg/sealtrail.js", "text/javascript").await;
     assert_eq!(s.get_text("/nope.html", None).await.0, 404);
 }
+
+#[tokio::test]
+async fn cors_answers_only_configured_origins() {
+    let s = server_with(|c| c.allowed_origins = vec!["https://ehr.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        s.http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/chains/{}/events", s.base, chain_id(1)),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://ehr.example").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://ehr.example"
+    );
+    let other = preflight("https://elsewhere.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn the_policy_sets_alert_rules_and_the_time_zone() {
+    let policy =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pkg-config/policy.default.json");
+    let s = server_with(|c| c.policy = Some(policy.clone())).await;
+    let (st, h) = s.get("/api/stats/hours", Some(LEAD)).await;
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["timeZone"], json!("America/New_York"));
+    assert_eq!(h["businessHours"]["start"], json!("08:00"));
+    // A policy that does not parse stops the start, naming the file.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"version\": 1}").unwrap();
+    let mut cfg = common::config(
+        format!("sqlite://{}", dir.path().join("x.sqlite").display()),
+        dir.path(),
+    );
+    cfg.policy = Some(bad);
+    let err = sealtrail_collector::start(&cfg)
+        .await
+        .err()
+        .expect("a bad policy is refused");
+    assert!(err.to_string().contains("bad.json"), "{err}");
+}
