@@ -86,6 +86,10 @@ enum Command {
         /// Stamp events with this policy's hash.
         #[arg(long, value_name = "P")]
         policy: Option<PathBuf>,
+        /// Also write `routine.jsonl`, N events of routine activity on one
+        /// chain (for timing `verify` on large files).
+        #[arg(long, value_name = "N")]
+        routine: Option<u64>,
     },
 }
 
@@ -125,7 +129,11 @@ fn main() -> ExitCode {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(&file),
-        Command::Sample { dir, policy } => sample(&dir, policy.as_deref()),
+        Command::Sample {
+            dir,
+            policy,
+            routine,
+        } => sample(&dir, policy.as_deref(), routine),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -379,17 +387,24 @@ fn policy_check(path: &Path) -> Result<(), Stop> {
     }
 }
 
-fn sample(dir: &Path, policy: Option<&Path>) -> Result<(), Stop> {
+fn sample(dir: &Path, policy: Option<&Path>, routine: Option<u64>) -> Result<(), Stop> {
     let hash = match policy {
         Some(p) => Some(load_policy(p)?.hash().to_owned()),
         None => None,
     };
-    let chains = sealtrail::sample::evening(hash.as_deref())
+    let mut chains = sealtrail::sample::evening(hash.as_deref())
         .map_err(|e| Stop::Input(format!("cannot make the sample: {e}")))?;
+    if let Some(n) = routine {
+        chains.push(sealtrail::sample::SampleChain {
+            name: "routine.jsonl",
+            events: sealtrail::sample::routine(n, 7, hash.as_deref())
+                .map_err(|e| Stop::Input(format!("cannot make the sample: {e}")))?,
+        });
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| Stop::Input(format!("cannot create `{}`: {e}", dir.display())))?;
     for c in chains {
-        let mut text = String::new();
+        let mut text = String::with_capacity(c.events.len() * 800);
         for e in &c.events {
             let line = sealtrail::chain::to_line(e)
                 .map_err(|e| Stop::Input(format!("cannot write the sample: {e}")))?;

@@ -37,71 +37,87 @@ struct Member {
 
 /// Inspects a canonical line, or returns `None` to defer to the general path.
 pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
-    // One UTF-8 check for the whole line; the scanner then works on bytes.
+    // Canonical JSON has no raw control character anywhere (whitespace is
+    // not allowed between tokens, and strings escape them): one vectorised
+    // pass rules them out, so strings can be skipped with `memchr2`. One
+    // UTF-8 check for the whole line; the scanner then works on bytes.
+    if line.iter().fold(false, |acc, &c| acc | (c < 0x20)) {
+        return None;
+    }
     let text = std::str::from_utf8(line).ok()?;
     let b = text.as_bytes();
     let mut s = Scan { b, i: 0 };
-    let mut top = Vec::with_capacity(16);
+    let mut top = Members::default();
     s.object(0, Some(&mut top))?;
+    let top = top.as_slice();
     if s.i != b.len() {
         return None;
     }
-    let get = |name: &str| {
-        top.iter()
-            .find(|m| b.get(m.key.0..m.key.1) == Some(name.as_bytes()))
-            .copied()
-    };
-    let slice = |r: (usize, usize)| b.get(r.0..r.1);
-    let plain_str = |name: &str| -> Option<&str> {
-        let m = get(name)?;
-        let v = slice(m.value)?;
-        let inner = v.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-        if inner.contains(&b'\\') {
+    // One pass over the top-level members picks out the ones the chain
+    // rules and the required shape need.
+    let mut found: [Option<usize>; 9] = [None; 9];
+    for (k, m) in top.iter().enumerate() {
+        let slot = match b.get(m.key.0..m.key.1)? {
+            b"v" => 0,
+            b"seq" => 1,
+            b"chain" => 2,
+            b"prev" => 3,
+            b"hash" => 4,
+            b"ts" => 5,
+            b"action" => 6,
+            b"outcome" => 7,
+            b"actor" => 8,
+            _ => continue,
+        };
+        *found.get_mut(slot)? = Some(k);
+    }
+    let member = |slot: usize| top.get((*found.get(slot)?)?);
+    let plain_str = |slot: usize| -> Option<&str> {
+        let (from, to) = member(slot)?.value;
+        let inner = text.get(from.checked_add(1)?..to.checked_sub(1)?)?;
+        if b.get(from) != Some(&b'"') || inner.contains('\\') {
             return None;
         }
-        std::str::from_utf8(inner).ok()
+        Some(inner)
     };
-    let uint = |name: &str| -> Option<u64> {
-        let v = slice(get(name)?.value)?;
-        if v.first().is_some_and(u8::is_ascii_digit) {
-            std::str::from_utf8(v).ok()?.parse().ok()
+    let uint = |slot: usize| -> Option<u64> {
+        let (from, to) = member(slot)?.value;
+        let v = text.get(from..to)?;
+        if v.starts_with(|c: char| c.is_ascii_digit()) {
+            v.parse().ok()
         } else {
             None
         }
     };
-    let v = uint("v")?;
-    let seq = uint("seq")?;
-    let chain = plain_str("chain")?;
-    let prev = plain_str("prev")?;
-    let hash = plain_str("hash")?;
-    let ts = Timestamp::parse(plain_str("ts")?).ok()?;
+    let v = uint(0)?;
+    let seq = uint(1)?;
+    let chain = plain_str(2)?;
+    let prev = plain_str(3)?;
+    let hash = plain_str(4)?;
+    let ts = Timestamp::parse(plain_str(5)?).ok()?;
     // The spec's required shape (see `check_required_shape`).
-    plain_str("action")?;
-    if !matches!(
-        plain_str("outcome")?,
-        "success" | "denied" | "cancelled" | "error"
-    ) {
+    plain_str(6)?;
+    if !matches!(plain_str(7)?, "success" | "denied" | "cancelled" | "error") {
         return None;
     }
-    let actor = get("actor")?;
-    let mut am = Vec::with_capacity(4);
+    let actor = member(8)?;
+    let mut am = Members::default();
     let mut a = Scan {
         b,
         i: actor.value.0,
     };
     a.object(1, Some(&mut am))?;
-    for name in ["id", "role"] {
+    for name in [b"id".as_slice(), b"role".as_slice()] {
         let m = am
+            .as_slice()
             .iter()
-            .find(|m| b.get(m.key.0..m.key.1) == Some(name.as_bytes()))?;
+            .find(|m| b.get(m.key.0..m.key.1) == Some(name))?;
         if b.get(m.value.0) != Some(&b'"') {
             return None;
         }
     }
     // Cut `"hash":"…"` and one adjacent comma out of the line.
-    let idx = top
-        .iter()
-        .position(|m| b.get(m.key.0..m.key.1) == Some(b"hash".as_slice()))?;
+    let idx = (*found.get(4)?)?;
     let this = top.get(idx)?;
     let (cut_from, cut_to) = match (
         idx.checked_sub(1).and_then(|p| top.get(p)),
@@ -121,6 +137,42 @@ pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
         hash: hash.to_owned(),
         computed,
     })
+}
+
+/// Most members recorded for one object; an event with more takes the
+/// general path.
+const MAX_MEMBERS: usize = 32;
+
+/// The members of one object, without allocating.
+struct Members {
+    items: [Member; MAX_MEMBERS],
+    len: usize,
+}
+
+impl Default for Members {
+    fn default() -> Self {
+        let none = Member {
+            key_start: 0,
+            key: (0, 0),
+            value: (0, 0),
+        };
+        Self {
+            items: [none; MAX_MEMBERS],
+            len: 0,
+        }
+    }
+}
+
+impl Members {
+    fn push(&mut self, m: Member) -> Option<()> {
+        *self.items.get_mut(self.len)? = m;
+        self.len += 1;
+        Some(())
+    }
+
+    fn as_slice(&self) -> &[Member] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
 }
 
 /// A strict canonical-JSON scanner: `None` as soon as anything is not
@@ -184,8 +236,9 @@ impl Scan<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            let c = self.peek()?;
-            match c {
+            // Raw control characters were ruled out for the whole line.
+            self.i += quote_or_backslash(self.b.get(self.i..)?)?;
+            match self.peek()? {
                 b'"' => {
                     let end = self.i;
                     self.i += 1;
@@ -211,8 +264,7 @@ impl Scan<'_> {
                         _ => return None,
                     }
                 }
-                0..=0x1f => return None,
-                _ => self.i += 1,
+                _ => return None,
             }
         }
     }
@@ -240,7 +292,7 @@ impl Scan<'_> {
 
     /// An object whose keys are strictly increasing in UTF-16 order;
     /// records its members when asked.
-    fn object(&mut self, depth: u32, mut record: Option<&mut Vec<Member>>) -> Option<()> {
+    fn object(&mut self, depth: u32, mut record: Option<&mut Members>) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -269,7 +321,7 @@ impl Scan<'_> {
                     key_start,
                     key,
                     value: (vstart, self.i),
-                });
+                })?;
             }
             match self.peek()? {
                 b',' => self.i += 1,
@@ -283,6 +335,30 @@ impl Scan<'_> {
     }
 }
 
+/// Index of the first `"` or `\\` in `s`: eight bytes at a time for the
+/// short strings events are made of, `memchr2` for long ones.
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |x: u64, c: u8| {
+        let y = x ^ (ONES * u64::from(c));
+        y.wrapping_sub(ONES) & !y & HIGH
+    };
+    let mut i = 0;
+    for _ in 0..4 {
+        let Some(chunk) = s.get(i..i + 8) else { break };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let m = has(x, b'"') | has(x, b'\\');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr2(b'"', b'\\', s.get(i..)?).map(|k| k + i)
+}
+
 fn lower_hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -293,8 +369,12 @@ fn lower_hex(c: u8) -> Option<u8> {
 
 /// `a < b` comparing UTF-16 code units (RFC 8785 member order).
 fn utf16_less(a: &[u8], b: &[u8]) -> Option<bool> {
-    if a.is_ascii() && b.is_ascii() {
-        return Some(a < b);
+    // Byte order is UTF-16 order unless the first difference is between
+    // two non-ASCII bytes (U+E000..U+FFFF against a supplementary character).
+    match a.iter().zip(b).find(|(x, y)| x != y) {
+        None => return Some(a.len() < b.len()),
+        Some((x, y)) if x.is_ascii() || y.is_ascii() => return Some(x < y),
+        Some(_) => {}
     }
     let a = std::str::from_utf8(a).ok()?;
     let b = std::str::from_utf8(b).ok()?;
@@ -343,16 +423,57 @@ mod tests {
             EVENT.replace(r#""success""#, r#""maybe""#),
             EVENT.replace(r#""ts":"2026-11-23T06:00:00.123Z""#, r#""ts":"yesterday""#),
             format!("{EVENT} "),
+            EVENT.replace("u1", "u\t1"),
+            EVENT.replace(
+                r#""v":1"#,
+                &format!(
+                    r#""v":1,{}"#,
+                    (0..40)
+                        .map(|i| format!(r#""w{i:02}":0"#))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
         ] {
             assert!(inspect_canonical(line.as_bytes()).is_none(), "{line}");
         }
     }
 
     #[test]
+    fn quote_search_matches_the_naive_one() {
+        for len in 0..80 {
+            for at in 0..=len {
+                for c in [b'"', b'\\'] {
+                    let mut v = vec![b'a'; len];
+                    v.extend_from_slice("é€😀".as_bytes());
+                    if at < len {
+                        v[at] = c;
+                    }
+                    let naive = v.iter().position(|&x| x == b'"' || x == b'\\');
+                    assert_eq!(quote_or_backslash(&v), naive, "{len} {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn member_order_is_utf16() {
-        assert_eq!(utf16_less("😂".as_bytes(), "\u{FB33}".as_bytes()), Some(true));
-        assert_eq!(utf16_less("\u{FB33}".as_bytes(), "😂".as_bytes()), Some(false));
+        assert_eq!(
+            utf16_less("😂".as_bytes(), "\u{FB33}".as_bytes()),
+            Some(true)
+        );
+        assert_eq!(
+            utf16_less("\u{FB33}".as_bytes(), "😂".as_bytes()),
+            Some(false)
+        );
         assert_eq!(utf16_less(b"a", b"b"), Some(true));
         assert_eq!(utf16_less(b"b", b"b"), Some(false));
+        assert_eq!(utf16_less(b"ab", b"abc"), Some(true));
+        assert_eq!(utf16_less(b"abc", b"ab"), Some(false));
+        assert_eq!(
+            utf16_less("a\u{E000}".as_bytes(), "a😀".as_bytes()),
+            Some(false)
+        );
+        assert_eq!(utf16_less("aé".as_bytes(), "aê".as_bytes()), Some(true));
     }
 }

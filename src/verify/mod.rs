@@ -318,13 +318,13 @@ impl Verifier {
             ));
         }
         let expected_prev = self.state.head.unwrap_or_else(|| chain.genesis());
-        if e.prev != expected_prev.to_hex() {
+        if !hex_is(&expected_prev, &e.prev) {
             return Err(fail(
                 Rule::Prev,
                 format!("expected prev `{expected_prev}`, found `{}`", e.prev),
             ));
         }
-        if e.hash != e.computed.to_hex() {
+        if !hex_is(&e.computed, &e.hash) {
             return Err(fail(
                 Rule::Hash,
                 format!("expected hash `{}`, found `{}`", e.computed, e.hash),
@@ -359,6 +359,12 @@ impl Verifier {
     pub fn finish(self) -> Summary {
         self.state
     }
+}
+
+/// True when `text` is the lowercase hex form of `d` (without allocating).
+fn hex_is(d: &Digest, text: &str) -> bool {
+    let mut buf = [0u8; 64];
+    hex::encode_to_slice(d.0, &mut buf).is_ok() && buf.as_slice() == text.as_bytes()
 }
 
 /// Why a JSONL input could not be verified.
@@ -406,13 +412,14 @@ pub fn verify_slice(
         n => n,
     };
     let mut v = Verifier::new(options);
-    let mut lines = data
-        .split(|&b| b == b'\n')
-        .map(|l| {
-            (
-                l.as_ptr() as usize - data.as_ptr() as usize + l.len(),
-                l.trim_ascii(),
-            )
+    let mut start = 0;
+    let mut lines = memchr::memchr_iter(b'\n', data)
+        .map(|nl| nl + 1)
+        .chain(std::iter::once(data.len()))
+        .map(move |end| {
+            let line = data.get(start..end).unwrap_or_default();
+            start = end;
+            (end, line.trim_ascii())
         })
         .filter(|(_, l)| !l.is_empty())
         .peekable();
