@@ -221,10 +221,7 @@ impl Access<'_> {
             }
             Decision::Deny { cause } | Decision::Seal { cause, .. } => {
                 let mut d = self.draft(action.event_action(), Outcome::Denied);
-                d.detail.insert(
-                    "cause".into(),
-                    serde_json::to_value(cause).unwrap_or(Value::Null),
-                );
+                d.detail.insert("cause".into(), Value::from(cause.as_str()));
                 d
             }
         };

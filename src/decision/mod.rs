@@ -129,6 +129,20 @@ pub enum Cause {
     UnknownRole,
 }
 
+impl Cause {
+    /// The name as written in placeholders and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotPermitted => "notPermitted",
+            Self::OutOfScope => "outOfScope",
+            Self::UnknownNoteType => "unknownNoteType",
+            Self::Malformed => "malformed",
+            Self::SessionExpired => "sessionExpired",
+            Self::UnknownRole => "unknownRole",
+        }
+    }
+}
+
 /// The allowance for one operation after folding role and grants.
 #[derive(Debug, Clone, Copy, Default)]
 struct Cell {

@@ -222,20 +222,8 @@ impl Access<'_> {
                 )));
             };
             let commitment = commit(&salt, slot)?;
-            let placeholder = Placeholder {
-                pointer: d.pointer.clone(),
-                note_type: d.note_type.clone(),
-                labels: d.labels.clone(),
-                commitment: commitment.clone(),
-                decision: d.decision.clone(),
-            };
-            let mut wrapped = serde_json::Map::new();
-            wrapped.insert(
-                PLACEHOLDER_MEMBER.to_owned(),
-                serde_json::to_value(&placeholder)
-                    .map_err(|e| CanonError::Unrepresentable(e.to_string()))?,
-            );
-            let value = std::mem::replace(slot, Value::Object(wrapped));
+            let wrapped = placeholder(d, &commitment);
+            let value = std::mem::replace(slot, wrapped);
             entries.push(VaultEntry {
                 pointer: d.pointer.clone(),
                 note_type: d.note_type.clone(),
@@ -276,6 +264,46 @@ impl Access<'_> {
             draft,
         })
     }
+}
+
+/// The placeholder for the value `d` decides on: `{"$sealed": {...}}`, the
+/// [`Placeholder`] shape, built member by member because sealing a caseload
+/// makes tens of thousands of them (a test checks both agree).
+fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("pointer".to_owned(), Value::from(d.pointer.as_str()));
+    m.insert("noteType".to_owned(), Value::from(d.note_type.as_str()));
+    m.insert(
+        "labels".to_owned(),
+        d.labels.iter().map(|l| Value::from(l.as_str())).collect(),
+    );
+    m.insert("commitment".to_owned(), Value::from(commitment));
+    let (kind, cause) = match &d.decision {
+        Decision::Allow => ("allow", None),
+        Decision::Seal { break_glass, cause } => {
+            m.insert("breakGlass".to_owned(), Value::Bool(*break_glass));
+            ("seal", Some(*cause))
+        }
+        Decision::Deny { cause } => ("deny", Some(*cause)),
+        Decision::StepUp {
+            auth_strength,
+            max_age_minutes,
+        } => {
+            m.insert(
+                "authStrength".to_owned(),
+                Value::from(auth_strength.as_str()),
+            );
+            m.insert("maxAgeMinutes".to_owned(), Value::from(*max_age_minutes));
+            ("stepUp", None)
+        }
+    };
+    m.insert("type".to_owned(), Value::from(kind));
+    if let Some(c) = cause {
+        m.insert("cause".to_owned(), Value::from(c.as_str()));
+    }
+    let mut wrapped = serde_json::Map::new();
+    wrapped.insert(PLACEHOLDER_MEMBER.to_owned(), Value::Object(m));
+    Value::Object(wrapped)
 }
 
 fn unknown_labels() -> Vec<String> {
@@ -360,6 +388,42 @@ mod tests {
                     "notes": notes, "documents": docs
                 })
             })
+    }
+
+    #[test]
+    fn hand_built_placeholders_match_the_documented_shape() {
+        let decisions = [
+            Decision::Seal {
+                break_glass: true,
+                cause: Cause::OutOfScope,
+            },
+            Decision::Deny {
+                cause: Cause::Malformed,
+            },
+            Decision::StepUp {
+                auth_strength: "mfa".into(),
+                max_age_minutes: 15,
+            },
+        ];
+        for decision in decisions {
+            let d = FieldDecision {
+                pointer: "/a~1b/0".into(),
+                note_type: "dvIndicator".into(),
+                labels: vec!["V".into(), "SDV".into()],
+                decision: decision.clone(),
+            };
+            let documented = Placeholder {
+                pointer: d.pointer.clone(),
+                note_type: d.note_type.clone(),
+                labels: d.labels.clone(),
+                commitment: "sha256:00".into(),
+                decision,
+            };
+            assert_eq!(
+                placeholder(&d, "sha256:00")[PLACEHOLDER_MEMBER],
+                serde_json::to_value(&documented).unwrap()
+            );
+        }
     }
 
     proptest! {
