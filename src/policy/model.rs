@@ -1,7 +1,7 @@
 //! The policy document as a compliance lead writes it (camelCase JSON).
 //!
 //! These types only describe the shape; cross-references (a role naming a
-//! note type, a grant naming a role) are checked in [`super::validate`], and
+//! note type, a grant naming a role) are checked by [`super::Policy::parse`], and
 //! `pkg-config/policy.schema.json` describes the same shape for editors and
 //! other languages. Every struct refuses members it does not know, so a typo
 //! in a policy is an error rather than a silently ignored rule.
