@@ -107,7 +107,17 @@ impl<'de> Deserialize<'de> for Salt {
 pub fn commit(salt: &Salt, value: &Value) -> Result<String, CanonError> {
     let jcs = canon::to_vec(value)?;
     let d = Digest::of_parts(&[COMMITMENT_DOMAIN, &salt.0, &jcs]);
-    Ok(format!("{COMMITMENT_PREFIX}{}", d.to_hex()))
+    // Hex straight into one buffer: sealing a caseload makes tens of
+    // thousands of these, and the char-by-char `hex::encode` showed in profiles.
+    let mut hex_digits = [0u8; 64];
+    hex::encode_to_slice(d.0, &mut hex_digits)
+        .map_err(|e| CanonError::Unrepresentable(e.to_string()))?;
+    let mut out = String::with_capacity(COMMITMENT_PREFIX.len() + 64);
+    out.push_str(COMMITMENT_PREFIX);
+    out.push_str(
+        std::str::from_utf8(&hex_digits).map_err(|e| CanonError::Unrepresentable(e.to_string()))?,
+    );
+    Ok(out)
 }
 
 /// Whether `value` with `salt` opens `commitment`: anyone can check that
