@@ -378,3 +378,89 @@ fn unmet_step_up(
         covers_op && covers_type && !(strong && recent)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_reach_relations() {
+        use Relation::*;
+        let table = [
+            (Scope::Caseload, [true, false, false]),
+            (Scope::Team, [true, true, false]),
+            (Scope::All, [true, true, true]),
+        ];
+        for (scope, expected) in table {
+            let got = [Caseload, Team, Unassigned].map(|r| covers(scope, r));
+            assert_eq!(got, expected, "{scope:?}");
+        }
+    }
+
+    #[test]
+    fn grants_apply_to_their_user_or_role_within_their_window() {
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        let session = Session {
+            user_id: "u1".into(),
+            name: "U".into(),
+            role: "nurse".into(),
+            caseload: vec![],
+            team: None,
+            auth_strength: "mfa".into(),
+            auth_time: t("2026-11-23T10:00:00.000Z"),
+            expires_at: t("2026-11-23T20:00:00.000Z"),
+            session_id: "s".into(),
+            client: "c".into(),
+            ip: None,
+        };
+        let grant = Grant {
+            id: "g".into(),
+            user: Some("u1".into()),
+            role: None,
+            note_types: Default::default(),
+            host_actions: Default::default(),
+            not_before: Some(t("2026-11-23T11:00:00.000Z")),
+            expires_at: t("2026-11-23T12:00:00.000Z"),
+            reason: None,
+        };
+        assert!(!grant_applies(
+            &grant,
+            &session,
+            t("2026-11-23T10:59:59.999Z")
+        ));
+        assert!(grant_applies(
+            &grant,
+            &session,
+            t("2026-11-23T11:00:00.000Z")
+        ));
+        assert!(grant_applies(
+            &grant,
+            &session,
+            t("2026-11-23T11:59:59.999Z")
+        ));
+        assert!(!grant_applies(
+            &grant,
+            &session,
+            t("2026-11-23T12:00:00.000Z")
+        ));
+        let other_user = Grant {
+            user: Some("u2".into()),
+            ..grant.clone()
+        };
+        assert!(!grant_applies(
+            &other_user,
+            &session,
+            t("2026-11-23T11:30:00.000Z")
+        ));
+        let for_role = Grant {
+            user: None,
+            role: Some("nurse".into()),
+            ..grant
+        };
+        assert!(grant_applies(
+            &for_role,
+            &session,
+            t("2026-11-23T11:30:00.000Z")
+        ));
+    }
+}
