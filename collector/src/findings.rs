@@ -124,21 +124,41 @@ pub struct StoredFinding {
 pub async fn list(
     store: &Store,
     severities: &[String],
+    kind: Option<&str>,
     limit: i64,
 ) -> Result<Vec<StoredFinding>, sqlx::Error> {
-    let rows = sqlx::query(
+    // The filter is in SQL so the limit counts matching findings only; the
+    // placeholders are numbered here, the values always bound.
+    let mut conditions = Vec::new();
+    if !severities.is_empty() {
+        let marks: Vec<String> = (0..severities.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        conditions.push(format!("severity IN ({})", marks.join(", ")));
+    }
+    if kind.is_some() {
+        conditions.push(format!("kind = ${}", severities.len() + 2));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
         "SELECT id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence \
-         FROM findings ORDER BY created_ms DESC, id LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
+         FROM findings {filter} ORDER BY created_ms DESC, id LIMIT $1"
+    );
+    let mut query = sqlx::query(&sql).bind(limit);
+    for s in severities {
+        query = query.bind(s.as_str());
+    }
+    if let Some(k) = kind {
+        query = query.bind(k);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
     let mut out = Vec::new();
     for r in rows {
         let severity: String = r.try_get("severity")?;
-        if !severities.is_empty() && !severities.contains(&severity) {
-            continue;
-        }
         let evidence: String = r.try_get("evidence")?;
         out.push(StoredFinding {
             id: r.try_get("id")?,

@@ -240,10 +240,13 @@ async fn alerts(
         }
     }
     let limit = int_param(&q, "limit", 1000, 1..=10_000)?;
-    let mut found = crate::findings::list(&state.store, &severities, limit).await?;
-    if let Some(kind) = q.get("kind") {
-        found.retain(|f| &f.kind == kind);
-    }
+    let found = crate::findings::list(
+        &state.store,
+        &severities,
+        q.get("kind").map(String::as_str),
+        limit,
+    )
+    .await?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for f in &found {
         *counts.entry(f.severity.clone()).or_default() += 1;

@@ -181,6 +181,18 @@ async fn alerts_come_from_the_core_rules_and_tamper_findings_are_critical() {
         s.get("/api/alerts?severity=urgent", Some(LEAD)).await.0,
         400
     );
+    let (_, tamper) = s.get("/api/alerts?kind=tamper&limit=1", Some(LEAD)).await;
+    let only = tamper["findings"].as_array().unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0]["chain"], json!(t.as_str()));
+    let (_, both) = s
+        .get("/api/alerts?severity=critical,high", Some(LEAD))
+        .await;
+    assert!(both["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] != json!("medium")));
     // A retry stores no second alert.
     assert_eq!(s.upload(c.as_str(), &values).await.0, 200);
     let (_, again) = s.get("/api/alerts", Some(LEAD)).await;
