@@ -16,8 +16,9 @@ use crate::decision::{Access, Refused};
 use crate::event::{Action, Event, EventDraft, Outcome, Subject};
 use crate::Timestamp;
 
-/// One sealed value with what it takes to open it.
-#[derive(Debug, Clone, PartialEq)]
+/// One sealed value with what it takes to open it. Its `Debug` form leaves
+/// the value out, so logging a vault never leaks what it protects.
+#[derive(Clone, PartialEq)]
 pub struct VaultEntry {
     /// Where it was in the record.
     pub pointer: String,
@@ -31,6 +32,18 @@ pub struct VaultEntry {
     pub(crate) salt: Salt,
     /// The commitment shown in its placeholder.
     pub commitment: String,
+}
+
+impl std::fmt::Debug for VaultEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultEntry")
+            .field("pointer", &self.pointer)
+            .field("note_type", &self.note_type)
+            .field("labels", &self.labels)
+            .field("value", &"..")
+            .field("commitment", &self.commitment)
+            .finish()
+    }
 }
 
 /// The sealed values of one record.
@@ -105,11 +118,19 @@ pub enum UnsealError {
     NotLogged,
 }
 
-/// A checked unseal waiting for its event to be logged.
-#[derive(Debug)]
+/// A checked unseal waiting for its event to be logged (its `Debug` form
+/// shows the event, not the value).
 pub struct PendingUnseal {
     draft: EventDraft,
     opening: Opening,
+}
+
+impl std::fmt::Debug for PendingUnseal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingUnseal")
+            .field("draft", &self.draft)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PendingUnseal {
