@@ -28,34 +28,9 @@ if [ "${SEALTRAIL_SKIP_POSTGRES:-}" = 1 ]; then
   exit 0
 fi
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
-if [ -z "$(pg_bin)" ]; then
-  echo "== installing postgresql (Debian)"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-fi
-BIN="$(pg_bin)"
-
-# PostgreSQL refuses to run as root: run the cluster as `postgres` then,
-# in a directory that user owns.
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-DIR="$(mktemp -d /tmp/sealtrail-pg.XXXXXX)"
-if [ "$(id -u)" = 0 ]; then chown postgres "$DIR"; fi
-PORT="${SEALTRAIL_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
-cleanup() {
-  as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-echo "== starting PostgreSQL ($BIN) on 127.0.0.1:$PORT"
-as_pg "$BIN/initdb" -D "$DIR/data" -U sealtrail --auth=trust --encoding=UTF8 --no-instructions >/dev/null
-as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c max_connections=300" start >/dev/null
+. scripts/pg-cluster.sh
+start_pg_cluster
 
 echo "== collector tests on PostgreSQL"
-SEALTRAIL_TEST_POSTGRES_URL="postgres://sealtrail@127.0.0.1:$PORT/postgres" \
+SEALTRAIL_TEST_POSTGRES_URL="$SEALTRAIL_PG_URL" \
   cargo test -p sealtrail-collector --tests
