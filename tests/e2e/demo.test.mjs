@@ -207,8 +207,9 @@ test('XSS payloads in record text, names and reasons never execute, even without
   await dialog.getByLabel('Further context (optional)').fill('<svg onload="window.__xss=3"></svg>');
   await dialog.getByRole('button', { name: 'Request access' }).click();
   await page.waitForFunction(() => /access granted/.test(document.querySelector('#message').textContent));
-  await page.click('.sealed[data-pointer="/notes/0/text"] button');
-  await page.waitForSelector('.revealed[data-pointer="/notes/0/text"]');
+  await page.click('.sealed[data-pointer="/notes/1/text"] button');
+  await page.waitForSelector('.revealed[data-pointer="/notes/1/text"]');
+  assert.match(await page.textContent('.revealed[data-pointer="/notes/1/text"]'), /<iframe src="javascript:/, 'revealed as text');
   for (const who of ['u-doctor-02', 'u-nurse-17']) {
     await page.selectOption('#staff', who);
     await page.waitForFunction((w) => window.demo.state.who.userId === w && window.demo.state.sealed, who);
