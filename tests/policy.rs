@@ -295,3 +295,23 @@ fn the_model_and_the_schema_describe_the_same_shape() {
         assert_eq!(Policy::from_value(&written).unwrap().doc(), &doc);
     }
 }
+
+/// The broken policies kept as fixtures (also for `sealtrail policy check`)
+/// are refused at the pointer `expected-pointers.json` names.
+#[test]
+fn broken_policy_fixtures_are_refused_at_their_pointer() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies");
+    let expected: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected-pointers.json")).unwrap())
+            .unwrap();
+    assert!(expected.len() >= 5);
+    for (name, pointer) in expected {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let e = Policy::parse(&text).expect_err(&name);
+        assert_eq!(e.pointer(), pointer, "{name}: {e}");
+        assert!(
+            e.to_string().contains(&format!("`{pointer}`")),
+            "{name}: {e}"
+        );
+    }
+}
