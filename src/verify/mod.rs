@@ -297,15 +297,18 @@ impl Verifier {
                 format!("expected `v` 1, found {}", e.v),
             ));
         }
-        let chain = match &self.state.chain {
+        // The first event fixes the chain id; later ones are compared to it.
+        let first_chain = match &self.state.chain {
             Some(c) if c.as_str() != e.chain => {
                 return Err(fail(
                     Rule::Chain,
                     format!("expected chain `{c}`, found `{}`", e.chain),
                 ))
             }
-            Some(c) => c.clone(),
-            None => ChainId::parse(&e.chain).map_err(|err| fail(Rule::Chain, err.to_string()))?,
+            Some(_) => None,
+            None => {
+                Some(ChainId::parse(&e.chain).map_err(|err| fail(Rule::Chain, err.to_string()))?)
+            }
         };
         let expected_seq = match self.state.last_seq {
             Some(s) => s.saturating_add(1),
@@ -317,7 +320,12 @@ impl Verifier {
                 format!("expected seq {expected_seq}, found {}", e.seq),
             ));
         }
-        let expected_prev = self.state.head.unwrap_or_else(|| chain.genesis());
+        let expected_prev = match (self.state.head, first_chain.as_ref(), &self.state.chain) {
+            (Some(head), _, _) => head,
+            (None, Some(c), _) | (None, None, Some(c)) => c.genesis(),
+            // INVARIANT: without a chain id so far, `first_chain` is set above.
+            (None, None, None) => return Err(fail(Rule::Chain, "no chain id".into())),
+        };
         if !hex_is(&expected_prev, &e.prev) {
             return Err(fail(
                 Rule::Prev,
@@ -339,7 +347,9 @@ impl Verifier {
             }
         }
         self.state.events += 1;
-        self.state.chain = Some(chain);
+        if let Some(c) = first_chain {
+            self.state.chain = Some(c);
+        }
         self.state.last_seq = Some(e.seq);
         self.state.head = Some(e.computed);
         self.state.last_ts = Some(match self.state.last_ts {
@@ -394,83 +404,119 @@ pub fn verify_jsonl(reader: impl BufRead, options: Options) -> Result<Summary, V
 
 /// Lines per batch in [`verify_slice`]: large enough to keep threads busy,
 /// small enough to report progress and stop soon after a failure.
-const BATCH_LINES: usize = 8192;
+const BATCH_LINES: usize = 2048;
 
-/// Verifies JSONL held in memory, inspecting lines on up to `threads`
-/// threads (0: as many as the machine has) and linking them in order, with
-/// the same answer as [`verify_jsonl`]. `progress` is told how many bytes
-/// are done after each batch. Where threads cannot be started (wasm) it
-/// runs on the caller's thread.
+/// Verifies JSONL held in memory with the same answer as [`verify_jsonl`],
+/// inspecting batches of lines on up to `threads` threads (0: as many as the
+/// machine has; the caller's thread is one of them) while the caller's
+/// thread links them in order. `progress` is told how many bytes are done
+/// after each batch. Where threads cannot be started (wasm) everything runs
+/// on the caller's thread.
 pub fn verify_slice(
     data: &[u8],
     options: Options,
     threads: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Summary, Failure> {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
     };
-    let mut v = Verifier::new(options);
+    // Non-blank lines with the byte offset where each ends.
     let mut start = 0;
-    let mut lines = memchr::memchr_iter(b'\n', data)
+    let lines: Vec<(usize, &[u8])> = memchr::memchr_iter(b'\n', data)
         .map(|nl| nl + 1)
         .chain(std::iter::once(data.len()))
-        .map(move |end| {
+        .map(|end| {
             let line = data.get(start..end).unwrap_or_default();
             start = end;
             (end, line.trim_ascii())
         })
         .filter(|(_, l)| !l.is_empty())
-        .peekable();
-    let mut batch: Vec<&[u8]> = Vec::with_capacity(BATCH_LINES);
-    while lines.peek().is_some() {
-        batch.clear();
-        let mut done = 0;
-        for (end, line) in lines.by_ref().take(BATCH_LINES) {
-            batch.push(line);
-            done = end;
-        }
-        let first = v.position();
-        for r in inspect_batch(&batch, first, threads) {
-            v.link_result(r)?;
-        }
-        progress(done);
-    }
-    Ok(v.finish())
-}
-
-/// Inspects `lines` (positions from `first`) split over `threads` threads.
-fn inspect_batch(lines: &[&[u8]], first: u64, threads: usize) -> Vec<Result<Inspected, Failure>> {
-    let run = |part: &[&[u8]], from: u64| -> Vec<Result<Inspected, Failure>> {
-        part.iter()
-            .zip(from..)
-            .map(|(line, pos)| inspect_line(line, pos))
-            .collect()
+        .collect();
+    let batches: &[&[(usize, &[u8])]] = &lines.chunks(BATCH_LINES).collect::<Vec<_>>();
+    let inspect_batch = |k: usize| -> Vec<Result<Inspected, Failure>> {
+        let first = (k * BATCH_LINES) as u64;
+        batches
+            .get(k)
+            .map(|b| {
+                b.iter()
+                    .zip(first..)
+                    .map(|((_, line), pos)| inspect_line(line, pos))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    if threads <= 1 || lines.len() < 64 {
-        return run(lines, first);
-    }
-    let size = lines.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(threads);
-        for (k, part) in lines.chunks(size).enumerate() {
-            let from = first + (k * size) as u64;
-            match std::thread::Builder::new().spawn_scoped(scope, move || run(part, from)) {
-                Ok(h) => handles.push((from, part, Some(h))),
-                Err(_) => handles.push((from, part, None)),
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut v = Verifier::new(options);
+    let outcome = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 1..threads {
+            let tx = tx.clone();
+            let (next, stop, inspect_batch) = (&next, &stop, &inspect_batch);
+            let worker = move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= batches.len() || tx.send((k, inspect_batch(k))).is_err() {
+                        break;
+                    }
+                }
+            };
+            // No thread (wasm, limits): the caller's thread does it all.
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, worker)
+                .is_err()
+            {
+                break;
             }
         }
-        let mut out = Vec::with_capacity(lines.len());
-        for (from, part, h) in handles {
-            match h.map(std::thread::ScopedJoinHandle::join) {
-                Some(Ok(results)) => out.extend(results),
-                // No thread, or it died: do the part here.
-                _ => {
-                    out.extend(run(part, from));
+        drop(tx);
+        let mut ready: BTreeMap<usize, Vec<Result<Inspected, Failure>>> = BTreeMap::new();
+        let mut linked = 0;
+        let result = loop {
+            if linked == batches.len() {
+                break Ok(());
+            }
+            if let Some(results) = ready.remove(&linked) {
+                let linking = results
+                    .into_iter()
+                    .try_for_each(|r| v.link_result(r).map(|_| ()));
+                if let Err(f) = linking {
+                    break Err(f);
+                }
+                if let Some((end, _)) = batches.get(linked).and_then(|b| b.last()) {
+                    progress(*end);
+                }
+                linked += 1;
+                continue;
+            }
+            if let Ok((k, results)) = rx.try_recv() {
+                ready.insert(k, results);
+                continue;
+            }
+            // Nothing to link yet: inspect a batch here rather than wait.
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k < batches.len() {
+                ready.insert(k, inspect_batch(k));
+                continue;
+            }
+            match rx.recv() {
+                Ok((k, results)) => {
+                    ready.insert(k, results);
+                }
+                // Every worker is gone and a batch never came back (a
+                // worker died): do it here.
+                Err(_) => {
+                    ready.insert(linked, inspect_batch(linked));
                 }
             }
-        }
-        out
-    })
+        };
+        stop.store(true, Ordering::Relaxed);
+        result
+    });
+    outcome.map(|()| v.finish())
 }
