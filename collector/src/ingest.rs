@@ -16,14 +16,14 @@ use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use sealtrail::chain::ChainId;
 use sealtrail::verify::{inspect, Failure, Inspected, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
 
 use crate::findings::{NewFinding, CRITICAL};
-use crate::store::Store;
+use crate::store::{Store, WriteTx};
 
 /// The answer to an upload, as the spec words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,8 @@ pub struct Timings {
     pub verify_ns: AtomicU64,
     /// Nanoseconds spent in the store (reads, inserts, commit).
     pub store_ns: AtomicU64,
+    /// Nanoseconds spent waiting for a write transaction (SQLite's writer turn).
+    pub wait_ns: AtomicU64,
     /// Events stored.
     pub events: AtomicU64,
 }
@@ -163,7 +165,7 @@ struct ChainRow {
 
 async fn lock_chain(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     chain: &ChainId,
     now_ms: i64,
 ) -> Result<ChainRow, IngestError> {
@@ -172,7 +174,7 @@ async fn lock_chain(
     )
     .bind(chain.as_str())
     .bind(now_ms)
-    .execute(&mut **tx)
+    .execute(tx.conn())
     .await?;
     let sql = format!(
         "SELECT last_seq, head, last_ts_ms, anchor_seq FROM chains WHERE id = $1{}",
@@ -180,7 +182,7 @@ async fn lock_chain(
     );
     let row = sqlx::query(&sql)
         .bind(chain.as_str())
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.conn())
         .await?;
     let last_seq: Option<i64> = row.try_get("last_seq")?;
     let head: Option<String> = row.try_get("head")?;
@@ -196,7 +198,7 @@ async fn lock_chain(
 
 /// Stored events (live or archived) with `seq` in `from..=to`: seq → (line, hash, ts).
 async fn stored_range(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     chain: &ChainId,
     from: u64,
     to: u64,
@@ -209,7 +211,7 @@ async fn stored_range(
     .bind(chain.as_str())
     .bind(seq_i64(from)?)
     .bind(seq_i64(to)?)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.conn())
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
@@ -224,7 +226,7 @@ async fn stored_range(
 
 /// Anchored `(seq, hash)` pairs with `seq` in `from..=to`.
 async fn anchors_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     chain: &ChainId,
     from: u64,
     to: u64,
@@ -235,7 +237,7 @@ async fn anchors_in(
     .bind(chain.as_str())
     .bind(seq_i64(from)?)
     .bind(seq_i64(to)?)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.conn())
     .await?;
     rows.into_iter()
         .map(|r| {
@@ -283,8 +285,10 @@ pub async fn events(
     Timings::add(&timings.verify_ns, started);
 
     let now_ms = crate::clock::now_ms();
-    let started = Instant::now();
+    let waited = Instant::now();
     let mut tx = store.begin_write().await?;
+    Timings::add(&timings.wait_ns, waited);
+    let started = Instant::now();
     let checked = check_and_store(store, timings, &mut tx, chain, &prepared, now_ms).await;
     let checked = match checked {
         Ok(c) => c,
@@ -323,7 +327,7 @@ pub async fn events(
 async fn check_and_store(
     store: &Store,
     timings: &Timings,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     chain: &ChainId,
     prepared: &[Prepared],
     now_ms: i64,
@@ -479,7 +483,7 @@ async fn check_and_store(
     .bind(head.to_hex())
     .bind(last_ts)
     .bind(now_ms)
-    .execute(&mut **tx)
+    .execute(tx.conn())
     .await?;
     timings
         .events
@@ -508,7 +512,7 @@ fn describe(f: &Failure) -> String {
 const INSERT_CHUNK: usize = 200;
 
 async fn insert_events(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     chain: &ChainId,
     events: &[&Prepared],
     now_ms: i64,
@@ -552,7 +556,7 @@ async fn insert_events(
                 .bind(p.line.as_str())
                 .bind(now_ms);
         }
-        q.execute(&mut **tx).await?;
+        q.execute(tx.conn()).await?;
     }
     Ok(())
 }
@@ -578,7 +582,7 @@ pub async fn head(store: &Store, chain: &ChainId, body: &[u8]) -> Result<AnchorR
     .bind(seq)
     .bind(hash.to_hex())
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     if row.anchor_seq.is_none_or(|s| anchor.seq > s) {
         sqlx::query(
@@ -588,7 +592,7 @@ pub async fn head(store: &Store, chain: &ChainId, body: &[u8]) -> Result<AnchorR
         .bind(seq)
         .bind(hash.to_hex())
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     }
     // Another anchor at the same seq, or a stored event there, that disagrees.
@@ -597,7 +601,7 @@ pub async fn head(store: &Store, chain: &ChainId, body: &[u8]) -> Result<AnchorR
             .bind(chain.as_str())
             .bind(seq)
             .bind(hash.to_hex())
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await?;
     let stored = stored_range(&mut tx, chain, anchor.seq, anchor.seq).await?;
     tx.commit().await?;

@@ -23,12 +23,12 @@ pub async fn archive_before(
     )
     .bind(cutoff_ms)
     .bind(now_ms)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     // The store's trigger refuses to delete any event not already in the archive.
     let moved = sqlx::query("DELETE FROM events WHERE ts_ms < $1")
         .bind(cutoff_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     tx.commit().await?;
     if copied.rows_affected() != moved.rows_affected() {

@@ -5,15 +5,21 @@
 //!
 //! The two stores differ in three places only, all here: the embedded
 //! migrations (triggers are dialect-specific), how a write transaction starts
-//! (`BEGIN IMMEDIATE` on SQLite so writers queue instead of failing on lock
-//! upgrade) and the row lock that serialises ingest per chain on PostgreSQL.
+//! and the row lock that serialises ingest per chain on PostgreSQL. SQLite has
+//! one writer at a time: writers queue, first come first served, on an
+//! in-process gate before `BEGIN IMMEDIATE`, rather than polling the file lock
+//! with `busy_timeout`'s growing sleeps (which made the slowest batches wait
+//! seconds under concurrent uploads).
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -46,6 +52,33 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's single-writer queue (none on PostgreSQL: rows are locked per chain).
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding SQLite's writer turn until it ends.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The connection, for queries inside the transaction.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits, then gives the writer turn to the next in line.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _turn } = self;
+        tx.commit().await
+    }
+
+    /// Rolls back, then gives the writer turn to the next in line.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _turn } = self;
+        tx.rollback().await
+    }
 }
 
 impl Store {
@@ -84,7 +117,12 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            write_gate,
+        })
     }
 
     /// The pool, for reads.
@@ -97,12 +135,17 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    /// Starts a write transaction (on SQLite, after waiting for the writer turn).
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = match &self.write_gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// `FOR UPDATE` where the store has row locks (PostgreSQL); SQLite's
