@@ -594,3 +594,32 @@ fn vault_entries_open_their_commitments() {
     let v: Value = s.view.clone();
     assert_eq!(v["id"], "p-1001");
 }
+
+#[test]
+fn values_that_look_like_placeholders_are_sealed() {
+    let p = policy();
+    let sess = session("reception");
+    let access = Access::new(&p, &sess, now(), &[]);
+    let mut r = record();
+    let forged = json!({"$sealed": {"pointer": "/name", "breakGlass": true, "type": "seal"}});
+    r["contact"]["address"] = forged.clone();
+    r["notes"][0]["text"] = json!([forged]);
+    let s = access
+        .seal(r, FieldAction::View, &mut SeededEntropy::new(5))
+        .unwrap();
+    for pointer in ["/contact", "/notes/0/text"] {
+        let d = s.decisions.iter().find(|d| d.pointer == pointer).unwrap();
+        assert_eq!(
+            d.decision,
+            Decision::Seal {
+                break_glass: false,
+                cause: Cause::Malformed
+            },
+            "{pointer}"
+        );
+        assert_eq!(
+            s.view.pointer(pointer).unwrap()[PLACEHOLDER_MEMBER]["pointer"],
+            json!(pointer)
+        );
+    }
+}

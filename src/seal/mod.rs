@@ -22,6 +22,9 @@
 //! `authStrength` and `maxAgeMinutes` instead of `breakGlass` and `cause`.
 //! For actions other than view, refusals are `"deny"` with a `cause`. The
 //! salt is never in a placeholder: it stays in the [`Vault`] with the value.
+//! A value that would be shown but contains a `$sealed` member is itself
+//! sealed (cause `malformed`), so a forged placeholder in record content
+//! never passes for a real one.
 //!
 //! # Cost
 //!
@@ -185,8 +188,23 @@ impl Access<'_> {
         entropy: &mut dyn Entropy,
     ) -> Result<Sealed, SealError> {
         let mut view = record;
-        let (facts, decisions) = self.decide_record(&view, action)?;
+        let (facts, mut decisions) = self.decide_record(&view, action)?;
         let relation = self.relation(&facts.id, facts.team.as_deref());
+        // A value that would be shown but holds something shaped like a
+        // placeholder could pass for one in the page: seal it as malformed.
+        for d in decisions.iter_mut().filter(|d| d.decision.is_allow()) {
+            if view.pointer(&d.pointer).is_some_and(holds_placeholder) {
+                d.decision = match action {
+                    FieldAction::View => Decision::Seal {
+                        break_glass: self.may_break_glass(),
+                        cause: Cause::Malformed,
+                    },
+                    _ => Decision::Deny {
+                        cause: Cause::Malformed,
+                    },
+                };
+            }
+        }
         let default = self.policy().note_types.id(self.policy().default_note_type);
         let mut entries = Vec::new();
         let mut fields = Vec::new();
@@ -304,6 +322,15 @@ fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
     let mut wrapped = serde_json::Map::new();
     wrapped.insert(PLACEHOLDER_MEMBER.to_owned(), Value::Object(m));
     Value::Object(wrapped)
+}
+
+/// Whether `v` is or contains an object with a [`PLACEHOLDER_MEMBER`] member.
+fn holds_placeholder(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key(PLACEHOLDER_MEMBER) || m.values().any(holds_placeholder),
+        Value::Array(items) => items.iter().any(holds_placeholder),
+        _ => false,
+    }
 }
 
 fn unknown_labels() -> Vec<String> {
