@@ -52,6 +52,7 @@ impl From<IngestError> for ApiError {
         match e {
             IngestError::BadRequest(m) => ApiError::BadRequest(m),
             IngestError::Store(e) => e.into(),
+            e @ IngestError::Inconsistent { .. } => ApiError::Internal(e.to_string()),
         }
     }
 }

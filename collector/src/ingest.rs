@@ -63,6 +63,15 @@ pub enum IngestError {
     /// The store failed (`500`).
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// The store disagrees with itself, e.g. a stored head without its event
+    /// (`500`; never answered as a chain fault, the browser keeps its events).
+    #[error("the store is inconsistent for chain `{chain}`: {detail}")]
+    Inconsistent {
+        /// The chain.
+        chain: String,
+        /// What is missing or malformed.
+        detail: String,
+    },
 }
 
 /// Where ingest time goes, for the benchmark: verification vs storage.
@@ -352,10 +361,11 @@ async fn check_and_store(
     // The stored predecessor of the batch, and the stored events it overlaps.
     let lookup_from = first_seq.saturating_sub(1);
     let lookup_to = batch_end.min(row.last_seq.unwrap_or(0));
-    let stored = if row.last_seq.is_some() {
-        stored_range(tx, chain, lookup_from, lookup_to).await?
-    } else {
-        HashMap::new()
+    // Read only when the batch overlaps what is stored (a retry); a batch that
+    // continues the chain links to the head kept in the chain's row.
+    let stored = match row.last_seq {
+        Some(last) if first_seq <= last => stored_range(tx, chain, lookup_from, lookup_to).await?,
+        _ => HashMap::new(),
     };
     let anchors = anchors_in(tx, chain, first_seq, batch_end).await?;
 
@@ -368,16 +378,28 @@ async fn check_and_store(
             (Some(head), Some(ts)) => {
                 Verifier::resume(options, chain.clone(), first_seq - 1, head, ts)
             }
-            _ => return Err(IngestError::Store(sqlx::Error::RowNotFound)),
+            _ => {
+                return Err(IngestError::Inconsistent {
+                    chain: chain.to_string(),
+                    detail: format!("seq {} is stored but not its head or time", first_seq - 1),
+                })
+            }
         }
     } else {
         let Some((_, hash, ts)) = stored.get(&(first_seq - 1)) else {
-            return Err(IngestError::Store(sqlx::Error::RowNotFound));
+            return Err(IngestError::Inconsistent {
+                chain: chain.to_string(),
+                detail: format!("event seq {} is missing", first_seq - 1),
+            });
         };
-        let head =
-            Digest::parse(hash).map_err(|e| IngestError::Store(sqlx::Error::Decode(e.into())))?;
-        let ts = Timestamp::from_millis(*ts)
-            .map_err(|e| IngestError::Store(sqlx::Error::Decode(e.into())))?;
+        let head = Digest::parse(hash).map_err(|e| IngestError::Inconsistent {
+            chain: chain.to_string(),
+            detail: e.to_string(),
+        })?;
+        let ts = Timestamp::from_millis(*ts).map_err(|e| IngestError::Inconsistent {
+            chain: chain.to_string(),
+            detail: e.to_string(),
+        })?;
         Verifier::resume(options, chain.clone(), first_seq - 1, head, ts)
     };
 

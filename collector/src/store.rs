@@ -102,8 +102,10 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // `synchronous = FULL`: a `200` tells the browser it may
+                        // delete its copy, so a commit must survive a power cut.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
