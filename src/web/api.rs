@@ -797,3 +797,16 @@ async fn status(inner: &Inner) -> Result<Value, WebError> {
         "online": online,
     }))
 }
+
+/// `hash(event)` of the wire contract: lowercase hex SHA-256 of the RFC 8785
+/// canonical JSON of `event` without its `hash` member. For hosts that check
+/// events themselves (and the append benchmark).
+#[wasm_bindgen(js_name = hashEvent)]
+pub fn hash_event(
+    #[wasm_bindgen(unchecked_param_type = "JsonObject")] event: JsValue,
+) -> Result<String, JsValue> {
+    let map: serde_json::Map<String, Value> = from_js(&event, "")?;
+    crate::chain::hash_event(&map)
+        .map(|d| d.to_hex())
+        .map_err(|e| WebError::input("", e.to_string()).into())
+}

@@ -1,0 +1,80 @@
+// Browser benchmark of the sealtrail package against its peers, measured in
+// one run in headless Chromium (Debian's, via playwright-core):
+//   1. append (canonicalize + hash) per event: sealtrail's hashEvent vs the
+//      npm `canonicalize` + WebCrypto `subtle.digest`, sequential as a chain is;
+//   2. sealing a 1,000-record caseload (sealMany, with its 1,000 durable view
+//      events) vs the same per-field view decisions in @cedar-policy/cedar-wasm
+//      (statefulIsAuthorized, policies preparsed once);
+//   3. IndexedDB durable append throughput: one event per await, and 1,000
+//      concurrent appends (group commit);
+//   4. log-before-reveal latency (break-glass grant, then reveals);
+//   5. shipped .wasm size, raw and gzipped, beside cedar-wasm's.
+// Usage: scripts/build-web.sh && node benches/web/run.mjs
+// The page is served by a throwaway static server (uploads go nowhere: the
+// endpoint refuses, so events stay in IndexedDB as they would offline).
+import http from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, dirname, extname, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
+
+if (!existsSync(join(root, 'pkg', 'sealtrail_bg.wasm'))) {
+  console.error('benches/web: pkg/ is missing; run scripts/build-web.sh first');
+  process.exit(1);
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname.startsWith('/api/')) {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    return res.end('{"error":"benchmark: no collector"}');
+  }
+  const path = url.pathname === '/' ? '/benches/web/page.html' : url.pathname;
+  const file = normalize(join(root, path));
+  if (!file.startsWith(root) || !existsSync(file)) { res.writeHead(404); return res.end(); }
+  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+  res.end(readFileSync(file));
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e));
+  await page.goto(base);
+  const r = await page.evaluate(() => window.runBench(), null);
+  if (r.seal.cedarAllowed !== r.seal.oursAllowed) console.warn(`warning: cedar allowed ${r.seal.cedarAllowed} fields, sealtrail ${r.seal.oursAllowed}: the policies differ`);
+  const size = (f) => { const b = readFileSync(join(root, f)); return { raw: b.length, gz: gzipSync(b, { level: 9 }).length }; };
+  const ours = size('pkg/sealtrail_bg.wasm');
+  const cedar = size('node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm');
+  const f = (x, d = 1) => x.toFixed(d);
+  console.log(`sealtrail browser benchmark (Chromium ${browser.version()}, one run)`);
+  console.log(`append: hash one event (canonical JSON + SHA-256), ${r.append.n} events in sequence`);
+  console.log(`  sealtrail hashEvent           ${f(r.append.ours, 2)} µs/event`);
+  console.log(`  canonicalize + subtle.digest  ${f(r.append.peer, 2)} µs/event`);
+  console.log(`  ratio peer/sealtrail          ${f(r.append.peer / r.append.ours, 2)}x`);
+  console.log(`sealing a ${r.seal.records}-record caseload (${r.seal.fields} field decisions)`);
+  console.log(`  sealtrail sealMany            ${f(r.seal.ours)} ms (decide, seal with salted commitments, log ${r.seal.records} events durably)`);
+  console.log(`  cedar-wasm statefulIsAuthorized ${f(r.seal.peer)} ms (decisions only, ${r.seal.fields} calls, ${r.seal.cedarAllowed} allowed vs sealtrail ${r.seal.oursAllowed})`);
+  console.log(`  ratio cedar/sealtrail         ${f(r.seal.peer / r.seal.ours, 2)}x`);
+  console.log(`IndexedDB durable append (strict durability)`);
+  console.log(`  one at a time                 ${f(r.idb.serialPerSec, 0)} events/s (${f(r.idb.serialMs, 2)} ms per event)`);
+  console.log(`  ${r.idb.burst} concurrent (group commit)  ${f(r.idb.burstPerSec, 0)} events/s`);
+  console.log(`log-before-reveal: reveal under a grant, unseal event stored first`);
+  console.log(`  median ${f(r.reveal.median, 2)} ms, p95 ${f(r.reveal.p95, 2)} ms over ${r.reveal.n} reveals`);
+  console.log(`shipped .wasm`);
+  console.log(`  sealtrail_bg.wasm   ${ours.raw} bytes raw, ${ours.gz} gzipped`);
+  console.log(`  cedar_wasm_bg.wasm  ${cedar.raw} bytes raw, ${cedar.gz} gzipped`);
+  console.log(`  ratio cedar/sealtrail ${f(cedar.raw / ours.raw, 2)}x raw, ${f(cedar.gz / ours.gz, 2)}x gzipped`);
+} finally {
+  await browser.close();
+  server.close();
+}
