@@ -254,3 +254,31 @@ test('host actions: search is logged with its filters; export asks for a step-up
   await page.waitForFunction(() => document.querySelector('#alerts [data-rule="export"]'));
   await context.close();
 });
+
+test('pagehide anchors the head with navigator.sendBeacon', async () => {
+  const { context, page } = await openPage(browser);
+  // No event upload and no fetch anchor gets through: only the beacon can.
+  await context.route('**/api/chains/*/events', (route) => route.abort());
+  const headTypes = [];
+  await context.route('**/api/chains/*/head', (route) => {
+    const type = route.request().resourceType();
+    headTypes.push(type);
+    return type === 'fetch' ? route.abort() : route.continue();
+  });
+  await loadDemo(page, collector.url, 'u-nurse-17');
+  for (const id of ['p-1001', 'p-1003']) await openRecord(page, id);
+  const { chain, head } = await status(page);
+  await page.goto('about:blank');
+  let anchored;
+  for (let i = 0; i < 50 && !anchored; i++) {
+    const chains = await review(collector.url, '/api/chains');
+    const list = chains.body.chains ?? [];
+    anchored = list.find((c) => c.chain === chain && c.anchor?.seq === head.seq && c.anchor?.hash === head.hash);
+    if (!anchored) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(anchored, `the collector holds the anchor of ${chain} at seq ${head.seq}`);
+  // Every head anchor sent by fetch was aborted above (the browser does not
+  // show beacons to request interception), so this anchor came by beacon.
+  assert.ok(headTypes.every((t) => t === 'fetch'), `only fetch anchors intercepted: ${headTypes}`);
+  await context.close();
+});
