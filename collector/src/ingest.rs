@@ -1,5 +1,5 @@
 //! Ingest: the upload protocol of `shared/spec/audit-chain.md`, verified with
-//! the core ([`sealtrail::verify::inspect`] and [`Verifier`]), never with a
+//! the core ([`sealtrail::verify::inspect_line`] and [`Verifier`]), never with a
 //! second implementation.
 //!
 //! A batch is handled in two phases. First, outside any lock, every event is
@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use sealtrail::chain::ChainId;
-use sealtrail::verify::{inspect, Failure, Inspected, Options, Verifier};
+use sealtrail::verify::{inspect_line, Failure, Inspected, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
 
 use crate::findings::{NewFinding, CRITICAL};
@@ -132,11 +132,13 @@ fn prepare(events: &[Value]) -> Result<Vec<Prepared>, IngestError> {
     let mut out = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
         let position = u64::try_from(i).unwrap_or(u64::MAX);
-        let ins = inspect(ev, position).map_err(|f| {
-            IngestError::BadRequest(format!("`/events/{i}` is not an event: {}", f.detail))
-        })?;
+        // The canonical line is what is stored; the core inspects it on its
+        // fast path for canonical text (one canonicalization per event).
         let line = sealtrail::canon::to_string(ev).map_err(|e| {
             IngestError::BadRequest(format!("`/events/{i}` cannot be canonicalized: {e}"))
+        })?;
+        let ins = inspect_line(line.as_bytes(), position).map_err(|f| {
+            IngestError::BadRequest(format!("`/events/{i}` is not an event: {}", f.detail))
         })?;
         let demographics = ev
             .pointer("/subject/demographics")
