@@ -8,11 +8,16 @@
 #
 #   scripts/test-collector.sh            # both stores, then the browser flow
 #   SEALTRAIL_SKIP_POSTGRES=1 scripts/test-collector.sh   # SQLite only
+#   SEALTRAIL_SKIP_SQLITE=1 scripts/test-collector.sh     # when `cargo test --workspace` already ran them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== collector tests on SQLite"
-cargo test -p sealtrail-collector --all-targets
+if [ "${SEALTRAIL_SKIP_SQLITE:-}" = 1 ]; then
+  echo "== SQLite tests skipped (SEALTRAIL_SKIP_SQLITE=1)"
+else
+  echo "== collector tests on SQLite"
+  cargo test -p sealtrail-collector --all-targets
+fi
 
 echo "== review page flow in headless Chromium"
 if [ -f pkg/sealtrail.js ] && [ -d node_modules/playwright-core ]; then
