@@ -46,7 +46,22 @@ pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
     }
     let text = std::str::from_utf8(line).ok()?;
     let b = text.as_bytes();
-    let mut s = Scan { b, i: 0 };
+    let words = b.len().div_ceil(64);
+    let mut stack = [0u64; 64];
+    let mut heap = Vec::new();
+    let marks: &mut [u64] = if words <= stack.len() {
+        stack.get_mut(..words)?
+    } else {
+        heap.resize(words, 0);
+        &mut heap
+    };
+    for (m, chunk) in marks.iter_mut().zip(b.chunks(64)) {
+        *m = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
+            bits | (quote_bits(eight) << (8 * j))
+        });
+    }
+    let marks: &[u64] = marks;
+    let mut s = Scan::new(b, marks, 0);
     let mut top = Members::default();
     s.object(0, Some(&mut top))?;
     let top = top.as_slice();
@@ -102,10 +117,7 @@ pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
     }
     let actor = member(8)?;
     let mut am = Members::default();
-    let mut a = Scan {
-        b,
-        i: actor.value.0,
-    };
+    let mut a = Scan::new(b, marks, actor.value.0);
     a.object(1, Some(&mut am))?;
     for name in [b"id".as_slice(), b"role".as_slice()] {
         let m = am
@@ -141,7 +153,7 @@ pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
 
 /// Most members recorded for one object; an event with more takes the
 /// general path.
-const MAX_MEMBERS: usize = 32;
+const MAX_MEMBERS: usize = 24;
 
 /// The members of one object, without allocating.
 struct Members {
@@ -180,9 +192,27 @@ impl Members {
 struct Scan<'a> {
     b: &'a [u8],
     i: usize,
+    /// Bit `k % 64` of word `k / 64` is set when byte `k` is `"` or `\\`:
+    /// strings are skipped by jumping between set bits.
+    marks: &'a [u64],
 }
 
-impl Scan<'_> {
+impl<'a> Scan<'a> {
+    fn new(b: &'a [u8], marks: &'a [u64], from: usize) -> Self {
+        Self { b, i: from, marks }
+    }
+
+    /// The next `"` or `\\` at or after the cursor.
+    fn next_mark(&self) -> Option<usize> {
+        let mut w = self.i / 64;
+        let mut word = self.marks.get(w)? & (u64::MAX << (self.i % 64));
+        while word == 0 {
+            w += 1;
+            word = *self.marks.get(w)?;
+        }
+        Some(w * 64 + word.trailing_zeros() as usize)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -237,7 +267,7 @@ impl Scan<'_> {
         let mut escaped = false;
         loop {
             // Raw control characters were ruled out for the whole line.
-            self.i += quote_or_backslash(self.b.get(self.i..)?)?;
+            self.i = self.next_mark()?;
             match self.peek()? {
                 b'"' => {
                     let end = self.i;
@@ -335,28 +365,22 @@ impl Scan<'_> {
     }
 }
 
-/// Index of the first `"` or `\\` in `s`: eight bytes at a time for the
-/// short strings events are made of, `memchr2` for long ones.
-fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+/// Bit `k` set when byte `k` of `eight` (at most 8 bytes) is `"` or `\\`.
+/// Exact per-byte SWAR comparison, then the eight high bits gathered into
+/// one byte with a multiply.
+fn quote_bits(eight: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has = |x: u64, c: u8| {
-        let y = x ^ (ONES * u64::from(c));
-        y.wrapping_sub(ONES) & !y & HIGH
-    };
-    let mut i = 0;
-    for _ in 0..4 {
-        let Some(chunk) = s.get(i..i + 8) else { break };
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let m = has(x, b'"') | has(x, b'\\');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+    let mut word = [0u8; 8];
+    for (w, c) in word.iter_mut().zip(eight) {
+        *w = *c;
     }
-    memchr::memchr2(b'"', b'\\', s.get(i..)?).map(|k| k + i)
+    let x = u64::from_le_bytes(word);
+    let eq = |c: u8| {
+        let t = x ^ (ONES * u64::from(c));
+        !(((t & LOW7) + LOW7) | t) & !LOW7
+    };
+    ((eq(b'"') | eq(b'\\')) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 fn lower_hex(c: u8) -> Option<u8> {
@@ -440,18 +464,19 @@ mod tests {
     }
 
     #[test]
-    fn quote_search_matches_the_naive_one() {
-        for len in 0..80 {
-            for at in 0..=len {
-                for c in [b'"', b'\\'] {
-                    let mut v = vec![b'a'; len];
-                    v.extend_from_slice("é€😀".as_bytes());
-                    if at < len {
-                        v[at] = c;
-                    }
-                    let naive = v.iter().position(|&x| x == b'"' || x == b'\\');
-                    assert_eq!(quote_or_backslash(&v), naive, "{len} {at}");
-                }
+    fn quote_bits_are_exact() {
+        for len in 0..=8 {
+            for bytes in [
+                *b"a\"\\b\"\"\\c",
+                *b"\x22\x5c\xa2\xdc\x21\x5d\x00\xff",
+                [b'"'; 8],
+                [0xa2; 8],
+            ] {
+                let chunk = &bytes[..len];
+                let naive = chunk.iter().enumerate().fold(0u64, |m, (k, &c)| {
+                    m | (u64::from(c == b'"' || c == b'\\') << k)
+                });
+                assert_eq!(quote_bits(chunk), naive, "{chunk:?}");
             }
         }
     }
