@@ -22,7 +22,9 @@ import { chromium } from 'playwright-core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
 
-if (!existsSync(join(root, 'pkg', 'sealtrail_bg.wasm'))) {
+// SEALTRAIL_PKG_DIR benchmarks another build of the package (for example without SIMD).
+const pkgDir = process.env.SEALTRAIL_PKG_DIR ?? join(root, 'pkg');
+if (!existsSync(join(pkgDir, 'sealtrail_bg.wasm'))) {
   console.error('benches/web: pkg/ is missing; run scripts/build-web.sh first');
   process.exit(1);
 }
@@ -34,8 +36,8 @@ const server = http.createServer((req, res) => {
     return res.end('{"error":"benchmark: no collector"}');
   }
   const path = url.pathname === '/' ? '/benches/web/page.html' : url.pathname;
-  const file = normalize(join(root, path));
-  if (!file.startsWith(root) || !existsSync(file)) { res.writeHead(404); return res.end(); }
+  const file = path.startsWith('/pkg/') ? normalize(join(pkgDir, path.slice(5))) : normalize(join(root, path));
+  if (!(file.startsWith(root) || file.startsWith(pkgDir)) || !existsSync(file)) { res.writeHead(404); return res.end(); }
   res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
   res.end(readFileSync(file));
 });
@@ -52,8 +54,8 @@ try {
   await page.goto(base);
   const r = await page.evaluate(() => window.runBench(), null);
   if (r.seal.cedarAllowed !== r.seal.oursAllowed) console.warn(`warning: cedar allowed ${r.seal.cedarAllowed} fields, sealtrail ${r.seal.oursAllowed}: the policies differ`);
-  const size = (f) => { const b = readFileSync(join(root, f)); return { raw: b.length, gz: gzipSync(b, { level: 9 }).length }; };
-  const ours = size('pkg/sealtrail_bg.wasm');
+  const size = (f) => { const b = readFileSync(f.startsWith('/') ? f : join(root, f)); return { raw: b.length, gz: gzipSync(b, { level: 9 }).length }; };
+  const ours = size(join(pkgDir, 'sealtrail_bg.wasm'));
   const cedar = size('node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm');
   const f = (x, d = 1) => x.toFixed(d);
   console.log(`sealtrail browser benchmark (Chromium ${browser.version()}, one run)`);

@@ -95,7 +95,9 @@ impl EventStore {
             for e in events {
                 store.put(&record(chain, e)?.into())?;
             }
-            if events.first().is_some_and(|e| e.seq == 0) {
+            // Every write names its chain, even if another tab uploaded and
+            // forgot it meanwhile: no stored event is ever without its row.
+            if !events.is_empty() {
                 let meta = js_sys::Object::new();
                 js_sys::Reflect::set(&meta, &"chain".into(), &chain.into())?;
                 js_sys::Reflect::set(&meta, &"created".into(), &js_sys::Date::now().into())?;

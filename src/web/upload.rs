@@ -256,8 +256,12 @@ impl Uploader {
     /// One pass over every chain in storage, oldest first.
     async fn round(&self) -> Result<(), String> {
         let refused_anchor = self.anchor().await;
-        let chains = self.store.chains().await.map_err(|e| e.to_string())?;
+        let mut chains = self.store.chains().await.map_err(|e| e.to_string())?;
         let current = self.journal.chain();
+        // Another tab may have uploaded and forgotten this chain's row.
+        if !chains.contains(&current) {
+            chains.push(current.clone());
+        }
         if let Some(alert) = refused_anchor {
             self.stop(alert);
         }
