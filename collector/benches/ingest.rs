@@ -203,6 +203,12 @@ async fn run(label: &str, database: String, clients: usize, batches: usize) {
         wall.as_secs_f64()
     );
     println!("peer: core verification in memory, 1 thread: {peer_rate:>10.0} events/s  (ingest/peer = {:.2})", rate / peer_rate);
+    let commits = timings.commits.load(Ordering::Relaxed).max(1);
+    println!(
+        "transactions: {commits} for {} batches ({:.1} batches per commit)",
+        latencies.len(),
+        latencies.len() as f64 / commits as f64
+    );
     println!(
         "batch latency: p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  ({} batches)",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,

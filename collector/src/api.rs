@@ -52,7 +52,9 @@ impl From<IngestError> for ApiError {
         match e {
             IngestError::BadRequest(m) => ApiError::BadRequest(m),
             IngestError::Store(e) => e.into(),
-            e @ IngestError::Inconsistent { .. } => ApiError::Internal(e.to_string()),
+            e @ (IngestError::Inconsistent { .. } | IngestError::Commit(_)) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -116,8 +118,7 @@ pub async fn post_events(
     let task_state = state.clone();
     let task_chain = chain.clone();
     let reply = tokio::spawn(async move {
-        let done =
-            ingest::events(&task_state.store, &task_state.timings, &task_chain, &body).await?;
+        let done = task_state.ingest.events(&task_chain, &body).await?;
         if !done.stored.is_empty() {
             // The batch is stored and acknowledged whatever happens here: a
             // failure to store findings is logged, not turned into a retry.

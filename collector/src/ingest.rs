@@ -12,18 +12,20 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
 
 use sealtrail::chain::ChainId;
 use sealtrail::verify::{inspect_line, Failure, Inspected, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
 
 use crate::findings::{NewFinding, CRITICAL};
-use crate::store::{Store, WriteTx};
+use crate::store::{Backend, Store, WriteTx};
 
 /// The answer to an upload, as the spec words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,9 @@ pub enum IngestError {
     /// The store failed (`500`).
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// The transaction that held the batch did not commit (`500`: retry).
+    #[error("the batch was not stored: {0}")]
+    Commit(String),
     /// The store disagrees with itself, e.g. a stored head without its event
     /// (`500`; never answered as a chain fault, the browser keeps its events).
     #[error("the store is inconsistent for chain `{chain}`: {detail}")]
@@ -85,6 +90,8 @@ pub struct Timings {
     pub wait_ns: AtomicU64,
     /// Events stored.
     pub events: AtomicU64,
+    /// Transactions committed (SQLite groups several batches in one).
+    pub commits: AtomicU64,
 }
 
 impl Timings {
@@ -274,65 +281,210 @@ pub struct Ingested {
     pub stored: Vec<Value>,
 }
 
-/// Handles `POST /chains/{chain}/events`.
-pub async fn events(
+/// Most batches one SQLite transaction commits together.
+const GROUP_MAX: usize = 64;
+
+/// One batch waiting for SQLite's group commit.
+struct Job {
+    chain: ChainId,
+    prepared: Vec<Prepared>,
+    now_ms: i64,
+    done: oneshot::Sender<Result<Checked, IngestError>>,
+}
+
+/// Runs uploads against the store.
+///
+/// On PostgreSQL each batch is its own transaction, holding its chain's row:
+/// chains ingest in parallel. SQLite has one writer and pays one fsync per
+/// commit, so there batches queue for a single writer task that commits
+/// every batch waiting (up to [`GROUP_MAX`]) in one transaction, each inside
+/// its own savepoint: a refused batch rolls back to its savepoint and leaves
+/// the others alone, and no batch is acknowledged before the commit that
+/// holds it succeeded.
+pub struct Ingestor {
+    store: Store,
+    timings: Arc<Timings>,
+    group: Option<mpsc::Sender<Job>>,
+}
+
+impl Ingestor {
+    /// An ingestor over `store`; on SQLite this starts the writer task.
+    pub fn new(store: Store, timings: Arc<Timings>) -> Self {
+        let group = (store.backend() == Backend::Sqlite).then(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            tokio::spawn(group_writer(store.clone(), Arc::clone(&timings), rx));
+            tx
+        });
+        Self {
+            store,
+            timings,
+            group,
+        }
+    }
+
+    /// Handles `POST /chains/{chain}/events`.
+    pub async fn events(&self, chain: &ChainId, body: &[u8]) -> Result<Ingested, IngestError> {
+        let batch: Batch = serde_json::from_slice(body).map_err(|e| {
+            IngestError::BadRequest(format!(
+                "the body is not a batch of events `{{\"events\": [...]}}`: {e}"
+            ))
+        })?;
+        if batch.events.is_empty() {
+            return Err(IngestError::BadRequest(
+                "the batch `/events` holds no events".into(),
+            ));
+        }
+        let started = Instant::now();
+        let prepared = prepare(&batch.events)?;
+        Timings::add(&self.timings.verify_ns, started);
+        let seqs: Vec<u64> = prepared.iter().map(|p| p.ins.seq).collect();
+
+        let now_ms = crate::clock::now_ms();
+        let checked = match &self.group {
+            Some(group) => {
+                let (done, answer) = oneshot::channel();
+                group
+                    .send(Job {
+                        chain: chain.clone(),
+                        prepared,
+                        now_ms,
+                        done,
+                    })
+                    .await
+                    .map_err(|_| IngestError::Commit("the writer task has stopped".into()))?;
+                answer
+                    .await
+                    .map_err(|_| IngestError::Commit("the writer task has stopped".into()))??
+            }
+            None => self.one_transaction(chain, &prepared, now_ms).await?,
+        };
+        match checked {
+            Checked::Store(reply, first_fresh) => {
+                let stored = match first_fresh {
+                    Some(from) => batch
+                        .events
+                        .into_iter()
+                        .zip(seqs)
+                        .filter(|(_, seq)| *seq >= from)
+                        .map(|(v, _)| v)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                Ok(Ingested { reply, stored })
+            }
+            Checked::Refused(reply, finding) => {
+                finding.record(&self.store, now_ms).await?;
+                Ok(Ingested {
+                    reply,
+                    stored: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// One batch, one transaction (PostgreSQL).
+    async fn one_transaction(
+        &self,
+        chain: &ChainId,
+        prepared: &[Prepared],
+        now_ms: i64,
+    ) -> Result<Checked, IngestError> {
+        let waited = Instant::now();
+        let mut tx = self.store.begin_write().await?;
+        Timings::add(&self.timings.wait_ns, waited);
+        let started = Instant::now();
+        let checked =
+            check_and_store(&self.store, &self.timings, &mut tx, chain, prepared, now_ms).await;
+        match checked {
+            Ok(c @ Checked::Store(..)) => {
+                tx.commit().await?;
+                Timings::add(&self.timings.store_ns, started);
+                self.timings.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(c)
+            }
+            Ok(c @ Checked::Refused(..)) => {
+                tx.rollback().await?;
+                Ok(c)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// SQLite's writer: takes every batch waiting and commits them together.
+async fn group_writer(store: Store, timings: Arc<Timings>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&store, &timings, &jobs).await;
+        for (job, result) in jobs.into_iter().zip(results) {
+            // A client that went away no longer needs its answer.
+            let _ = job.done.send(result);
+        }
+    }
+}
+
+/// Runs `jobs` in one transaction, each in a savepoint; every result is an
+/// error if the commit fails.
+async fn commit_group(
     store: &Store,
     timings: &Timings,
-    chain: &ChainId,
-    body: &[u8],
-) -> Result<Ingested, IngestError> {
-    let batch: Batch = serde_json::from_slice(body).map_err(|e| {
-        IngestError::BadRequest(format!(
-            "the body is not a batch of events `{{\"events\": [...]}}`: {e}"
-        ))
-    })?;
-    if batch.events.is_empty() {
-        return Err(IngestError::BadRequest(
-            "the batch `/events` holds no events".into(),
-        ));
-    }
-    let started = Instant::now();
-    let prepared = prepare(&batch.events)?;
-    Timings::add(&timings.verify_ns, started);
-
-    let now_ms = crate::clock::now_ms();
+    jobs: &[Job],
+) -> Vec<Result<Checked, IngestError>> {
+    let failed = |why: String| -> Vec<Result<Checked, IngestError>> {
+        jobs.iter()
+            .map(|_| Err(IngestError::Commit(why.clone())))
+            .collect()
+    };
     let waited = Instant::now();
-    let mut tx = store.begin_write().await?;
+    let mut tx = match store.begin_write().await {
+        Ok(tx) => tx,
+        Err(e) => return failed(e.to_string()),
+    };
     Timings::add(&timings.wait_ns, waited);
     let started = Instant::now();
-    let checked = check_and_store(store, timings, &mut tx, chain, &prepared, now_ms).await;
-    let checked = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if let Err(e) = sqlx::query("SAVEPOINT batch").execute(tx.conn()).await {
+            let _ = tx.rollback().await;
+            return failed(e.to_string());
         }
-    };
-    match checked {
-        Checked::Store(reply, first_fresh) => {
-            tx.commit().await?;
-            Timings::add(&timings.store_ns, started);
-            let stored = match first_fresh {
-                Some(from) => batch
-                    .events
-                    .into_iter()
-                    .zip(&prepared)
-                    .filter(|(_, p)| p.ins.seq >= from)
-                    .map(|(v, _)| v)
-                    .collect(),
-                None => Vec::new(),
-            };
-            Ok(Ingested { reply, stored })
+        let result = check_and_store(
+            store,
+            timings,
+            &mut tx,
+            &job.chain,
+            &job.prepared,
+            job.now_ms,
+        )
+        .await;
+        let keep = matches!(result, Ok(Checked::Store(..)));
+        if !keep {
+            if let Err(e) = sqlx::query("ROLLBACK TO batch").execute(tx.conn()).await {
+                let _ = tx.rollback().await;
+                return failed(e.to_string());
+            }
         }
-        Checked::Refused(reply, finding) => {
-            tx.rollback().await?;
-            finding.record(store, now_ms).await?;
-            Ok(Ingested {
-                reply,
-                stored: Vec::new(),
-            })
+        if let Err(e) = sqlx::query("RELEASE batch").execute(tx.conn()).await {
+            let _ = tx.rollback().await;
+            return failed(e.to_string());
         }
+        results.push(result);
     }
+    if let Err(e) = tx.commit().await {
+        return failed(e.to_string());
+    }
+    Timings::add(&timings.store_ns, started);
+    timings.commits.fetch_add(1, Ordering::Relaxed);
+    results
 }
 
 async fn check_and_store(

@@ -19,7 +19,7 @@ use crate::alerting::{AlertSettings, Alerting};
 use crate::api;
 use crate::auth::{HasTokens, Tokens};
 use crate::config::Config;
-use crate::ingest::Timings;
+use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
 use crate::reads;
 use crate::store::{Store, StoreError};
@@ -35,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     /// Ingest time split, for the benchmark.
     pub timings: Arc<Timings>,
+    /// Runs uploads (SQLite: group commit).
+    pub ingest: Arc<Ingestor>,
     /// Read-API tokens.
     pub tokens: Arc<Tokens>,
     /// The collector's own chain of audit reads.
@@ -90,9 +92,12 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     let read_log = ReadLog::open(&store)
         .await
         .map_err(|e| StartError::ReadLog(e.to_string()))?;
+    let timings = Arc::new(Timings::default());
+    let ingest = Arc::new(Ingestor::new(store.clone(), Arc::clone(&timings)));
     let state = AppState {
         store,
-        timings: Arc::new(Timings::default()),
+        timings,
+        ingest,
         tokens: Arc::new(Tokens::new(&config.tokens)),
         read_log: Arc::new(read_log),
         retention_days: config.retention_days,

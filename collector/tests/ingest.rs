@@ -290,3 +290,36 @@ async fn concurrent_chains_ingest_in_parallel() {
         assert_eq!(t.await.unwrap(), 60);
     }
 }
+
+#[tokio::test]
+async fn a_refused_batch_leaves_batches_committed_with_it_alone() {
+    // Uploads arriving together are committed together on SQLite (one
+    // transaction, one savepoint per batch): a tampered one among them must
+    // roll back alone.
+    let s = std::sync::Arc::new(server().await);
+    let mut tasks = Vec::new();
+    for k in 0..12u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = chain_id(200 + k);
+            let mut ev = chain_events(&c, 30);
+            let bad = k % 4 == 1;
+            if bad {
+                ev[17]["outcome"] = json!("denied");
+            }
+            let (st, body) = s.upload(c.as_str(), &ev).await;
+            (c, bad, st, body)
+        }));
+    }
+    for t in tasks {
+        let (c, bad, st, body) = t.await.unwrap();
+        if bad {
+            assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 17})));
+            assert_eq!(s.stored_count(c.as_str()).await, 0);
+            assert_eq!(s.findings(c.as_str()).await.len(), 1);
+        } else {
+            assert_eq!(st, 200, "{body}");
+            assert_eq!(s.stored_count(c.as_str()).await, 30);
+        }
+    }
+}
