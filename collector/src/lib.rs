@@ -6,11 +6,13 @@
 //! alert rules over what it stored, and answers the review page.
 //!
 //! - [`ingest`]: the upload protocol (verify, idempotent retries, gap, fork,
-//!   tamper, head anchors) in one transaction per batch;
+//!   tamper, head anchors), each batch atomic (SQLite commits the batches
+//!   waiting together, a savepoint each);
 //! - [`store`]: SQLite or PostgreSQL behind one `sqlx::Any` pool;
 //! - [`reads`]: the review APIs, each read first appended to the collector's
 //!   own audit chain ([`readlog`]);
 //! - [`retention`]: old events move to an archive table, never deleted;
+//! - [`alerting`]: the core's alert engine, fed as batches are stored;
 //! - [`server`]: routes, static files (`www/`, `pkg/`), CORS, CSP, body limit.
 
 pub mod alerting;
