@@ -377,6 +377,7 @@ mod tests {
     use crate::alerts::{scan, AlertConfig, RuleId};
     use std::collections::BTreeSet;
 
+    #[cfg(feature = "tz")]
     #[test]
     fn the_evening_raises_every_rule_and_the_morning_none() {
         let chains = evening(None).unwrap();

@@ -247,6 +247,7 @@ fn bulk_access_is_counted_across_chains() {
     assert_eq!(chains.len(), 2, "evidence from both page sessions");
 }
 
+#[cfg(feature = "tz")]
 #[test]
 fn off_hours_is_medium_outside_hours_only() {
     let mut c = Chain::new(1);
@@ -268,6 +269,7 @@ fn off_hours_is_medium_outside_hours_only() {
     assert_eq!(seqs(oh[1]), vec![2]);
 }
 
+#[cfg(feature = "tz")]
 #[test]
 fn off_hours_follows_the_configured_zone_and_days() {
     let mut cfg = AlertConfig::default();
@@ -452,6 +454,7 @@ fn streaming_and_batch_agree() {
     assert!(!of(&streamed, RuleId::BulkAccess).is_empty());
 }
 
+#[cfg(feature = "tz")]
 #[test]
 fn bad_config_is_refused() {
     let mut cfg = AlertConfig::default();

@@ -5,6 +5,7 @@
 //! Needs `node` and `node_modules/canonicalize` in the repository root (the
 //! test script runs `npm ci` first); without them the test says so and skips.
 //! Inputs that once disagreed are kept in `tests/fixtures/canon/`.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! The `sealtrail` binary end to end: exit codes, output forms, and bad
 //! input that must give one line on stderr, never a panic.
+#![cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
