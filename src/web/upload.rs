@@ -255,15 +255,11 @@ impl Uploader {
 
     /// One pass over every chain in storage, oldest first.
     async fn round(&self) -> Result<(), String> {
-        let refused_anchor = self.anchor().await;
         let mut chains = self.store.chains().await.map_err(|e| e.to_string())?;
         let current = self.journal.chain();
         // Another tab may have uploaded and forgotten this chain's row.
         if !chains.contains(&current) {
             chains.push(current.clone());
-        }
-        if let Some(alert) = refused_anchor {
-            self.stop(alert);
         }
         for chain in chains {
             let stopped = {
@@ -335,6 +331,13 @@ impl Uploader {
                         "the collector expects seq {from}, which this browser no longer holds (it was acknowledged before)"
                     ),
                 }));
+            }
+            // Anchor this page's head first: it covers at least this batch,
+            // so the collector can tell if storage is rewritten later.
+            if chain == self.journal.chain() {
+                if let Some(alert) = self.anchor().await {
+                    return Err(Halt::Stop(alert));
+                }
             }
             let (body, last) = batch_body(&events, self.cfg.batch_bytes);
             let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
