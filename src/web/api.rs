@@ -578,7 +578,7 @@ async fn break_glass_dialog(inner: &Rc<Inner>, record_id: &str) -> Result<Value,
                 reason_min: min,
                 reason_max: max,
                 context_max: ctx_max,
-                check: Box::new(|_| Ok(())),
+                check: Box::new(|_| Vec::new()),
             },
         )
         .await?;
@@ -597,12 +597,16 @@ async fn break_glass_dialog(inner: &Rc<Inner>, record_id: &str) -> Result<Value,
             context_max: ctx_max,
             check: Box::new(move |j: &Justification| {
                 let engine = checker.engine.borrow();
-                let now = timer::now().map_err(|e| (Field::Form, e.to_string()))?;
+                let now = match timer::now() {
+                    Ok(now) => now,
+                    Err(e) => return vec![(Field::Form, e.to_string())],
+                };
                 let access = Access::new(&engine.policy, &engine.session, now, &[]);
-                match access.check_break_glass(&request_of(j)).first() {
-                    None => Ok(()),
-                    Some(r) => Err((field_of(r), r.to_string())),
-                }
+                access
+                    .check_break_glass(&request_of(j))
+                    .iter()
+                    .map(|r| (field_of(r), r.to_string()))
+                    .collect()
             }),
         },
     )

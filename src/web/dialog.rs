@@ -31,6 +31,8 @@ pub struct DialogStrings {
     pub reason_code: String,
     /// First, empty option of the select.
     pub reason_code_choose: String,
+    /// Error when no reason code was chosen.
+    pub reason_code_missing: String,
     /// Label of the reason text.
     pub reason_text: String,
     /// Hint under the reason text.
@@ -66,13 +68,14 @@ impl Default for DialogStrings {
             intro: "You are asking to see restricted notes of record {record}. This access is logged with your reason and reviewed by the safeguarding lead.".into(),
             reason_code: "Reason".into(),
             reason_code_choose: "Choose a reason".into(),
+            reason_code_missing: "Choose the reason for emergency access.".into(),
             reason_text: "Why do you need this access now?".into(),
             reason_hint: "Between {min} and {max} characters.".into(),
             count: "{count} of {max} characters".into(),
             context: "Further context (optional)".into(),
             context_hint: "At most {max} characters.".into(),
             incident_ref: "Incident or investigation reference (optional)".into(),
-            incident_hint: "For example INC-123456.".into(),
+            incident_hint: "If there is one, for example INC-2026-0042.".into(),
             confirm: "Request access".into(),
             cancel: "Cancel".into(),
             unauthorised_title: "Emergency access is not available to your role".into(),
@@ -122,8 +125,8 @@ pub enum Answer {
     Refused,
 }
 
-/// The core's validation of what was typed: the first problem's field and message.
-pub type Check = Box<dyn Fn(&Justification) -> Result<(), (Field, String)>>;
+/// The core's validation of what was typed: every problem, with its field, in form order.
+pub type Check = Box<dyn Fn(&Justification) -> Vec<(Field, String)>>;
 
 /// What the dialog needs to know.
 pub struct Ask<'a> {
@@ -141,7 +144,7 @@ pub struct Ask<'a> {
     pub reason_max: u32,
     /// Most characters of context.
     pub context_max: u32,
-    /// The core's validation: `Err((field, message))` for the first problem.
+    /// The core's validation of what was typed.
     pub check: Check,
 }
 
@@ -341,6 +344,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         ];
         let check = ask.check;
         let fix = strings.fix_errors.clone();
+        let choose = strings.reason_code_missing.clone();
         let (d, a) = (dialog.clone(), answer.clone());
         closures.push(
             listen(&form, "submit", move |e| {
@@ -355,22 +359,38 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
                     let _ = input.remove_attribute("aria-invalid");
                     slot.set_text_content(None);
                 }
-                match check(&j) {
-                    Ok(()) => {
-                        summary.set_text_content(None);
-                        *a.borrow_mut() = Answer::Confirmed(j);
-                        d.close();
-                    }
-                    Err((field, message)) => {
-                        if let Some((_, input, slot)) = fields.iter().find(|(f, _, _)| *f == field)
-                        {
-                            let _ = input.set_attribute("aria-invalid", "true");
-                            slot.set_text_content(Some(&message));
+                let mut problems = check(&j);
+                if j.code.is_empty() {
+                    problems.retain(|(f, _)| *f != Field::Code);
+                    problems.insert(0, (Field::Code, choose.clone()));
+                }
+                if problems.is_empty() {
+                    summary.set_text_content(None);
+                    *a.borrow_mut() = Answer::Confirmed(j);
+                    d.close();
+                    return;
+                }
+                // Every field with its own message; focus the first; one
+                // announcement naming them all.
+                let mut first = true;
+                for (field, message) in &problems {
+                    if let Some((_, input, slot)) = fields.iter().find(|(f, _, _)| f == field) {
+                        let _ = input.set_attribute("aria-invalid", "true");
+                        let old = slot.text_content().unwrap_or_default();
+                        let text = if old.is_empty() {
+                            message.clone()
+                        } else {
+                            format!("{old} {message}")
+                        };
+                        slot.set_text_content(Some(&text));
+                        if first {
                             let _ = input.focus();
+                            first = false;
                         }
-                        summary.set_text_content(Some(&format!("{fix} {message}")));
                     }
                 }
+                let all: Vec<&str> = problems.iter().map(|(_, m)| m.as_str()).collect();
+                summary.set_text_content(Some(&format!("{fix} {}", all.join(" "))));
             })
             .map_err(dom)?,
         );

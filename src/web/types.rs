@@ -39,7 +39,7 @@ export interface Session {
 
 /** Every text of the break-glass dialog; `{record}`, `{role}`, `{count}`, `{min}`, `{max}` are filled in. */
 export interface DialogStrings {
-  title: string; intro: string; reasonCode: string; reasonCodeChoose: string;
+  title: string; intro: string; reasonCode: string; reasonCodeChoose: string; reasonCodeMissing: string;
   reasonText: string; reasonHint: string; count: string; context: string;
   contextHint: string; incidentRef: string; incidentHint: string; confirm: string;
   cancel: string; unauthorisedTitle: string; unauthorised: string; close: string;
