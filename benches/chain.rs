@@ -183,6 +183,11 @@ fn main() {
     println!();
     println!("sealtrail chain benchmark: `cargo bench --bench chain`");
     println!("{n} events, {mb:.1} MB of JSONL, {threads} threads available");
+    // Other processes on these cores slow the threaded figures most: say so.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let one = load.split_whitespace().next().unwrap_or("?");
+        println!("load average (1 min) when measured: {one} on {threads} cores");
+    }
     println!();
     println!(
         "| measure                                         | time       | throughput         |"

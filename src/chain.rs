@@ -192,17 +192,44 @@ impl ChainWriter {
             body: draft,
             hash: self.prev,
         };
-        let value =
-            serde_json::to_value(&event).map_err(|e| CanonError::Unrepresentable(e.to_string()))?;
-        find_non_integer(&value, &mut String::new())?;
-        let Value::Object(map) = value else {
-            return Err(CanonError::Unrepresentable("event is not an object".into()).into());
-        };
-        event.hash = hash_event(&map)?;
+        // Only `detail` holds free-form JSON; every other member is typed
+        // and cannot carry a float.
+        let mut pointer = String::from("/detail");
+        for (k, v) in &event.body.detail {
+            with_token(&mut pointer, k, |p| find_non_integer(v, p))?;
+        }
+        event.hash = Digest::of(&canon::to_vec(&Unhashed::of(&event))?);
         self.next_seq = next;
         self.prev = event.hash;
         self.last_ts = Some(ts);
         Ok(event)
+    }
+}
+
+/// An event as hashed: every member but `hash`, serialized straight from
+/// the typed event (the same bytes as going through a JSON tree first, which
+/// `appends_hash_like_the_verifier` checks).
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    v: u64,
+    chain: &'a ChainId,
+    seq: u64,
+    ts: Timestamp,
+    prev: Digest,
+    #[serde(flatten)]
+    body: &'a EventDraft,
+}
+
+impl<'a> Unhashed<'a> {
+    fn of(e: &'a Event) -> Self {
+        Self {
+            v: e.v,
+            chain: &e.chain,
+            seq: e.seq,
+            ts: e.ts,
+            prev: e.prev,
+            body: &e.body,
+        }
     }
 }
 
@@ -280,6 +307,27 @@ mod tests {
         assert_eq!(e1.seq, 1);
         assert_eq!(e1.prev, e0.hash);
         assert_eq!(e1.ts, t1, "clock stepped back: clamp");
+    }
+
+    #[test]
+    fn appends_hash_like_the_verifier() {
+        let c = ChainId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let mut w = ChainWriter::new(c);
+        let mut d = EventDraft::new(
+            actor(),
+            Action::Other("x\u{1F600}\"".into()),
+            Outcome::Denied,
+        );
+        d.detail.insert(
+            "n".into(),
+            serde_json::json!([1, -2, {"b": 9007199254740993_u64, "a": "é"}]),
+        );
+        d.labels = vec!["R".into()];
+        let e = w.append(d, Timestamp::from_millis(1).unwrap()).unwrap();
+        let Value::Object(map) = serde_json::to_value(&e).unwrap() else {
+            panic!("not an object")
+        };
+        assert_eq!(hash_event(&map).unwrap(), e.hash);
     }
 
     #[test]

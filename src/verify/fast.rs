@@ -371,11 +371,16 @@ impl<'a> Scan<'a> {
 fn quote_bits(eight: &[u8]) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let mut word = [0u8; 8];
-    for (w, c) in word.iter_mut().zip(eight) {
-        *w = *c;
-    }
-    let x = u64::from_le_bytes(word);
+    let x = match <[u8; 8]>::try_from(eight) {
+        Ok(full) => u64::from_le_bytes(full),
+        Err(_) => {
+            let mut word = [0u8; 8];
+            for (w, c) in word.iter_mut().zip(eight) {
+                *w = *c;
+            }
+            u64::from_le_bytes(word)
+        }
+    };
     let eq = |c: u8| {
         let t = x ^ (ONES * u64::from(c));
         !(((t & LOW7) + LOW7) | t) & !LOW7
