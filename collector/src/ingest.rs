@@ -396,13 +396,13 @@ impl Ingestor {
         let checked =
             check_and_store(&self.store, &self.timings, &mut tx, chain, prepared, now_ms).await;
         match checked {
-            Ok(c @ Checked::Store(..)) => {
+            Ok(c @ Checked::Store(Reply::Acked { .. }, _)) => {
                 tx.commit().await?;
                 Timings::add(&self.timings.store_ns, started);
                 self.timings.commits.fetch_add(1, Ordering::Relaxed);
                 Ok(c)
             }
-            Ok(c @ Checked::Refused(..)) => {
+            Ok(c) => {
                 tx.rollback().await?;
                 Ok(c)
             }
@@ -466,7 +466,9 @@ async fn commit_group(
             job.now_ms,
         )
         .await;
-        let keep = matches!(result, Ok(Checked::Store(..)));
+        // Only acknowledged batches leave a trace: a gap or a refusal rolls
+        // back (a gap to an unknown chain must not create it).
+        let keep = matches!(result, Ok(Checked::Store(Reply::Acked { .. }, _)));
         if !keep {
             if let Err(e) = sqlx::query("ROLLBACK TO batch").execute(tx.conn()).await {
                 let _ = tx.rollback().await;

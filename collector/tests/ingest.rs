@@ -60,6 +60,12 @@ async fn a_gap_answers_the_expected_seq() {
     let ev = chain_events(&c, 10);
     let (st, body) = s.upload(c.as_str(), &ev[2..5]).await;
     assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 0})));
+    let (_, chains) = s.get("/api/chains", Some(LEAD)).await;
+    assert_eq!(
+        chains["chains"],
+        json!([]),
+        "a gap to an unknown chain creates nothing"
+    );
     assert_eq!(s.upload(c.as_str(), &ev[..4]).await.0, 200);
     let (st, body) = s.upload(c.as_str(), &ev[6..]).await;
     assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 4})));
