@@ -186,7 +186,8 @@ async function loadAlerts() {
   rememberIds(data.findings.map((f) => ({ staffId: f.actorId, recordId: f.recordId })));
   for (const sev of SEVERITIES.filter((s) => chosen.includes(s))) {
     const items = data.findings.filter((f) => f.severity === sev);
-    const list = el('ul');
+    // Focusable, so a keyboard can scroll a long list.
+    const list = el('ul', { tabindex: 0, 'aria-label': `${sev} findings` });
     for (const f of items) {
       const when_ = f.evidence && f.evidence.at ? f.evidence.at : f.created;
       list.append(

@@ -201,3 +201,20 @@ test('the review page refuses an unknown token and hides what a role may not rea
   assert.ok(problems.length > 0 && problems.every((p) => p.startsWith('401 ')), problems.join('\n'));
   await context.close();
 });
+
+test('the review page has no serious accessibility violations (axe-core)', async () => {
+  // axe is injected as a script, which the page's CSP forbids: this context
+  // alone bypasses the CSP, only to run the checker.
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/review.html`);
+  await page.fill('#token', TOKEN);
+  await page.click('#signin button[type="submit"]');
+  await page.waitForSelector('#chains tbody tr');
+  await page.waitForSelector('#heatmap svg');
+  await page.addScriptTag({ path: join(root, 'node_modules', 'axe-core', 'axe.min.js') });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), []);
+  await context.close();
+});
