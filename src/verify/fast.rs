@@ -35,6 +35,30 @@ struct Member {
     value: (usize, usize),
 }
 
+/// True when `bytes` are exactly the RFC 8785 canonical form of the JSON
+/// they hold (within this scanner's limits: integers of at most 15 digits,
+/// no fractions or exponents). Then they are what the canonicalizer would
+/// write, and writers can skip it (see [`crate::chain::hash_event`]).
+pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
+    if bytes.iter().fold(false, |acc, &c| acc | (c < 0x20)) || std::str::from_utf8(bytes).is_err() {
+        return false;
+    }
+    let marks = mark_quotes(bytes);
+    let mut s = Scan::new(bytes, &marks, 0);
+    s.value(0).is_some() && s.i == bytes.len()
+}
+
+/// The quote/backslash bitmap of `b` (see [`Scan::marks`]).
+fn mark_quotes(b: &[u8]) -> Vec<u64> {
+    b.chunks(64)
+        .map(|chunk| {
+            chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
+                bits | (quote_bits(eight) << (8 * j))
+            })
+        })
+        .collect()
+}
+
 /// Inspects a canonical line, or returns `None` to defer to the general path.
 pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
     // Canonical JSON has no raw control character anywhere (whitespace is

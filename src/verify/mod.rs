@@ -13,6 +13,8 @@
 
 mod fast;
 
+pub(crate) use fast::is_canonical;
+
 use std::fmt;
 use std::io::BufRead;
 
