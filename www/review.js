@@ -283,7 +283,7 @@ async function loadTimeline(kind, id, days) {
   const start = lo - span * 0.04;
   const now = lo + span * 1.04;
   const W = 900;
-  const left = 170;
+  const left = 240;
   const right = 44;
   const rowH = 22;
   const top = 10;
@@ -306,7 +306,7 @@ async function loadTimeline(kind, id, days) {
   rows.forEach((r, i) => {
     const y = top + i * rowH + rowH / 2;
     plot.append(svg('line', { class: 'gridline', x1: left, y1: y, x2: W - right, y2: y }));
-    plot.append(svg('text', { x: left - 8, y: y + 4, 'text-anchor': 'end', text: r.length > 26 ? `${r.slice(0, 25)}…` : r }));
+    plot.append(svg('text', { x: left - 8, y: y + 4, 'text-anchor': 'end', text: r.length > 34 ? `${r.slice(0, 33)}…` : r }));
   });
   for (const e of data.entries) {
     const t = Date.parse(e.time);
