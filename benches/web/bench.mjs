@@ -43,8 +43,13 @@ async function appendBench(n) {
   // Same answer first: the two implementations agree byte for byte.
   const sample = { ...base, seq: 0, prev: '0'.repeat(64) };
   if (hashEvent(sample) !== await peer(sample)) throw new Error('hashEvent and canonicalize+digest disagree');
-  await run(ours); await run(peer); // warm-up
-  return { n, ours: await run(ours), peer: await run(peer) };
+  // Alternating rounds, best of each: a shared, busy machine only ever adds time.
+  let best = { ours: Infinity, peer: Infinity };
+  for (let round = 0; round < 7; round++) {
+    best.ours = Math.min(best.ours, await run(ours));
+    best.peer = Math.min(best.peer, await run(peer));
+  }
+  return { n, rounds: 7, ...best };
 }
 
 /** Cedar policies equivalent to the sealtrail policy's view permissions. */
@@ -73,9 +78,13 @@ async function sealBench(policy, demo) {
   const s = session('u-bench-nurse', 'nurse', caseload);
   const st = await start(policy, s);
   await st.sealMany(records.slice(0, 50), 'view'); // warm-up
-  const t0 = now();
-  const sealed = await st.sealMany(records, 'view');
-  const ours = now() - t0;
+  let ours = Infinity;
+  let sealed;
+  for (let round = 0; round < 2; round++) {
+    const t0 = now();
+    sealed = await st.sealMany(records, 'view');
+    ours = Math.min(ours, now() - t0);
+  }
   st.close();
 
   const result = preparsePolicySet('bench', { staticPolicies: cedarPolicies(policy) });
@@ -93,14 +102,18 @@ async function sealBench(policy, demo) {
     }
   });
   for (const c of calls.slice(0, 500)) statefulIsAuthorized(c); // warm-up
-  const t1 = now();
+  let peer = Infinity;
   let cedarAllowed = 0;
-  for (const c of calls) {
-    const a = statefulIsAuthorized(c);
-    if (a.type !== 'success') throw new Error(`cedar: ${JSON.stringify(a.errors)}`);
-    if (a.response.decision === 'allow') cedarAllowed += 1;
+  for (let round = 0; round < 2; round++) {
+    const t1 = now();
+    cedarAllowed = 0;
+    for (const c of calls) {
+      const a = statefulIsAuthorized(c);
+      if (a.type !== 'success') throw new Error(`cedar: ${JSON.stringify(a.errors)}`);
+      if (a.response.decision === 'allow') cedarAllowed += 1;
+    }
+    peer = Math.min(peer, now() - t1);
   }
-  const peer = now() - t1;
   const oursAllowed = sealed.reduce((n, r) => n + r.decisions.filter((d) => d.decision.type === 'allow').length, 0);
   return { records: records.length, fields: calls.length, ours, peer, cedarAllowed, oursAllowed };
 }

@@ -809,7 +809,11 @@ async fn status(inner: &Inner) -> Result<Value, WebError> {
 pub fn hash_event(
     #[wasm_bindgen(unchecked_param_type = "JsonObject")] event: JsValue,
 ) -> Result<String, JsValue> {
-    let map: serde_json::Map<String, Value> = from_js(&event, "")?;
+    // Plain serde_json here: this is the hot path of hosts that check chains,
+    // and an event that is not an object needs no pointer to explain.
+    let text = super::types::to_json_text(&event, "")?;
+    let map: serde_json::Map<String, Value> = serde_json::from_str(&text)
+        .map_err(|e| WebError::input("", format!("not an event object: {e}")))?;
     crate::chain::hash_event(&map)
         .map(|d| d.to_hex())
         .map_err(|e| WebError::input("", e.to_string()).into())
