@@ -276,6 +276,12 @@ fn with_token<T>(pointer: &mut String, token: &str, f: impl FnOnce(&mut String) 
 /// The line form of an event in files and stores: its canonical JSON, `hash`
 /// included. Writing canonical lines lets verifiers take a fast path.
 pub fn to_line(event: &Event) -> Result<String, CanonError> {
+    // As in `hash_event`: a JSON tree written plainly is usually canonical already.
+    if let Ok(plain) = serde_json::to_value(event).and_then(|v| serde_json::to_string(&v)) {
+        if crate::verify::is_canonical(plain.as_bytes()) {
+            return Ok(plain);
+        }
+    }
     canon::to_string(event)
 }
 
@@ -338,6 +344,7 @@ mod tests {
         );
         d.labels = vec!["R".into()];
         let e = w.append(d, Timestamp::from_millis(1).unwrap()).unwrap();
+        assert_eq!(to_line(&e).unwrap(), canon::to_string(&e).unwrap());
         let Value::Object(map) = serde_json::to_value(&e).unwrap() else {
             panic!("not an object")
         };
