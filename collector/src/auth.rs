@@ -126,9 +126,14 @@ impl<S: HasTokens + Send + Sync> FromRequestParts<S> for Reviewer {
             .ok_or(ApiError::Unauthorized(
                 "an `Authorization: Bearer` token is required",
             ))?;
-        let token = value.strip_prefix("Bearer ").ok_or(ApiError::Unauthorized(
-            "an `Authorization: Bearer` token is required",
-        ))?;
+        // The scheme is case-insensitive (RFC 9110 section 11.1).
+        let token = value
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
+            .ok_or(ApiError::Unauthorized(
+                "an `Authorization: Bearer` token is required",
+            ))?;
         state
             .tokens()
             .find(token.trim())

@@ -46,6 +46,23 @@ async fn reads_need_a_known_token_and_an_allowed_role() {
     );
     assert_eq!(s.get("/api/break-glass/audit-log", Some(LEAD)).await.0, 200);
     assert_eq!(s.get("/api/chains", Some(ADMIN)).await.0, 200);
+    let lower = s
+        .http
+        .get(format!("{}/api/whoami", s.base))
+        .header("authorization", format!("bearer {LEAD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200, "the scheme is case-insensitive");
+    let basic = s
+        .http
+        .get(format!("{}/api/whoami", s.base))
+        .header("authorization", format!("Basic {LEAD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+    assert_eq!(basic.headers()["www-authenticate"], "Bearer");
     let (st, me) = s.get("/api/whoami", Some(LEAD)).await;
     assert_eq!(st, 200);
     assert_eq!(me["role"], json!("safeguardingLead"));
