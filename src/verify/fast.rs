@@ -43,28 +43,29 @@ pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
     if bytes.iter().fold(false, |acc, &c| acc | (c < 0x20)) || std::str::from_utf8(bytes).is_err() {
         return false;
     }
-    let marks = mark_quotes(bytes);
+    let mut marks = vec![0u64; bytes.len().div_ceil(64)];
+    mark_quotes(bytes, &mut marks);
     let mut s = Scan::new(bytes, &marks, 0);
     s.value(0).is_some() && s.i == bytes.len()
 }
 
-/// The quote/backslash bitmap of `b` (see [`Scan::marks`]).
-fn mark_quotes(b: &[u8]) -> Vec<u64> {
-    b.chunks(64)
-        .map(|chunk| {
-            chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
-                bits | (quote_bits(eight) << (8 * j))
-            })
-        })
-        .collect()
+/// Fills `marks` (one word per 64 bytes of `b`) with the quote/backslash
+/// bitmap the scanner jumps through (see [`Scan::marks`]).
+fn mark_quotes(b: &[u8], marks: &mut [u64]) {
+    for (m, chunk) in marks.iter_mut().zip(b.chunks(64)) {
+        *m = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
+            bits | (quote_bits(eight) << (8 * j))
+        });
+    }
 }
 
 /// Inspects a canonical line, or returns `None` to defer to the general path.
 pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
     // Canonical JSON has no raw control character anywhere (whitespace is
     // not allowed between tokens, and strings escape them): one vectorised
-    // pass rules them out, so strings can be skipped with `memchr2`. One
-    // UTF-8 check for the whole line; the scanner then works on bytes.
+    // pass rules them out, so strings can be skipped by jumping from quote
+    // to quote. One UTF-8 check for the whole line; the scanner then works
+    // on bytes. Lines up to 4 KiB keep their quote bitmap on the stack.
     if line.iter().fold(false, |acc, &c| acc | (c < 0x20)) {
         return None;
     }
@@ -79,11 +80,7 @@ pub(super) fn inspect_canonical(line: &[u8]) -> Option<Inspected> {
         heap.resize(words, 0);
         &mut heap
     };
-    for (m, chunk) in marks.iter_mut().zip(b.chunks(64)) {
-        *m = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
-            bits | (quote_bits(eight) << (8 * j))
-        });
-    }
+    mark_quotes(b, marks);
     let marks: &[u64] = marks;
     let mut s = Scan::new(b, marks, 0);
     let mut top = Members::default();
