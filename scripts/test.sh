@@ -22,10 +22,10 @@ cargo clippy -p sealtrail --target wasm32-unknown-unknown --no-default-features 
 section "native tests (core, CLI, collector on SQLite)"
 cargo test --workspace --locked
 
-section "collector on PostgreSQL"
-scripts/test-collector.sh
-
 section "browser module in headless Chromium"
 scripts/test-web.sh
+
+section "collector on PostgreSQL, review page flow"
+SEALTRAIL_SKIP_SQLITE=1 scripts/test-collector.sh  # SQLite already ran in cargo test
 
 section "all tests passed"
