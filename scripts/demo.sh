@@ -13,16 +13,20 @@ scripts/setup.sh
 scripts/build-web.sh
 
 echo
-echo "sample chain: verify and alerts with the CLI"
-cargo run --release --quiet --bin sealtrail -- sample --out .tmp/sample.jsonl
-cargo run --release --quiet --bin sealtrail -- verify .tmp/sample.jsonl
-cargo run --release --quiet --bin sealtrail -- alerts .tmp/sample.jsonl --policy pkg-config/policy.default.json
+echo "== the CLI on a sample evening: verify each chain, then the alerts across them"
+policy=pkg-config/policy.default.json
+rm -rf .tmp/sample
+cargo run --release --quiet --bin sealtrail -- sample .tmp/sample --policy "$policy"
+for chain in .tmp/sample/*.jsonl; do
+  cargo run --release --quiet --bin sealtrail -- verify "$chain"
+done
+cargo run --release --quiet --bin sealtrail -- alerts .tmp/sample/*.jsonl --policy "$policy"
 
 echo
 echo "demo:   http://127.0.0.1:$port/"
 echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding)"
 exec cargo run --release --quiet -p sealtrail-collector -- \
   --listen "127.0.0.1:$port" --database "$db" --static-dir www --pkg-dir pkg \
-  --policy pkg-config/policy.default.json \
+  --policy "$policy" \
   --token "demo-safeguarding=safeguardingLead:sg-001:Sam Okafor" \
   --token "demo-admin=admin:ad-001:Ada Admin"
