@@ -574,3 +574,76 @@ async fn the_policy_sets_alert_rules_and_the_time_zone() {
         .expect("a bad policy is refused");
     assert!(err.to_string().contains("bad.json"), "{err}");
 }
+
+#[tokio::test]
+async fn a_restart_resumes_chains_and_the_read_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    let url = common::database_url(dir.path()).await;
+    let cfg = common::config(url, dir.path());
+    let c = chain_id(60);
+    let ev = chain_events(&c, 20);
+    let http = reqwest::Client::new();
+    let read_log_chain;
+    {
+        let running = sealtrail_collector::start(&cfg).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let resp = http
+            .post(format!("{base}/api/chains/{c}/events"))
+            .body(json!({ "events": &ev[..12] }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let log: Value = http
+            .get(format!("{base}/api/read-log"))
+            .bearer_auth(LEAD)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        read_log_chain = log["chain"].clone();
+        running.task.abort();
+        running.state.store.close().await;
+    }
+    let running = sealtrail_collector::start(&cfg).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    // Ingest continues where it stopped; a retry of the old batch is idempotent.
+    for part in [&ev[..12], &ev[10..]] {
+        let resp = http
+            .post(format!("{base}/api/chains/{c}/events"))
+            .body(json!({ "events": part }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    // The read log is the same chain, continued, and verifies across the restart.
+    let jsonl = http
+        .get(format!("{base}/api/read-log?format=jsonl"))
+        .bearer_auth(LEAD)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let summary = verify_jsonl(jsonl.as_bytes(), Options::default()).unwrap();
+    assert_eq!(summary.events, 2);
+    assert_eq!(json!(summary.chain.unwrap().as_str()), read_log_chain);
+    let ver: Value = http
+        .get(format!("{base}/api/chains/{c}/verify"))
+        .bearer_auth(LEAD)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (ver["valid"].clone(), ver["events"].clone()),
+        (json!(true), json!(20))
+    );
+}
