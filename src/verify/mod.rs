@@ -404,9 +404,10 @@ pub fn verify_jsonl(reader: impl BufRead, options: Options) -> Result<Summary, V
     Ok(v.finish())
 }
 
-/// Lines per batch in [`verify_slice`]: large enough to keep threads busy,
-/// small enough to report progress and stop soon after a failure.
-const BATCH_LINES: usize = 2048;
+/// Bytes per batch in [`verify_slice`] (batches end at a line end): large
+/// enough to keep threads busy, small enough to report progress and stop
+/// soon after a failure.
+const BATCH_BYTES: usize = 1 << 19;
 
 /// Verifies JSONL held in memory with the same answer as [`verify_jsonl`],
 /// inspecting batches of lines on up to `threads` threads (0: as many as the
@@ -427,30 +428,39 @@ pub fn verify_slice(
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
     };
-    // Non-blank lines with the byte offset where each ends.
-    let mut start = 0;
-    let lines: Vec<(usize, &[u8])> = memchr::memchr_iter(b'\n', data)
-        .map(|nl| nl + 1)
-        .chain(std::iter::once(data.len()))
-        .map(|end| {
-            let line = data.get(start..end).unwrap_or_default();
-            start = end;
-            (end, line.trim_ascii())
-        })
-        .filter(|(_, l)| !l.is_empty())
-        .collect();
-    let batches: &[&[(usize, &[u8])]] = &lines.chunks(BATCH_LINES).collect::<Vec<_>>();
+    // Batch boundaries: every BATCH_BYTES, moved on to just after a newline.
+    let mut batches: Vec<(usize, usize)> = Vec::with_capacity(data.len() / BATCH_BYTES + 2);
+    let mut at = 0;
+    while at < data.len() {
+        let guess = at.saturating_add(BATCH_BYTES).min(data.len());
+        let end = data
+            .get(guess..)
+            .and_then(|rest| memchr::memchr(b'\n', rest))
+            .map_or(data.len(), |nl| guess + nl + 1);
+        batches.push((at, end));
+        at = end;
+    }
+    let batches: &[(usize, usize)] = &batches;
+    // Positions inside a batch count from 0; the linking thread adds the
+    // lines of the batches before it.
     let inspect_batch = |k: usize| -> Vec<Result<Inspected, Failure>> {
-        let first = (k * BATCH_LINES) as u64;
-        batches
-            .get(k)
-            .map(|b| {
-                b.iter()
-                    .zip(first..)
-                    .map(|((_, line), pos)| inspect_line(line, pos))
-                    .collect()
+        let Some(&(from, to)) = batches.get(k) else {
+            return Vec::new();
+        };
+        let chunk = data.get(from..to).unwrap_or_default();
+        let mut start = 0;
+        memchr::memchr_iter(b'\n', chunk)
+            .map(|nl| nl + 1)
+            .chain(std::iter::once(chunk.len()))
+            .map(|end| {
+                let line = chunk.get(start..end).unwrap_or_default();
+                start = end;
+                line.trim_ascii()
             })
-            .unwrap_or_default()
+            .filter(|l| !l.is_empty())
+            .zip(0u64..)
+            .map(|(line, pos)| inspect_line(line, pos))
+            .collect()
     };
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -484,13 +494,18 @@ pub fn verify_slice(
                 break Ok(());
             }
             if let Some(results) = ready.remove(&linked) {
-                let linking = results
-                    .into_iter()
-                    .try_for_each(|r| v.link_result(r).map(|_| ()));
+                let base = v.position();
+                let linking = results.into_iter().try_for_each(|r| {
+                    let r = r.map_err(|mut f| {
+                        f.position += base;
+                        f
+                    });
+                    v.link_result(r).map(|_| ())
+                });
                 if let Err(f) = linking {
                     break Err(f);
                 }
-                if let Some((end, _)) = batches.get(linked).and_then(|b| b.last()) {
+                if let Some((_, end)) = batches.get(linked) {
                     progress(*end);
                 }
                 linked += 1;
