@@ -275,3 +275,20 @@ fn policy_check_names_the_pointer() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/alerts/bulkAccess/windowMinute"), "{err}");
 }
+
+#[test]
+fn large_files_show_no_progress_bar_when_stderr_is_not_a_terminal() {
+    let dir = scratch("large");
+    let d = dir.display().to_string();
+    let o = run(&["sample", &d, "--routine", "7000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let f = dir.join("routine.jsonl");
+    assert!(
+        std::fs::metadata(&f).unwrap().len() > 4 << 20,
+        "over the progress-bar threshold"
+    );
+    let o = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("valid: 7000 events, head "));
+    assert_eq!(stderr(&o), "", "no bar drawn into a pipe");
+}
