@@ -134,15 +134,8 @@ impl Alerting {
         store: &Store,
         events: &[Value],
     ) -> Result<usize, sqlx::Error> {
-        let found = self.judge(events);
-        let now = crate::clock::now_ms();
-        let mut stored = 0;
-        for f in &found {
-            if to_new_finding(f).record(store, now).await? {
-                stored += 1;
-            }
-        }
-        Ok(stored)
+        let found: Vec<NewFinding> = self.judge(events).iter().map(to_new_finding).collect();
+        crate::findings::record_all(&found, store, crate::clock::now_ms()).await
     }
 
     /// Re-reads the events inside the widest window, in time order, so the

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use sealtrail::Digest;
 
@@ -59,6 +59,10 @@ impl NewFinding {
 
     /// Stores it unless the same finding is already there. Returns whether it was new.
     pub async fn record(&self, store: &Store, now_ms: i64) -> Result<bool, sqlx::Error> {
+        Ok(record_all(std::slice::from_ref(self), store, now_ms).await? > 0)
+    }
+
+    async fn insert(&self, conn: &mut AnyConnection, now_ms: i64) -> Result<bool, sqlx::Error> {
         let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
         let seq = self.seq.and_then(|s| i64::try_from(s).ok());
         if let Some(chain) = &self.chain {
@@ -68,7 +72,7 @@ impl NewFinding {
             )
             .bind(chain.as_str())
             .bind(now_ms)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await?;
         }
         let done = sqlx::query(
@@ -86,10 +90,31 @@ impl NewFinding {
         .bind(self.record_id.clone())
         .bind(self.message.as_str())
         .bind(evidence)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Stores findings in one write transaction (on SQLite it queues with the
+/// ingest writer instead of polling its lock). Returns how many were new.
+pub async fn record_all(
+    findings: &[NewFinding],
+    store: &Store,
+    now_ms: i64,
+) -> Result<usize, sqlx::Error> {
+    if findings.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin_write().await?;
+    let mut new = 0;
+    for f in findings {
+        if f.insert(tx.conn(), now_ms).await? {
+            new += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(new)
 }
 
 /// A stored finding, as the review APIs return it.

@@ -131,13 +131,15 @@ impl ReadLog {
             .append(draft, now)
             .map_err(|e| ReadLogError::Append(e.to_string()))?;
         let line = to_line(&event).map_err(|e| ReadLogError::Append(e.to_string()))?;
+        let mut tx = store.begin_write().await?;
         sqlx::query("INSERT INTO read_log (seq, ts_ms, actor_id, line) VALUES ($1, $2, $3, $4)")
             .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
             .bind(event.ts.millis())
             .bind(r.user_id.as_str())
             .bind(line)
-            .execute(store.pool())
+            .execute(tx.conn())
             .await?;
+        tx.commit().await?;
         *writer = next;
         Ok(())
     }
