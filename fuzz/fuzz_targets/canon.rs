@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(once) = sealtrail::canon::to_vec(&value) else {
         return;
     };
-    let again: serde_json::Value =
-        serde_json::from_slice(&once).expect("canonical output is JSON");
-    assert_eq!(sealtrail::canon::to_vec(&again).expect("still canonical"), once);
+    let again: serde_json::Value = serde_json::from_slice(&once).expect("canonical output is JSON");
+    assert_eq!(
+        sealtrail::canon::to_vec(&again).expect("still canonical"),
+        once
+    );
 });

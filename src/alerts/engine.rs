@@ -323,9 +323,7 @@ impl AlertEngine {
             severity: RuleId::ConcurrentAccess.severity(),
             summary: format!(
                 "{} staff accessed record `{}` within {} minutes without a care reason",
-                n,
-                a.record,
-                cfg.window_minutes
+                n, a.record, cfg.window_minutes
             ),
             actors,
             records: vec![a.record.clone()],
