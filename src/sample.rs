@@ -374,12 +374,12 @@ pub fn routine_drafts(n: u64, seed: u64, policy: Option<&str>) -> Vec<EventDraft
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::{scan, AlertConfig, RuleId};
-    use std::collections::BTreeSet;
 
     #[cfg(feature = "tz")]
     #[test]
     fn the_evening_raises_every_rule_and_the_morning_none() {
+        use crate::alerts::{scan, AlertConfig, RuleId};
+        use std::collections::BTreeSet;
         let chains = evening(None).unwrap();
         let all: Vec<Event> = chains.iter().flat_map(|c| c.events.clone()).collect();
         let f = scan(AlertConfig::default(), ["admin", "safeguardingLead"], &all).unwrap();

@@ -21,6 +21,7 @@ const MON_10_NY: &str = "2026-11-23T15:00:00.000Z";
 /// Monday 22:00 in New York.
 const MON_22_NY: &str = "2026-11-24T03:00:00.000Z";
 /// Saturday 10:00 in New York.
+#[cfg(feature = "tz")]
 const SAT_10_NY: &str = "2026-11-28T15:00:00.000Z";
 
 fn t(s: &str) -> Timestamp {
