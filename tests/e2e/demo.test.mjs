@@ -2,7 +2,7 @@
 // the real collector. Run by scripts/test-web.sh (node --test tests/e2e/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, loadDemo, status, review, axeSource } from './harness.mjs';
+import { startCollector, launch, launchPersistent, openPage, loadDemo, status, review, axeSource } from './harness.mjs';
 
 let collector;
 let browser;
@@ -281,4 +281,26 @@ test('pagehide anchors the head with navigator.sendBeacon', async () => {
   // show beacons to request interception), so this anchor came by beacon.
   assert.ok(headTypes.every((t) => t === 'fetch'), `only fetch anchors intercepted: ${headTypes}`);
   await context.close();
+});
+
+test('storage full: a view fails closed with a clear error and shows nothing', async () => {
+  const profile = await launchPersistent();
+  try {
+    const page = await profile.context.newPage();
+    await loadDemo(page, collector.url, 'sg-001');
+    // Chromium's own quota machinery, shrunk to one byte for this origin
+    // (before the first write: Chromium caches the quota once it has written).
+    const cdp = await profile.context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(collector.url).origin, quotaSize: 1 });
+    await page.click('#records button[data-record="p-1002"]');
+    await page.waitForFunction(() => /Could not open the record/.test(document.querySelector('#message').textContent));
+    assert.match(await page.textContent('#message'), /browser storage is full, so audit events cannot be stored and nothing is revealed/);
+    assert.equal(await page.locator('#record > *').count(), 0, 'nothing shown without its event');
+    assert.doesNotMatch(await page.textContent('body'), /Asthma|Strategy meeting held/);
+    const s = await status(page);
+    assert.equal(s.head, null, 'nothing was appended');
+    assert.equal(s.pending, 0);
+  } finally {
+    await profile.close();
+  }
 });

@@ -52,6 +52,14 @@ export async function startCollector() {
   };
 }
 
+/** A persistent profile (its own browser): the quota override of the DevTools
+ * protocol takes effect there, not in incognito contexts. */
+export async function launchPersistent() {
+  const dir = mkdtempSync(join(tmpdir(), 'sealtrail-profile-'));
+  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  return { context, async close() { await context.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
 export async function launch() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
 }
