@@ -570,3 +570,67 @@ async fn times_out_and_retries() {
     assert_eq!(uploads.last().unwrap()["status"], 200);
     call(&s.st, "close", &[]).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn bulk_access_alerts_locally() {
+    let endpoint = format!("{}/s/down/{}", fixture(), unique("run"));
+    let s = start(
+        &unique("bulk"),
+        &endpoint,
+        session("sg-001", "safeguardingLead", &[]),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    let ids = ["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"];
+    let records: Vec<Value> = ids.iter().map(|id| record(id)).collect();
+    call(&s.st, "sealMany", &[js(&json!(records)), "view".into()])
+        .await
+        .unwrap();
+    sleep(10).await;
+    let alerts = s.alerts.borrow();
+    let bulk = alerts
+        .iter()
+        .find(|a| a["rule"] == "bulk-access")
+        .expect("a bulk-access alert");
+    assert_eq!(bulk["severity"], "high");
+    assert_eq!(bulk["source"], "local");
+    drop(alerts);
+    call(&s.st, "close", &[]).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn batches_by_size() {
+    let run = unique("size");
+    let endpoint = format!("{}/s/ok/{run}", fixture());
+    let s = start(
+        &unique("size"),
+        &endpoint,
+        session("u-nurse-17", "nurse", &["p-1001"]),
+        json!({ "batchBytes": 3000 }),
+    )
+    .await
+    .unwrap();
+    let ids = ["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"];
+    let records: Vec<Value> = ids.iter().map(|id| record(id)).collect();
+    call(&s.st, "sealMany", &[js(&json!(records)), "view".into()])
+        .await
+        .unwrap();
+    let st = flush_until(&s.st, 3000, |s| s["pending"] == 0).await;
+    assert_eq!(st["pending"], 0, "{st}");
+    let uploads: Vec<Value> = fixture_log(&run)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "events")
+        .collect();
+    assert!(uploads.len() >= 2, "several batches: {uploads:?}");
+    for u in &uploads {
+        assert!(
+            u["body"].to_string().len() <= 3000 || u["count"] == 1,
+            "{u:?}"
+        );
+    }
+    let sent: u64 = uploads.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(sent, 6);
+    call(&s.st, "close", &[]).await.unwrap();
+}
