@@ -588,14 +588,15 @@ async fn bulk_access_alerts_locally() {
         .await
         .unwrap();
     sleep(10).await;
-    let alerts = s.alerts.borrow();
-    let bulk = alerts
-        .iter()
-        .find(|a| a["rule"] == "bulk-access")
-        .expect("a bulk-access alert");
-    assert_eq!(bulk["severity"], "high");
-    assert_eq!(bulk["source"], "local");
-    drop(alerts);
+    {
+        let alerts = s.alerts.borrow();
+        let bulk = alerts
+            .iter()
+            .find(|a| a["rule"] == "bulk-access")
+            .expect("a bulk-access alert");
+        assert_eq!(bulk["severity"], "high");
+        assert_eq!(bulk["source"], "local");
+    }
     call(&s.st, "close", &[]).await.unwrap();
 }
 
