@@ -17,6 +17,10 @@
 //! | `role-escalation` | critical | a role change on oneself, or one that was refused |
 //! | `concurrent-access` | critical | [`ConcurrentAccess::staff`] distinct staff without a care reason on one record within its window |
 //!
+//! A role change names the staff member whose role changes in `detail.user`
+//! (as [`crate::decision::HostAction`] writes it); without it the change is
+//! taken to be the actor's own.
+//!
 //! An *access* is any event naming a `subject` record, whatever its outcome:
 //! attempts count. A *care reason* is a relation of `caseload` or `team`, a
 //! break-glass `reason`, or a `purposeOfUse` listed in
