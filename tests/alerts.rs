@@ -353,6 +353,20 @@ fn export_attempts_are_critical() {
 }
 
 #[test]
+fn attempts_held_back_by_a_step_up_still_count() {
+    let mut c = Chain::new(1);
+    for (i, requested) in ["export", "role-change"].into_iter().enumerate() {
+        let mut d = access("d1", "doctor", Action::StepUpRequired, "y1", Relation::Caseload);
+        d.outcome = Outcome::Denied;
+        d.detail.insert("requested".into(), requested.into());
+        c.add(d, min(MON_10_NY, i as i64));
+    }
+    let f = run(&c.1);
+    assert_eq!(seqs(of(&f, RuleId::Export)[0]), vec![0], "{f:#?}");
+    assert_eq!(seqs(of(&f, RuleId::RoleEscalation)[0]), vec![1], "{f:#?}");
+}
+
+#[test]
 fn role_escalation_is_own_role_or_refused_change() {
     let mut c = Chain::new(1);
     let mut other = EventDraft::new(actor("a1", "admin"), Action::RoleChange, Outcome::Success);

@@ -103,7 +103,18 @@ impl AlertEngine {
             id: e.body.actor.id.clone(),
             role: e.body.actor.role.clone(),
         };
-        let action = e.body.action.as_str();
+        // A refused step-up names the action it held back in `detail.requested`
+        // (see `crate::decision`): an export that still needed a fresh MFA is an
+        // export attempt all the same.
+        let action = match e.body.action {
+            Action::StepUpRequired => e
+                .body
+                .detail
+                .get("requested")
+                .and_then(Value::as_str)
+                .unwrap_or(e.body.action.as_str()),
+            _ => e.body.action.as_str(),
+        };
         let single = |rule: RuleId, records: Vec<String>, summary: String| Finding {
             rule,
             severity: rule.severity(),
