@@ -356,7 +356,13 @@ fn export_attempts_are_critical() {
 fn attempts_held_back_by_a_step_up_still_count() {
     let mut c = Chain::new(1);
     for (i, requested) in ["export", "role-change"].into_iter().enumerate() {
-        let mut d = access("d1", "doctor", Action::StepUpRequired, "y1", Relation::Caseload);
+        let mut d = access(
+            "d1",
+            "doctor",
+            Action::StepUpRequired,
+            "y1",
+            Relation::Caseload,
+        );
         d.outcome = Outcome::Denied;
         d.detail.insert("requested".into(), requested.into());
         c.add(d, min(MON_10_NY, i as i64));
