@@ -19,7 +19,7 @@ use sealtrail::entropy::SeededEntropy;
 use sealtrail::policy::Policy;
 use sealtrail::sample::{routine_chain_id, routine_drafts, routine_start};
 use sealtrail::session::Session;
-use sealtrail::verify::{verify_jsonl, verify_slice, Options};
+use sealtrail::verify::{verify_jsonl, verify_slice, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
 use serde_json::{json, Value};
 
@@ -164,11 +164,11 @@ fn main() {
 
     let (t_sha, _) = best(5, || black_box(Digest::of(black_box(&bytes))));
     let (t_par, s) = best(5, || {
-        verify_slice(&bytes, Options::default(), 0, &mut |_| {}).unwrap()
+        verify_slice(Verifier::new(Options::default()), &bytes, 0, &mut |_| {}).unwrap()
     });
     assert_eq!(s.events, n);
     let (t_one, _) = best(3, || {
-        verify_slice(&bytes, Options::default(), 1, &mut |_| {}).unwrap()
+        verify_slice(Verifier::new(Options::default()), &bytes, 1, &mut |_| {}).unwrap()
     });
     // The general path (parse, re-canonicalize), as any non-canonical line takes it.
     let loose: String = text

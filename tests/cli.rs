@@ -108,6 +108,59 @@ fn verify_rejects_a_tampered_chain_with_seq_and_rule() {
 }
 
 #[test]
+fn verify_checks_a_range_after_a_named_event() {
+    let dir = scratch("range");
+    let c = common::chain(12, 4);
+    let f = write(&dir, "r.jsonl", common::jsonl(&c[5..]).as_bytes());
+    // From genesis, a range starting at seq 5 is a gap.
+    assert_eq!(run(&["verify", &f]).status.code(), Some(1));
+    let prev = &c[4];
+    let (hash, ts) = (prev["hash"].as_str().unwrap(), prev["ts"].as_str().unwrap());
+    let o = run(&[
+        "verify",
+        &f,
+        "--prev-seq",
+        "4",
+        "--prev-hash",
+        hash,
+        "--prev-ts",
+        ts,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let head = c[11]["hash"].as_str().unwrap();
+    assert_eq!(stdout(&o), format!("valid: 7 events, head {head}\n"));
+    // After the wrong event, the first event of the range breaks `prev`.
+    let other = c[3]["hash"].as_str().unwrap();
+    let o = run(&[
+        "verify",
+        "--json",
+        &f,
+        "--prev-seq",
+        "4",
+        "--prev-hash",
+        other,
+        "--prev-ts",
+        ts,
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (v["seq"].as_u64(), v["rule"].as_str()),
+        (Some(5), Some("prev"))
+    );
+    // A malformed starting point is a usage error.
+    assert_input_error(&run(&[
+        "verify",
+        &f,
+        "--prev-seq",
+        "4",
+        "--prev-hash",
+        "xyz",
+        "--prev-ts",
+        ts,
+    ]));
+}
+
+#[test]
 fn verify_allows_a_clock_step_when_asked() {
     let dir = scratch("clock");
     let mut c = common::chain(5, 4);

@@ -11,10 +11,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sealtrail::alerts::{scan, Finding};
+use sealtrail::chain::ChainId;
 use sealtrail::event::Event;
 use sealtrail::fhir::{self, BundleType};
 use sealtrail::policy::Policy;
-use sealtrail::verify::{verify_slice, Failure, Options, Summary};
+use sealtrail::verify::{verify_slice, Failure, Options, Summary, Verifier};
+use sealtrail::{Digest, Timestamp};
 use serde_json::{json, Value};
 
 /// Files above this size get a progress bar (when stderr is a terminal).
@@ -46,6 +48,8 @@ enum Command {
         /// Threads for verification (0: all cores).
         #[arg(long, default_value_t = 0, value_name = "N")]
         threads: usize,
+        #[command(flatten)]
+        after: After,
     },
     /// Print the RFC 8785 canonical form of a JSON file (no trailing newline).
     Canon {
@@ -93,6 +97,48 @@ enum Command {
     },
 }
 
+/// Where a chain range starts when it does not start at `seq` 0: the event
+/// before it, as a collector's evidence export names it (`Sealtrail-Prev-Seq`,
+/// `Sealtrail-Prev`, `Sealtrail-Prev-Ts`).
+#[derive(clap::Args)]
+struct After {
+    /// `seq` of the event just before the file's first.
+    #[arg(long, value_name = "N", requires_all = ["prev_hash", "prev_ts"])]
+    prev_seq: Option<u64>,
+    /// `hash` of that event (64 hex characters).
+    #[arg(long, value_name = "HASH", requires_all = ["prev_seq", "prev_ts"])]
+    prev_hash: Option<String>,
+    /// `ts` of that event (RFC 3339).
+    #[arg(long, value_name = "TS", requires_all = ["prev_seq", "prev_hash"])]
+    prev_ts: Option<String>,
+}
+
+impl After {
+    /// The verifier to start with: from genesis, or after the named event of
+    /// the chain the file's first event names.
+    fn verifier(&self, options: Options, bytes: &[u8]) -> Result<Verifier, Stop> {
+        let (Some(seq), Some(hash), Some(ts)) = (self.prev_seq, &self.prev_hash, &self.prev_ts)
+        else {
+            return Ok(Verifier::new(options));
+        };
+        let hash = Digest::parse(hash).map_err(|e| Stop::Input(format!("`--prev-hash`: {e}")))?;
+        let ts = Timestamp::parse(ts).map_err(|e| Stop::Input(format!("`--prev-ts`: {e}")))?;
+        // The chain id comes from the data; a first line without one fails
+        // verification there, with the usual report.
+        let chain = bytes
+            .split(|b| *b == b'\n')
+            .map(<[u8]>::trim_ascii)
+            .find(|l| !l.is_empty())
+            .and_then(|l| serde_json::from_slice::<Value>(l).ok())
+            .and_then(|v| v.get("chain").and_then(Value::as_str).map(ChainId::parse))
+            .and_then(Result::ok);
+        Ok(match chain {
+            Some(chain) => Verifier::resume(options, chain, seq, hash, ts),
+            None => Verifier::new(options),
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a policy file; errors name the JSON Pointer at fault.
@@ -118,7 +164,8 @@ fn main() -> ExitCode {
             json,
             max_clock_step_ms,
             threads,
-        } => verify(&file, json, max_clock_step_ms, threads),
+            after,
+        } => verify(&file, json, max_clock_step_ms, threads, &after),
         Command::Canon { file } => canon(&file),
         Command::Alerts {
             files,
@@ -159,7 +206,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Stop> {
 fn check_chain(
     path: &Path,
     bytes: &[u8],
-    options: Options,
+    verifier: Verifier,
     threads: usize,
 ) -> Result<Result<Summary, Failure>, Stop> {
     let bar = (bytes.len() > PROGRESS_BYTES && std::io::stderr().is_terminal()).then(|| {
@@ -175,7 +222,7 @@ fn check_chain(
         pb.set_message(path.display().to_string());
         pb
     });
-    let result = verify_slice(bytes, options, threads, &mut |done| {
+    let result = verify_slice(verifier, bytes, threads, &mut |done| {
         if let Some(pb) = &bar {
             pb.set_position(done as u64);
         }
@@ -199,14 +246,21 @@ fn not_json(path: &Path, f: &Failure) -> Stop {
     ))
 }
 
-fn verify(path: &Path, json: bool, max_clock_step_ms: i64, threads: usize) -> Result<(), Stop> {
+fn verify(
+    path: &Path,
+    json: bool,
+    max_clock_step_ms: i64,
+    threads: usize,
+    after: &After,
+) -> Result<(), Stop> {
     if max_clock_step_ms < 0 {
         return Err(Stop::Input(
             "`--max-clock-step-ms` must be 0 or more".into(),
         ));
     }
     let bytes = read(path)?;
-    let result = check_chain(path, &bytes, Options { max_clock_step_ms }, threads)?;
+    let verifier = after.verifier(Options { max_clock_step_ms }, &bytes)?;
+    let result = check_chain(path, &bytes, verifier, threads)?;
     match result {
         Ok(s) => {
             let head = s.head.map(|h| h.to_hex());
@@ -267,7 +321,7 @@ fn verified_events(files: &[PathBuf]) -> Result<Vec<Event>, Stop> {
     let mut events = Vec::new();
     for path in files {
         let bytes = read(path)?;
-        if let Err(f) = check_chain(path, &bytes, Options::default(), 0)? {
+        if let Err(f) = check_chain(path, &bytes, Verifier::new(Options::default()), 0)? {
             if f.is_not_json() {
                 return Err(not_json(path, &f));
             }

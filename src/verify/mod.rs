@@ -414,10 +414,12 @@ const BATCH_BYTES: usize = 1 << 19;
 /// machine has; the caller's thread is one of them) while the caller's
 /// thread links them in order. `progress` is told how many bytes are done
 /// after each batch. Where threads cannot be started (wasm) everything runs
-/// on the caller's thread.
+/// on the caller's thread. `v` is where the data starts: [`Verifier::new`]
+/// for a whole chain, [`Verifier::resume`] for a range that follows a known
+/// event (an evidence export that does not start at `seq` 0).
 pub fn verify_slice(
+    mut v: Verifier,
     data: &[u8],
-    options: Options,
     threads: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Summary, Failure> {
@@ -464,7 +466,6 @@ pub fn verify_slice(
     };
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let mut v = Verifier::new(options);
     let outcome = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel();
         for _ in 1..threads {

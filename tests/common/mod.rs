@@ -11,7 +11,9 @@
 
 use sealtrail::chain::{hash_event, ChainId, ChainWriter};
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
-use sealtrail::verify::{verify_jsonl, verify_slice, Failure, Options, Rule, Summary, VerifyError};
+use sealtrail::verify::{
+    verify_jsonl, verify_slice, Failure, Options, Rule, Summary, Verifier, VerifyError,
+};
 use sealtrail::Timestamp;
 use serde_json::Value;
 
@@ -173,7 +175,12 @@ pub fn verify_text(text: &str, options: Options) -> Result<Summary, Failure> {
         Err(e) => panic!("unexpected error: {e}"),
     };
     for threads in [1, 2, 3] {
-        let parallel = verify_slice(text.as_bytes(), options, threads, &mut |_| {});
+        let parallel = verify_slice(
+            Verifier::new(options),
+            text.as_bytes(),
+            threads,
+            &mut |_| {},
+        );
         assert_eq!(
             parallel, streamed,
             "verify_slice with {threads} threads disagrees"
