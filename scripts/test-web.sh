@@ -45,8 +45,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver} \
   cargo test --target wasm32-unknown-unknown --no-default-features --test web
 
-step "collector (release build)"
-cargo build --quiet --release -p sealtrail-collector
+step "collector (the debug build \`cargo test\` already made)"
+cargo build --quiet -p sealtrail-collector
 
 step "end-to-end (Playwright, node:test)"
-node --test --test-reporter=spec tests/e2e/demo.test.mjs
+SEALTRAIL_COLLECTOR_BIN="$CARGO_TARGET_DIR/debug/sealtrail-collector" \
+  node --test --test-reporter=spec tests/e2e/demo.test.mjs
