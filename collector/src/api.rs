@@ -1,5 +1,7 @@
 //! HTTP answers: the error type every handler returns, and the upload handlers.
 
+use std::future::Future;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -104,6 +106,18 @@ fn chain_id(s: &str) -> Result<ChainId, ApiError> {
     ChainId::parse(s).map_err(|e| ApiError::BadRequest(format!("path segment `{{chain}}`: {e}")))
 }
 
+/// Runs `work` on its own task, to completion even if the client goes away:
+/// a transaction is never abandoned half way, and the acknowledgement state
+/// stays consistent.
+async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, IngestError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
 /// `POST /api/chains/{chain}/events`. Any content type: `sendBeacon` and
 /// `fetch` with `keepalive` send `text/plain` or none.
 pub async fn post_events(
@@ -113,27 +127,22 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let chain = chain_id(&chain)?;
-    // Run to completion even if the client goes away: a transaction is never
-    // abandoned half way, and the acknowledgement state stays consistent.
-    let task_state = state.clone();
-    let task_chain = chain.clone();
-    let reply = tokio::spawn(async move {
-        let done = task_state.ingest.events(&task_chain, &body).await?;
+    let reply = to_completion(async move {
+        let done = state.ingest.events(&chain, &body).await?;
         if !done.stored.is_empty() {
             // The batch is stored and acknowledged whatever happens here: a
             // failure to store findings is logged, not turned into a retry.
-            if let Err(e) = task_state
+            if let Err(e) = state
                 .alerting
-                .judge_and_store(&task_state.store, &done.stored)
+                .judge_and_store(&state.store, &done.stored)
                 .await
             {
                 tracing::error!(error = %e, "alert findings were not stored");
             }
         }
-        Ok::<_, IngestError>(done.reply)
+        Ok(done.reply)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(match reply {
         Reply::Acked {
             chain,
@@ -166,10 +175,8 @@ pub async fn post_head(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let chain = chain_id(&chain)?;
-    let task_state = state.clone();
-    let reply = tokio::spawn(async move { ingest::head(&task_state.store, &chain, &body).await })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let reply =
+        to_completion(async move { ingest::head(&state.store, &chain, &body).await }).await?;
     Ok(match reply {
         AnchorReply::Anchored { chain, seq } => {
             Json(json!({ "chain": chain, "anchoredSeq": seq })).into_response()

@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -53,20 +54,41 @@ pub fn routes() -> Router<AppState> {
 
 type Params = Query<HashMap<String, String>>;
 
-/// What every read handler gets: who, what was asked, from where.
-struct Ask<'a> {
-    state: &'a AppState,
-    reviewer: &'a Reviewer,
-    uri: &'a Uri,
-    peer: Option<SocketAddr>,
+/// What every read handler gets: who, what was asked, from where. Extracted
+/// in the order the handlers used to list them (token, then peer address),
+/// so a missing token is still a `401` before anything else is looked at.
+struct Ask {
+    state: AppState,
+    reviewer: Reviewer,
+    uri: Uri,
+    peer: SocketAddr,
 }
 
-impl Ask<'_> {
+impl FromRequestParts<AppState> for Ask {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let reviewer = Reviewer::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            reviewer,
+            uri: parts.uri.clone(),
+            peer,
+        })
+    }
+}
+
+impl Ask {
     /// Checks the role and logs the read (refused reads too) before any data is read.
     async fn admit(&self, roles: &[&str], record_id: Option<&str>) -> Result<(), ApiError> {
         let allowed = self.reviewer.require(roles);
         let entry = ReadEntry {
-            reviewer: self.reviewer,
+            reviewer: &self.reviewer,
             endpoint: self.uri.path(),
             query: self.uri.query().unwrap_or(""),
             record_id,
@@ -75,7 +97,7 @@ impl Ask<'_> {
             } else {
                 Outcome::Denied
             },
-            ip: self.peer.map(|p| p.ip().to_string()),
+            ip: Some(self.peer.ip().to_string()),
         };
         self.state
             .read_log
@@ -148,20 +170,9 @@ async fn whoami(reviewer: Reviewer) -> Json<Value> {
 
 /// `GET /api/break-glass/audit-log?days=30&limit=100&offset=0`: seed 003's
 /// audit log, safeguarding staff only. `limit` above 100 is a `400`.
-async fn break_glass_log(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn break_glass_log(ask: Ask, Query(q): Params) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::BREAK_GLASS_LOG, None).await?;
+    let state = ask.state;
     let days = int_param(&q, "days", 30, 1..=3650)?;
     let limit = int_param(&q, "limit", 100, 1..=100)?;
     let offset = int_param(&q, "offset", 0, 0..=i64::MAX)?;
@@ -214,20 +225,9 @@ async fn break_glass_log(
 }
 
 /// `GET /api/alerts?severity=critical,high&kind=alert`: alert, fork and tamper findings.
-async fn alerts(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn alerts(ask: Ask, Query(q): Params) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::ALERTS, None).await?;
+    let state = ask.state;
     let mut severities = Vec::new();
     if let Some(list) = q.get("severity") {
         for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -318,39 +318,23 @@ async fn access_history(
 
 /// `GET /api/records/{id}/access`: who saw this record, newest first.
 async fn record_access(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    ask: Ask,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
     ask.admit(auth::REVIEW, Some(&id)).await?;
+    let state = ask.state;
     access_history(&state, "record_id", &id, &q).await
 }
 
 /// `GET /api/staff/{id}/access`: what this staff member looked at, newest first.
 async fn staff_access(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    ask: Ask,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     access_history(&state, "actor_id", &id, &q).await
 }
 
@@ -358,20 +342,9 @@ async fn staff_access(
 /// `verified` (every stored event passed ingest), `tampered` (a fork or
 /// tamper finding names it) or `anchor-ahead` (a head was anchored past
 /// what was uploaded: events may still be on their way, or withheld).
-async fn chains(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn chains(ask: Ask, Query(q): Params) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let limit = int_param(&q, "limit", 1000, 1..=10_000)?;
     let offset = int_param(&q, "offset", 0, 0..=i64::MAX)?;
     let bad_rows = sqlx::query(
@@ -462,20 +435,9 @@ fn chain_param(s: &str) -> Result<ChainId, ApiError> {
 /// `GET /api/chains/{chain}/verify`: re-verifies the stored chain with the
 /// core, from seq 0, and checks it against the stored head and every anchor:
 /// proof that nothing was changed in the database behind the APIs' back.
-async fn verify_chain(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Path(chain): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn verify_chain(ask: Ask, Path(chain): Path<String>) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let chain = chain_param(&chain)?;
     let row = sqlx::query("SELECT head, last_seq FROM chains WHERE id = $1")
         .bind(chain.as_str())
@@ -538,20 +500,9 @@ async fn verify_chain(
 /// `GET /api/fhir/AuditEvent?from=&to=&limit=`: a FHIR R4 searchset Bundle of
 /// `AuditEvent`s (the core's mapping) for events with `ts` in `[from, to)`,
 /// oldest first. Defaults: the last 24 hours; `limit` at most 1000.
-async fn fhir_audit_events(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Response, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn fhir_audit_events(ask: Ask, Query(q): Params) -> Result<Response, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let now = crate::clock::now_ms();
     let from = time_param(&q, "from", now.saturating_sub(86_400_000))?;
     let to = time_param(&q, "to", now.saturating_add(1))?;
@@ -595,20 +546,12 @@ const EVIDENCE_MAX: i64 = 100_000;
 /// `Sealtrail-Prev-Ts` headers, so a verifier can resume there (and the
 /// `json` format holds the same in a `prev` member, plus the anchors).
 async fn evidence(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    ask: Ask,
     Path(chain): Path<String>,
     Query(q): Params,
 ) -> Result<Response, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let chain = chain_param(&chain)?;
     let row = sqlx::query("SELECT last_seq FROM chains WHERE id = $1")
         .bind(chain.as_str())
@@ -712,20 +655,9 @@ fn time_zone(state: &AppState, q: &HashMap<String, String>) -> Result<chrono_tz:
 /// `GET /api/stats/hours?days=90&tz=...&action=...`: accesses by local
 /// weekday (Monday first) and hour, for the after-hours heat map. The zone
 /// defaults to the policy's business-hours zone.
-async fn hours(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn hours(ask: Ask, Query(q): Params) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let days = int_param(&q, "days", 90, 1..=3650)?;
     let tz = time_zone(&state, &q)?;
     let rows = match q.get("action") {
@@ -767,20 +699,9 @@ async fn hours(
 /// `GET /api/stats/demographics?days=90`: accesses by demographic group where
 /// events carry `subject.demographics`, for the quarterly bias review: all
 /// accesses, break-glass accesses, unassigned accesses, distinct staff and records.
-async fn demographics(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn demographics(ask: Ask, Query(q): Params) -> Result<Json<Value>, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let days = int_param(&q, "days", 90, 1..=3650)?;
     let rows = sqlx::query(
         "SELECT action, actor_id, record_id, demographics, line FROM events \
@@ -852,20 +773,9 @@ async fn demographics(
 /// `GET /api/read-log?offset=0&limit=1000&format=json|jsonl`: the collector's
 /// own chain of audit reads (who looked at the evidence). JSONL verifies
 /// with `sealtrail verify` from offset 0.
-async fn read_log(
-    State(state): State<AppState>,
-    reviewer: Reviewer,
-    uri: Uri,
-    ConnectInfo(ci): ConnectInfo<SocketAddr>,
-    Query(q): Params,
-) -> Result<Response, ApiError> {
-    let ask = Ask {
-        state: &state,
-        reviewer: &reviewer,
-        uri: &uri,
-        peer: Some(ci),
-    };
+async fn read_log(ask: Ask, Query(q): Params) -> Result<Response, ApiError> {
     ask.admit(auth::REVIEW, None).await?;
+    let state = ask.state;
     let offset = int_param(&q, "offset", 0, 0..=i64::MAX)?;
     let limit = int_param(&q, "limit", 1000, 1..=EVIDENCE_MAX)?;
     let entries = crate::readlog::lines(&state.store, offset, limit).await?;
