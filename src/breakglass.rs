@@ -40,6 +40,17 @@ pub struct BreakGlassRequest {
     pub incident_ref: Option<String>,
 }
 
+impl BreakGlassRequest {
+    /// True when nothing was typed: no code, and only whitespace elsewhere.
+    pub fn is_blank(&self) -> bool {
+        let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+        self.reason_code.trim().is_empty()
+            && self.reason_text.trim().is_empty()
+            && blank(&self.context)
+            && blank(&self.incident_ref)
+    }
+}
+
 /// Why a break-glass request was refused.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, Serialize)]
 #[serde(
@@ -167,6 +178,10 @@ pub struct Granted {
 impl Access<'_> {
     /// Every problem with `request`, in the order the dialog shows its fields;
     /// empty when it would be granted. For live feedback while typing.
+    ///
+    /// When the session or the role already rules the request out, only that
+    /// is reported: no wording of the reason would change the answer, and the
+    /// logged refusal then says plainly why.
     pub fn check_break_glass(&self, request: &BreakGlassRequest) -> Vec<Refusal> {
         let rules = &self.policy().doc().break_glass;
         let mut out = Vec::new();
@@ -177,6 +192,9 @@ impl Access<'_> {
             out.push(Refusal::RoleNotAuthorised {
                 role: self.session().role.clone(),
             });
+        }
+        if !out.is_empty() {
+            return out;
         }
         if !rules.reason_codes.contains_key(&request.reason_code) {
             out.push(Refusal::UnknownReasonCode {
@@ -237,7 +255,11 @@ impl Access<'_> {
             }
         }
         let mut draft = self.btg_draft(subject, Outcome::Success);
-        draft.reason = Some(self.logged_reason(request));
+        // A refusal shown before anything was typed (an unauthorised role
+        // opening the dialog) has no reason to log.
+        if !request.is_blank() {
+            draft.reason = Some(self.logged_reason(request));
+        }
         if !refusals.is_empty() {
             draft.outcome = if matches!(refusals.first(), Some(Refusal::NoEntropy(_))) {
                 Outcome::Error

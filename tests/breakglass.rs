@@ -164,6 +164,20 @@ fn unknown_codes_and_unauthorised_roles_are_refused_and_logged() {
             }]
         );
         assert_eq!(refused.error[0].pointer(), "");
+        // Opening the dialog without typing anything: only the role is the
+        // problem, and no empty reason is logged.
+        let blank = BreakGlassRequest {
+            reason_code: String::new(),
+            reason_text: String::new(),
+            context: None,
+            incident_ref: None,
+        };
+        let refused_blank = access
+            .break_glass(&subject(), &blank, &mut SeededEntropy::new(1))
+            .unwrap_err();
+        assert_eq!(refused_blank.error, refused.error);
+        assert_eq!(refused_blank.draft.outcome, Outcome::Denied);
+        assert!(refused_blank.draft.reason.is_none());
         let d = &refused.draft;
         assert_eq!(d.action, Action::BreakGlass);
         assert_eq!(d.outcome, Outcome::Denied);
