@@ -78,6 +78,69 @@ async fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, 
     }
 }
 
+/// The nurse of the demo data, whose caseload is `p-1001`.
+fn nurse() -> Value {
+    session("u-nurse-17", "nurse", &["p-1001"])
+}
+
+/// The safeguarding lead of the demo data, the role break-glass is for.
+fn lead() -> Value {
+    session("sg-001", "safeguardingLead", &[])
+}
+
+/// One run of a scenario the fixture collector scripts (`ok`, `down`,
+/// `fail500x2`, `gap`, `fork`, `hang1`): its endpoint and its request log.
+struct Collector {
+    run: String,
+    endpoint: String,
+}
+
+fn collector(scenario: &str) -> Collector {
+    let run = unique(scenario);
+    let endpoint = format!("{}/s/{scenario}/{run}", fixture());
+    Collector { run, endpoint }
+}
+
+impl Collector {
+    /// Every request of this run, in order.
+    async fn log(&self) -> Vec<Value> {
+        let window = web_sys::window().unwrap();
+        let url = format!("{}/log/{}", fixture(), self.run);
+        let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+            .await
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        let text = JsFuture::from(resp.text().unwrap()).await.unwrap();
+        serde_json::from_str(&text.as_string().unwrap()).unwrap()
+    }
+
+    /// The event uploads of this run, in order.
+    async fn uploads(&self) -> Vec<Value> {
+        uploads_in(&self.log().await)
+    }
+}
+
+/// The event uploads of a request log (not the head anchors).
+fn uploads_in(log: &[Value]) -> Vec<Value> {
+    log.iter()
+        .filter(|e| e["kind"] == "events")
+        .cloned()
+        .collect()
+}
+
+/// How many events the uploads carried in all.
+fn events_sent(uploads: &[Value]) -> u64 {
+    uploads.iter().map(|e| e["count"].as_u64().unwrap()).sum()
+}
+
+/// Runs the core's verifier over chain lines.
+fn verify_lines(
+    lines: &[String],
+) -> Result<sealtrail::verify::Summary, sealtrail::verify::VerifyError> {
+    sealtrail::verify::verify_jsonl(lines.join("\n").as_bytes(), Default::default())
+}
+
 /// A started instance and the alerts it raised.
 struct Started {
     st: JsValue,
@@ -103,32 +166,106 @@ async fn start(db: &str, endpoint: &str, session: Value, extra: Value) -> Result
     Ok(Started { st, alerts })
 }
 
-async fn status(st: &JsValue) -> Value {
-    rs(&call(st, "status", &[]).await.unwrap())
+/// The nurse's instance on a fresh database, uploading to a fresh run of
+/// `scenario`; `extra` overrides the test options.
+async fn nurse_uploading_to(scenario: &str, extra: Value) -> (Started, Collector) {
+    let to = collector(scenario);
+    let s = start(&unique(scenario), &to.endpoint, nurse(), extra)
+        .await
+        .unwrap();
+    (s, to)
 }
 
-async fn fixture_log(run: &str) -> Vec<Value> {
-    let window = web_sys::window().unwrap();
-    let resp: web_sys::Response =
-        JsFuture::from(window.fetch_with_str(&format!("{}/log/{run}", fixture())))
+/// An instance on a fresh database whose collector is down (uploads fail).
+async fn offline(session: Value) -> Started {
+    start(
+        &unique("offline"),
+        &collector("down").endpoint,
+        session,
+        json!({}),
+    )
+    .await
+    .unwrap()
+}
+
+impl Started {
+    /// The current chain's id.
+    fn chain(&self) -> Value {
+        rs(&js_sys::Reflect::get(&self.st, &"chain".into()).unwrap())
+    }
+
+    /// A copy of the alerts raised so far.
+    fn alerts(&self) -> Vec<Value> {
+        self.alerts.borrow().clone()
+    }
+
+    /// Fails, listing the alerts, unless one raised so far is `expected`.
+    #[track_caller]
+    fn assert_alerted(&self, expected: impl Fn(&Value) -> bool) {
+        let alerts = self.alerts();
+        assert!(alerts.iter().any(expected), "{alerts:?}");
+    }
+
+    /// Seals one demo record for viewing.
+    async fn seal(&self, id: &str) -> Value {
+        rs(&call(&self.st, "seal", &[js(&record(id)), "view".into()])
             .await
-            .unwrap()
-            .dyn_into()
-            .unwrap();
-    let text = JsFuture::from(resp.text().unwrap()).await.unwrap();
-    serde_json::from_str(&text.as_string().unwrap()).unwrap()
-}
+            .unwrap())
+    }
 
-/// Flushes until `done(status)` or about `ms` passed.
-async fn flush_until(st: &JsValue, ms: u32, done: impl Fn(&Value) -> bool) -> Value {
-    let mut waited = 0;
-    loop {
-        let s = rs(&call(st, "flush", &[]).await.unwrap());
-        if done(&s) || waited >= ms {
-            return s;
+    /// Seals several demo records for viewing in one call.
+    async fn seal_many(&self, ids: &[&str]) {
+        let records: Vec<Value> = ids.iter().map(|id| record(id)).collect();
+        call(&self.st, "sealMany", &[js(&json!(records)), "view".into()])
+            .await
+            .unwrap();
+    }
+
+    async fn break_glass(&self, request: Value) -> Value {
+        rs(&call(&self.st, "breakGlassHeadless", &[js(&request)])
+            .await
+            .unwrap())
+    }
+
+    async fn reveal(&self, id: &str, pointer: &str, grant: &JsValue) -> Result<JsValue, JsValue> {
+        call(
+            &self.st,
+            "reveal",
+            &[id.into(), pointer.into(), grant.clone()],
+        )
+        .await
+    }
+
+    async fn status(&self) -> Value {
+        rs(&call(&self.st, "status", &[]).await.unwrap())
+    }
+
+    async fn flush(&self) -> Value {
+        rs(&call(&self.st, "flush", &[]).await.unwrap())
+    }
+
+    /// Flushes until `done(status)` or about `ms` passed.
+    async fn flush_until(&self, ms: u32, done: impl Fn(&Value) -> bool) -> Value {
+        let mut waited = 0;
+        loop {
+            let s = self.flush().await;
+            if done(&s) || waited >= ms {
+                return s;
+            }
+            sleep(50).await;
+            waited += 50;
         }
-        sleep(50).await;
-        waited += 50;
+    }
+
+    /// Flushes until nothing is pending, within about `ms`; fails otherwise.
+    async fn flush_all(&self, ms: u32) -> Value {
+        let st = self.flush_until(ms, |s| s["pending"] == 0).await;
+        assert_eq!(st["pending"], 0, "{st}");
+        st
+    }
+
+    async fn close(self) {
+        call(&self.st, "close", &[]).await.unwrap();
     }
 }
 
@@ -173,39 +310,24 @@ async fn stored_lines(db: &str, chain: &str) -> Vec<String> {
 #[wasm_bindgen_test]
 async fn events_survive_a_reinit_and_verify() {
     let db = unique("persist");
-    let endpoint = format!("{}/s/down/{}", fixture(), unique("run"));
-    let a = start(
-        &db,
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    call(&a.st, "seal", &[js(&record("p-1001")), "view".into()])
+    let down = collector("down");
+    let a = start(&db, &down.endpoint, nurse(), json!({}))
         .await
         .unwrap();
-    call(&a.st, "seal", &[js(&record("p-1002")), "view".into()])
-        .await
-        .unwrap();
-    let chain_a = rs(&js_sys::Reflect::get(&a.st, &"chain".into()).unwrap());
-    let sa = status(&a.st).await;
+    a.seal("p-1001").await;
+    a.seal("p-1002").await;
+    let chain_a = a.chain();
+    let sa = a.status().await;
     assert_eq!(sa["head"]["seq"], 1);
     assert!(sa["pending"].as_u64().unwrap() >= 2, "{sa}");
-    call(&a.st, "close", &[]).await.unwrap();
+    a.close().await;
 
     // A new instance on the same database: a new chain, and the old one is still there.
-    let b = start(
-        &db,
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    let chain_b = rs(&js_sys::Reflect::get(&b.st, &"chain".into()).unwrap());
-    assert_ne!(chain_a, chain_b, "each page load starts a new chain");
-    let sb = rs(&call(&b.st, "flush", &[]).await.unwrap());
+    let b = start(&db, &down.endpoint, nurse(), json!({}))
+        .await
+        .unwrap();
+    assert_ne!(chain_a, b.chain(), "each page load starts a new chain");
+    let sb = b.flush().await;
     assert_eq!(sb["pending"], 2, "{sb}");
     let old = sb["chains"]
         .as_array()
@@ -219,52 +341,34 @@ async fn events_survive_a_reinit_and_verify() {
     // What survived is a valid chain by the core's verifier.
     let lines = stored_lines(&db, chain_a.as_str().unwrap()).await;
     assert_eq!(lines.len(), 2);
-    let summary =
-        sealtrail::verify::verify_jsonl(lines.join("\n").as_bytes(), Default::default()).unwrap();
+    let summary = verify_lines(&lines).unwrap();
     assert_eq!(summary.events, 2);
-    call(&b.st, "close", &[]).await.unwrap();
+    b.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn reveal_returns_nothing_when_the_unseal_cannot_be_stored() {
     let db = unique("failclosed");
-    let endpoint = format!("{}/s/down/{}", fixture(), unique("run"));
-    let s = start(
-        &db,
-        &endpoint,
-        session("sg-001", "safeguardingLead", &[]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    let sealed = rs(
-        &call(&s.st, "seal", &[js(&record("p-1002")), "view".into()])
-            .await
-            .unwrap(),
-    );
+    let s = start(&db, &collector("down").endpoint, lead(), json!({}))
+        .await
+        .unwrap();
+    let sealed = s.seal("p-1002").await;
     assert_eq!(
         sealed["view"]["diagnoses"]["$sealed"]["type"], "seal",
         "{sealed}"
     );
     assert!(sealed["view"]["diagnoses"]["$sealed"].get("salt").is_none());
-    let request = json!({
-        "recordId": "p-1002", "reasonCode": "abuseAllegation",
-        "reasonText": "Strategy meeting needs the clinical picture now"
-    });
-    let granted = rs(&call(&s.st, "breakGlassHeadless", &[js(&request)])
-        .await
-        .unwrap());
+    let granted = s
+        .break_glass(json!({
+            "recordId": "p-1002", "reasonCode": "abuseAllegation",
+            "reasonText": "Strategy meeting needs the clinical picture now"
+        }))
+        .await;
     assert_eq!(granted["outcome"], "granted", "{granted}");
     let grant = js(&granted["grant"]);
 
     // With storage working, the value comes back after its event.
-    let open = rs(&call(
-        &s.st,
-        "reveal",
-        &["p-1002".into(), "/diagnoses".into(), grant.clone()],
-    )
-    .await
-    .unwrap());
+    let open = rs(&s.reveal("p-1002", "/diagnoses", &grant).await.unwrap());
     assert_eq!(open["value"], json!(["Asthma"]));
     assert_eq!(open["event"]["action"], "unseal");
 
@@ -276,13 +380,10 @@ async fn reveal_returns_nothing_when_the_unseal_cannot_be_stored() {
         .unwrap()
         .dyn_into()
         .unwrap();
-    let err = call(
-        &s.st,
-        "reveal",
-        &["p-1002".into(), "/medications".into(), grant],
-    )
-    .await
-    .unwrap_err();
+    let err = s
+        .reveal("p-1002", "/medications", &grant)
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&err), "storage-closed");
     let message = String::from(err.dyn_ref::<js_sys::Error>().unwrap().message());
     assert!(
@@ -298,7 +399,7 @@ async fn reveal_returns_nothing_when_the_unseal_cannot_be_stored() {
         "status cannot read closed storage"
     );
     conn.close();
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 /// `status()` on a closed database fails; `None` when it does.
@@ -329,22 +430,11 @@ async fn bad_input_names_the_field() {
 
 #[wasm_bindgen_test]
 async fn unauthorised_break_glass_is_logged_and_alerts_locally() {
-    let endpoint = format!("{}/s/down/{}", fixture(), unique("run"));
-    let s = start(
-        &unique("bg"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
-        .await
-        .unwrap();
-    let request = json!({ "recordId": "p-1001", "reasonCode": "abuseAllegation", "reasonText": "I want to see the DV note please" });
-    let denied = rs(&call(&s.st, "breakGlassHeadless", &[js(&request)])
-        .await
-        .unwrap());
+    let s = offline(nurse()).await;
+    s.seal("p-1001").await;
+    let denied = s
+        .break_glass(json!({ "recordId": "p-1001", "reasonCode": "abuseAllegation", "reasonText": "I want to see the DV note please" }))
+        .await;
     assert_eq!(denied["outcome"], "denied");
     assert_eq!(denied["event"]["action"], "break-glass");
     assert_eq!(denied["event"]["outcome"], "denied");
@@ -357,39 +447,15 @@ async fn unauthorised_break_glass_is_logged_and_alerts_locally() {
         "{denied}"
     );
     sleep(10).await;
-    assert!(
-        s.alerts
-            .borrow()
-            .iter()
-            .any(|a| a["rule"] == "break-glass-unauthorised" && a["source"] == "local"),
-        "{:?}",
-        s.alerts.borrow()
-    );
-    call(&s.st, "close", &[]).await.unwrap();
+    s.assert_alerted(|a| a["rule"] == "break-glass-unauthorised" && a["source"] == "local");
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn uploads_anchors_and_deletes_only_after_200() {
-    let run = unique("ok");
-    let endpoint = format!("{}/s/ok/{run}", fixture());
-    let s = start(
-        &unique("up"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    let records = js(&json!([
-        record("p-1001"),
-        record("p-1003"),
-        record("p-1005")
-    ]));
-    call(&s.st, "sealMany", &[records, "view".into()])
-        .await
-        .unwrap();
-    let st = flush_until(&s.st, 3000, |s| s["pending"] == 0).await;
-    assert_eq!(st["pending"], 0, "{st}");
+    let (s, collector) = nurse_uploading_to("ok", json!({})).await;
+    s.seal_many(&["p-1001", "p-1003", "p-1005"]).await;
+    let st = s.flush_all(3000).await;
     let current = st["chains"]
         .as_array()
         .unwrap()
@@ -398,21 +464,17 @@ async fn uploads_anchors_and_deletes_only_after_200() {
         .unwrap()
         .clone();
     assert_eq!(current["ackedSeq"], 2, "{st}");
-    let log = fixture_log(&run).await;
-    let uploads: Vec<&Value> = log.iter().filter(|e| e["kind"] == "events").collect();
+    let log = collector.log().await;
+    let uploads = uploads_in(&log);
     assert!(uploads.iter().all(|e| e["status"] == 200), "{log:?}");
-    let sent: u64 = uploads.iter().map(|e| e["count"].as_u64().unwrap()).sum();
-    assert_eq!(sent, 3, "each event sent once: {log:?}");
-    let body = &uploads[0]["body"]["events"];
-    let lines: Vec<String> = body
+    assert_eq!(events_sent(&uploads), 3, "each event sent once: {log:?}");
+    let lines: Vec<String> = uploads[0]["body"]["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| sealtrail::canon::to_string(e).unwrap())
         .collect();
-    assert!(
-        sealtrail::verify::verify_jsonl(lines.join("\n").as_bytes(), Default::default()).is_ok()
-    );
+    assert!(verify_lines(&lines).is_ok());
     // The head is anchored before the first upload, at or past its last seq.
     let anchor = log
         .iter()
@@ -422,208 +484,96 @@ async fn uploads_anchors_and_deletes_only_after_200() {
     assert!(anchor < upload, "{log:?}");
     assert!(log[anchor]["body"]["seq"].as_u64().unwrap() >= log[upload]["last"].as_u64().unwrap());
     assert!(log[anchor]["body"]["hash"].is_string());
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn retries_5xx_with_backoff_then_succeeds() {
-    let run = unique("500");
-    let endpoint = format!("{}/s/fail500x2/{run}", fixture());
-    let s = start(
-        &unique("retry"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
-        .await
-        .unwrap();
-    let st = flush_until(&s.st, 4000, |s| s["pending"] == 0).await;
-    assert_eq!(st["pending"], 0, "{st}");
-    let statuses: Vec<Value> = fixture_log(&run)
+    let (s, collector) = nurse_uploading_to("fail500x2", json!({})).await;
+    s.seal("p-1001").await;
+    s.flush_all(4000).await;
+    let statuses: Vec<Value> = collector
+        .uploads()
         .await
         .into_iter()
-        .filter(|e| e["kind"] == "events")
         .map(|e| e["status"].clone())
         .collect();
     assert_eq!(statuses, vec![json!(500), json!(500), json!(200)]);
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn resends_from_expected_seq_on_gap() {
-    let run = unique("gap");
-    let endpoint = format!("{}/s/gap/{run}", fixture());
-    let s = start(
-        &unique("gap"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    call(
-        &s.st,
-        "sealMany",
-        &[
-            js(&json!([
-                record("p-1001"),
-                record("p-1002"),
-                record("p-1003")
-            ])),
-            "view".into(),
-        ],
-    )
-    .await
-    .unwrap();
-    let st = flush_until(&s.st, 3000, |s| s["pending"] == 0).await;
-    assert_eq!(st["pending"], 0, "{st}");
-    let uploads: Vec<Value> = fixture_log(&run)
-        .await
-        .into_iter()
-        .filter(|e| e["kind"] == "events")
-        .collect();
+    let (s, collector) = nurse_uploading_to("gap", json!({})).await;
+    s.seal_many(&["p-1001", "p-1002", "p-1003"]).await;
+    s.flush_all(3000).await;
+    let uploads = collector.uploads().await;
     assert_eq!(uploads[0]["status"], 409);
     assert_eq!(
         uploads[1]["first"], 1,
         "resent from expectedSeq: {uploads:?}"
     );
     assert_eq!(uploads[1]["status"], 200);
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn stops_and_alerts_on_fork() {
-    let run = unique("fork");
-    let endpoint = format!("{}/s/fork/{run}", fixture());
-    let s = start(
-        &unique("fork"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
-        .await
-        .unwrap();
-    let st = flush_until(&s.st, 2000, |s| {
-        s["chains"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["stopped"] == "fork"))
-    })
-    .await;
+    let (s, collector) = nurse_uploading_to("fork", json!({})).await;
+    s.seal("p-1001").await;
+    let st = s
+        .flush_until(2000, |s| {
+            s["chains"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["stopped"] == "fork"))
+        })
+        .await;
     assert_eq!(st["pending"], 1, "evidence stays stored: {st}");
     assert!(st["lastError"].as_str().unwrap().contains("fork"), "{st}");
-    assert!(
-        s.alerts
-            .borrow()
-            .iter()
-            .any(|a| a["rule"] == "collector-fork" && a["severity"] == "critical"),
-        "{:?}",
-        s.alerts.borrow()
-    );
-    let before = fixture_log(&run)
-        .await
-        .iter()
-        .filter(|e| e["kind"] == "events")
-        .count();
-    call(&s.st, "seal", &[js(&record("p-1003")), "view".into()])
-        .await
-        .unwrap();
-    call(&s.st, "flush", &[]).await.unwrap();
+    s.assert_alerted(|a| a["rule"] == "collector-fork" && a["severity"] == "critical");
+    let before = collector.uploads().await.len();
+    s.seal("p-1003").await;
+    s.flush().await;
     sleep(100).await;
-    let after = fixture_log(&run)
-        .await
-        .iter()
-        .filter(|e| e["kind"] == "events")
-        .count();
+    let after = collector.uploads().await.len();
     assert_eq!(before, after, "never retried blindly");
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn times_out_and_retries() {
-    let run = unique("hang");
-    let endpoint = format!("{}/s/hang1/{run}", fixture());
-    let s = start(
-        &unique("hang"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({ "timeoutMs": 300 }),
-    )
-    .await
-    .unwrap();
-    call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
-        .await
-        .unwrap();
-    let st = flush_until(&s.st, 4000, |s| s["pending"] == 0).await;
-    assert_eq!(st["pending"], 0, "{st}");
-    let uploads: Vec<Value> = fixture_log(&run)
-        .await
-        .into_iter()
-        .filter(|e| e["kind"] == "events")
-        .collect();
+    let (s, collector) = nurse_uploading_to("hang1", json!({ "timeoutMs": 300 })).await;
+    s.seal("p-1001").await;
+    s.flush_all(4000).await;
+    let uploads = collector.uploads().await;
     assert_eq!(uploads[0]["status"], "hung");
     assert_eq!(uploads.last().unwrap()["status"], 200);
-    call(&s.st, "close", &[]).await.unwrap();
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn bulk_access_alerts_locally() {
-    let endpoint = format!("{}/s/down/{}", fixture(), unique("run"));
-    let s = start(
-        &unique("bulk"),
-        &endpoint,
-        session("sg-001", "safeguardingLead", &[]),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    let ids = ["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"];
-    let records: Vec<Value> = ids.iter().map(|id| record(id)).collect();
-    call(&s.st, "sealMany", &[js(&json!(records)), "view".into()])
-        .await
-        .unwrap();
+    let s = offline(lead()).await;
+    s.seal_many(&["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"])
+        .await;
     sleep(10).await;
-    {
-        let alerts = s.alerts.borrow();
-        let bulk = alerts
-            .iter()
-            .find(|a| a["rule"] == "bulk-access")
-            .expect("a bulk-access alert");
-        assert_eq!(bulk["severity"], "high");
-        assert_eq!(bulk["source"], "local");
-    }
-    call(&s.st, "close", &[]).await.unwrap();
+    let alerts = s.alerts();
+    let bulk = alerts
+        .iter()
+        .find(|a| a["rule"] == "bulk-access")
+        .expect("a bulk-access alert");
+    assert_eq!(bulk["severity"], "high");
+    assert_eq!(bulk["source"], "local");
+    s.close().await;
 }
 
 #[wasm_bindgen_test]
 async fn batches_by_size() {
-    let run = unique("size");
-    let endpoint = format!("{}/s/ok/{run}", fixture());
-    let s = start(
-        &unique("size"),
-        &endpoint,
-        session("u-nurse-17", "nurse", &["p-1001"]),
-        json!({ "batchBytes": 3000 }),
-    )
-    .await
-    .unwrap();
-    let ids = ["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"];
-    let records: Vec<Value> = ids.iter().map(|id| record(id)).collect();
-    call(&s.st, "sealMany", &[js(&json!(records)), "view".into()])
-        .await
-        .unwrap();
-    let st = flush_until(&s.st, 3000, |s| s["pending"] == 0).await;
-    assert_eq!(st["pending"], 0, "{st}");
-    let uploads: Vec<Value> = fixture_log(&run)
-        .await
-        .into_iter()
-        .filter(|e| e["kind"] == "events")
-        .collect();
+    let (s, collector) = nurse_uploading_to("ok", json!({ "batchBytes": 3000 })).await;
+    s.seal_many(&["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"])
+        .await;
+    s.flush_all(3000).await;
+    let uploads = collector.uploads().await;
     assert!(uploads.len() >= 2, "several batches: {uploads:?}");
     for u in &uploads {
         assert!(
@@ -631,7 +581,6 @@ async fn batches_by_size() {
             "{u:?}"
         );
     }
-    let sent: u64 = uploads.iter().map(|e| e["count"].as_u64().unwrap()).sum();
-    assert_eq!(sent, 6);
-    call(&s.st, "close", &[]).await.unwrap();
+    assert_eq!(events_sent(&uploads), 6);
+    s.close().await;
 }
