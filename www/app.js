@@ -1,6 +1,6 @@
 // The sealtrail demo: a small clinic page over the browser module.
 //
-// Every DOM node is built with createElement/textContent (never innerHTML):
+// Every DOM node is built with createElement/textContent (never parsed from HTML strings):
 // record text, names and break-glass reasons are data, and some demo records
 // carry XSS payloads on purpose. The page runs under a strict CSP (see
 // index.html): no inline script or style, wasm allowed by 'wasm-unsafe-eval'.
