@@ -7,7 +7,8 @@
 //!
 //! - **Core** (everything outside `web`): pure Rust, no browser imports, built
 //!   and tested natively. A [`policy`] decides field by field what a
-//!   [`session`] may see; [`seal`] replaces restricted fields by placeholders
+//!   [`session`] may see ([`decision::Access`] folds role, time-bound grants
+//!   and step-up rules once per session); [`seal`] replaces restricted fields by placeholders
 //!   carrying salted SHA-256 commitments; [`breakglass`] validates emergency
 //!   justifications and issues single-record grants; every look becomes an
 //!   [`event`] appended to a SHA-256 [`chain`] over RFC 8785 [`canon`]ical
@@ -21,6 +22,8 @@
 //!   events in IndexedDB until a collector acknowledges them with `200`.
 //! - **Collector** (`collector/`): the reference server that verifies on
 //!   ingest with this crate's [`verify`] and [`alerts`], and the review page.
+//!
+//! [`sample`] writes realistic chains for the demo, the tests and the benchmark.
 //!
 //! The time is always passed in ([`Timestamp`]) and randomness comes from an
 //! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
