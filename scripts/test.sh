@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 
 section() { printf '\n==== %s\n' "$*"; }
 
+# Everything printed is also kept, so the last line can total the runners'
+# own counts (cargo test, node:test) into one "N passed, M failed" line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+exec > >(tee "$log") 2>&1
+
 scripts/setup.sh
 
 section "format"
@@ -29,3 +35,9 @@ section "collector on PostgreSQL, review page flow"
 SEALTRAIL_SKIP_SQLITE=1 scripts/test-collector.sh  # SQLite already ran in cargo test
 
 section "all tests passed"
+awk '
+  /^test result: /       { p += $4; f += $6 }
+  /^(ℹ|#) pass [0-9]+$/  { p += $3 }
+  /^(ℹ|#) fail [0-9]+$/  { f += $3 }
+  END { printf "tests: %d passed, %d failed\n", p, f }
+' "$log"
