@@ -541,6 +541,50 @@ async fn stops_and_alerts_on_fork() {
 }
 
 #[wasm_bindgen_test]
+async fn halves_batches_on_413() {
+    let (s, collector) = nurse_uploading_to("max2", json!({ "batchDelayMs": 200 })).await;
+    s.seal_many(&["p-1001", "p-1002", "p-1003", "p-1004", "p-1005", "p-1006"])
+        .await;
+    s.flush_all(4000).await;
+    let log = collector.uploads().await;
+    assert!(log.iter().any(|u| u["status"] == 413), "{log:?}");
+    let stored: Vec<&Value> = log.iter().filter(|u| u["status"] == 200).collect();
+    assert!(
+        stored.iter().all(|u| u["count"].as_u64().unwrap() <= 2),
+        "{log:?}"
+    );
+    assert_eq!(
+        stored
+            .iter()
+            .map(|u| u["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        6,
+        "every event stored once: {log:?}"
+    );
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn stops_on_400_and_keeps_the_events() {
+    let (s, collector) = nurse_uploading_to("reject400", json!({})).await;
+    s.seal("p-1001").await;
+    let st = s
+        .flush_until(2000, |s| {
+            s["chains"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["stopped"] == "rejected"))
+        })
+        .await;
+    assert_eq!(st["pending"], 1, "nothing deleted without a 200: {st}");
+    s.assert_alerted(|a| a["rule"] == "collector-rejected");
+    let before = collector.uploads().await.len();
+    s.flush().await;
+    sleep(100).await;
+    assert_eq!(before, collector.uploads().await.len(), "not retried");
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
 async fn times_out_and_retries() {
     let (s, collector) = nurse_uploading_to("hang1", json!({ "timeoutMs": 300 })).await;
     s.seal("p-1001").await;

@@ -38,6 +38,8 @@ function events(r, chain, batch, scenario) {
   if (scenario === 'down') return [503, { error: 'down' }];
   if (scenario === 'fail500x2' && r.uploads <= 2) return [500, { error: 'boom' }];
   if (scenario === 'fork') return [409, { error: 'fork', seq: first }];
+  if (scenario === 'max2' && batch.length > 2) return [413, { error: 'too large' }];
+  if (scenario === 'reject400') return [400, { error: 'not a batch of events' }];
   if (scenario === 'gap' && r.uploads === 1) {
     const stored = r.chains.get(chain) ?? [];
     stored[first] = batch[0];
