@@ -23,6 +23,10 @@
 //! - **Collector** (`collector/`): the reference server that verifies on
 //!   ingest with this crate's [`verify`] and [`alerts`], and the review page.
 //!
+//! - **Transparency log** ([`tlog`]): the collector appends every accepted
+//!   event's `(chain, seq, hash)` to a Merkle tree and signs its head, so
+//!   browsers, witnesses and the CLI can prove it never rewrote history.
+//!
 //! [`sample`] writes realistic chains for the demo, the tests and the benchmark.
 //!
 //! The time is always passed in ([`Timestamp`]) and randomness comes from an
@@ -43,6 +47,7 @@ pub mod sample;
 pub mod seal;
 pub mod session;
 mod time;
+pub mod tlog;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
