@@ -1,5 +1,6 @@
 //! `sealtrail`: verify audit chains, canonicalize JSON, review alerts, export
-//! FHIR and check policies from the command line.
+//! FHIR, check policies, and hold a collector to its signed log
+//! (checkpoints and proofs, in `tlog.rs`) from the command line.
 //!
 //! Exit codes: 0 done (a valid chain, a valid policy), 1 a chain or policy
 //! that fails its check, 2 bad usage or unreadable input. Every error is one
@@ -18,6 +19,9 @@ use sealtrail::policy::Policy;
 use sealtrail::verify::{verify_slice, Failure, Options, Summary, Verifier};
 use sealtrail::{Digest, Timestamp};
 use serde_json::{json, Value};
+
+#[path = "sealtrail/tlog.rs"]
+mod tlog;
 
 /// Files above this size get a progress bar (when stderr is a terminal).
 const PROGRESS_BYTES: usize = 4 << 20;
@@ -50,6 +54,22 @@ enum Command {
         threads: usize,
         #[command(flatten)]
         after: After,
+        /// A C2SP `tlog-proof` file proving the chain's last event is in the
+        /// collector's signed log (needs `--key`).
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        #[command(flatten)]
+        trust: tlog::TrustArgs,
+    },
+    /// Signed checkpoints of a collector's transparency log.
+    Checkpoint {
+        #[command(subcommand)]
+        command: CheckpointCommand,
+    },
+    /// Inclusion and consistency proofs of a collector's transparency log.
+    Proof {
+        #[command(subcommand)]
+        command: ProofCommand,
     },
     /// Print the RFC 8785 canonical form of a JSON file (no trailing newline).
     Canon {
@@ -140,6 +160,36 @@ impl After {
 }
 
 #[derive(Subcommand)]
+enum CheckpointCommand {
+    /// Check a checkpoint's log signature and witness cosignatures: exit 0 if valid, 1 if not.
+    Verify {
+        /// The signed checkpoint (C2SP `tlog-checkpoint`).
+        file: PathBuf,
+        #[command(flatten)]
+        trust: tlog::TrustArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProofCommand {
+    /// Inclusion: a `tlog-proof` file and `--event`. Consistency: two
+    /// checkpoints, old then new, and `--consistency`. Exit 0 if it holds, 1 if not.
+    Verify {
+        /// A `tlog-proof` file, or two signed checkpoints.
+        #[arg(required = true, num_args = 1..=2)]
+        files: Vec<PathBuf>,
+        /// The event (JSON; of a chain file, the last line) whose inclusion to prove.
+        #[arg(long, value_name = "FILE", conflicts_with = "consistency")]
+        event: Option<PathBuf>,
+        /// The consistency proof: base64 hashes, one a line (none for equal sizes).
+        #[arg(long, value_name = "FILE")]
+        consistency: Option<PathBuf>,
+        #[command(flatten)]
+        trust: tlog::TrustArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a policy file; errors name the JSON Pointer at fault.
     Check {
@@ -165,7 +215,24 @@ fn main() -> ExitCode {
             max_clock_step_ms,
             threads,
             after,
-        } => verify(&file, json, max_clock_step_ms, threads, &after),
+            proof,
+            trust,
+        } => verify(&file, json, max_clock_step_ms, threads, &after).and_then(|()| match proof {
+            Some(p) => logged(&file, &p, &trust),
+            None => Ok(()),
+        }),
+        Command::Checkpoint {
+            command: CheckpointCommand::Verify { file, trust },
+        } => tlog::checkpoint_verify(&file, &trust),
+        Command::Proof {
+            command:
+                ProofCommand::Verify {
+                    files,
+                    event,
+                    consistency,
+                    trust,
+                },
+        } => tlog::proof_verify(&files, event.as_deref(), consistency.as_deref(), &trust),
         Command::Canon { file } => canon(&file),
         Command::Alerts {
             files,
@@ -296,6 +363,21 @@ fn verify(
             Err(stop)
         }
     }
+}
+
+/// After `verify`: the chain's head is in the collector's signed log, so the
+/// whole chain (linked by hash up to it) is what the log committed to.
+fn logged(path: &Path, proof: &Path, trust: &tlog::TrustArgs) -> Result<(), Stop> {
+    let text = String::from_utf8(read(path)?)
+        .map_err(|_| Stop::Input(format!("`{}` is not UTF-8 text", path.display())))?;
+    let head = tlog::leaf_of(&text, path)?;
+    let (v, index) = tlog::inclusion(proof, &head, trust)?;
+    out(format!(
+        "logged: head #{} is leaf {index} of `{}` at size {}\n",
+        head.seq, v.checkpoint.origin, v.checkpoint.size
+    )
+    .as_bytes());
+    Ok(())
 }
 
 fn canon(path: &Path) -> Result<(), Stop> {
