@@ -121,6 +121,23 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The kind, as its serialised `type` names it (`roleNotAuthorised`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SessionExpired => "sessionExpired",
+            Self::RoleNotAuthorised { .. } => "roleNotAuthorised",
+            Self::UnknownReasonCode { .. } => "unknownReasonCode",
+            Self::ReasonBlank => "reasonBlank",
+            Self::ReasonRepeated => "reasonRepeated",
+            Self::ReasonTooShort { .. } => "reasonTooShort",
+            Self::ReasonTooLong { .. } => "reasonTooLong",
+            Self::ContextTooLong { .. } => "contextTooLong",
+            Self::IncidentRefMissing => "incidentRefMissing",
+            Self::IncidentRefMalformed { .. } => "incidentRefMalformed",
+            Self::NoEntropy(_) => "noEntropy",
+        }
+    }
+
     /// The JSON Pointer of the request field at fault (empty when the request
     /// as a whole is refused: the role, the session, the platform).
     pub fn pointer(&self) -> &'static str {
@@ -352,6 +369,31 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_are_the_serialised_type() {
+        let all = [
+            Refusal::SessionExpired,
+            Refusal::RoleNotAuthorised { role: "r".into() },
+            Refusal::UnknownReasonCode { code: "c".into() },
+            Refusal::ReasonBlank,
+            Refusal::ReasonRepeated,
+            Refusal::ReasonTooShort { found: 1, min: 2 },
+            Refusal::ReasonTooLong { found: 3, max: 2 },
+            Refusal::ContextTooLong { found: 3, max: 2 },
+            Refusal::IncidentRefMissing,
+            Refusal::IncidentRefMalformed {
+                found: "x".into(),
+                pattern: "p".into(),
+            },
+        ];
+        for r in all {
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["type"], r.kind(), "{r:?}");
+        }
+        // A tagged newtype of a string has no serde form; its kind is still named.
+        assert_eq!(Refusal::NoEntropy("x".into()).kind(), "noEntropy");
+    }
 
     #[test]
     fn repeated_characters() {

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// Why a value has no canonical form.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CanonError {
     /// The value holds something JSON cannot carry (a NaN or infinite number, a non-string key).
     #[error("value cannot be written as canonical JSON: {0}")]

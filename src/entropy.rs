@@ -11,7 +11,7 @@ pub trait Entropy {
 }
 
 /// Why random bytes could not be had.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum EntropyError {
     /// The platform's random source failed; nothing random can be made safely.
     #[error("the platform's secure random source is unavailable: {0}")]

@@ -14,10 +14,15 @@
 //!   [`event`] appended to a SHA-256 [`chain`] over RFC 8785 [`canon`]ical
 //!   JSON, which [`verify`] checks rule by rule and [`alerts`] reviews.
 //!   [`fhir`] renders events as FHIR R4 `AuditEvent`s.
+//! - **Page session** ([`page`]): the engine of the browser package, still
+//!   pure core. A [`page::PageSession`] holds policy, login, vaults and issued
+//!   grants; each call returns a [`page::Pending`] (event drafts plus a typed
+//!   answer) that yields the answer only in exchange for the stored events,
+//!   so log-before-reveal holds by construction and is tested natively.
 //! - **Web layer** (`src/web/`, wasm32 only): the only code that touches
-//!   wasm-bindgen, js-sys and web-sys. It converts JS values, stores events in
-//!   IndexedDB before revealing anything, uploads them in batches and draws the
-//!   break-glass dialog with DOM APIs.
+//!   wasm-bindgen, js-sys and web-sys. It converts JS values, stores the page
+//!   session's events in IndexedDB before committing them for an answer,
+//!   uploads them in batches and draws the break-glass dialog with DOM APIs.
 //! - **Storage and upload**: the wire contract is `shared/spec/audit-chain.md`:
 //!   events in IndexedDB until a collector acknowledges them with `200`.
 //! - **Collector** (`collector/`): the reference server that verifies on
@@ -41,6 +46,7 @@ mod digest;
 pub mod entropy;
 pub mod event;
 pub mod fhir;
+pub mod page;
 pub mod pointer;
 pub mod policy;
 pub mod sample;

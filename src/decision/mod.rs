@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 pub use host::{HostAction, HostActionError, HostDecision};
+pub(crate) use record::kind as kind_of;
 pub use record::{RecordError, RecordFacts};
 
 use crate::event::{Action, EventDraft, Outcome, Relation};

@@ -108,7 +108,7 @@ pub struct Sealed {
 }
 
 /// Why a record could not be sealed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
     /// The record lacks what the policy needs (an id) or is not an object.
     #[error(transparent)]

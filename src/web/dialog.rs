@@ -11,80 +11,14 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Element, HtmlDialogElement, HtmlElement};
 
 use super::error::WebError;
-
-/// Every text the dialog shows. `{record}`, `{role}`, `{count}`, `{min}` and
-/// `{max}` are replaced where they appear.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct DialogStrings {
-    /// Heading.
-    pub title: String,
-    /// Sentence under the heading naming the record.
-    pub intro: String,
-    /// Label of the reason code select.
-    pub reason_code: String,
-    /// First, empty option of the select.
-    pub reason_code_choose: String,
-    /// Error when no reason code was chosen.
-    pub reason_code_missing: String,
-    /// Label of the reason text.
-    pub reason_text: String,
-    /// Hint under the reason text.
-    pub reason_hint: String,
-    /// Live count under a text field.
-    pub count: String,
-    /// Label of the optional context.
-    pub context: String,
-    /// Hint under the context.
-    pub context_hint: String,
-    /// Label of the incident reference.
-    pub incident_ref: String,
-    /// Hint under the incident reference.
-    pub incident_hint: String,
-    /// Confirm button.
-    pub confirm: String,
-    /// Cancel button.
-    pub cancel: String,
-    /// Heading shown to a role that may not break the glass.
-    pub unauthorised_title: String,
-    /// Why, for that role.
-    pub unauthorised: String,
-    /// Button that closes the refusal.
-    pub close: String,
-    /// Announced when the form has errors.
-    pub fix_errors: String,
-}
-
-impl Default for DialogStrings {
-    fn default() -> Self {
-        Self {
-            title: "Emergency access (break-glass)".into(),
-            intro: "You are asking to see restricted notes of record {record}. This access is logged with your reason and reviewed by the safeguarding lead.".into(),
-            reason_code: "Reason".into(),
-            reason_code_choose: "Choose a reason".into(),
-            reason_code_missing: "Choose the reason for emergency access.".into(),
-            reason_text: "Why do you need this access now?".into(),
-            reason_hint: "Between {min} and {max} characters.".into(),
-            count: "{count} of {max} characters".into(),
-            context: "Further context (optional)".into(),
-            context_hint: "At most {max} characters.".into(),
-            incident_ref: "Incident or investigation reference (optional)".into(),
-            incident_hint: "If there is one, for example INC-2026-0042.".into(),
-            confirm: "Request access".into(),
-            cancel: "Cancel".into(),
-            unauthorised_title: "Emergency access is not available to your role".into(),
-            unauthorised: "Your role {role} may not break the glass on record {record}. Ask a safeguarding lead or an administrator. This attempt has been logged.".into(),
-            close: "Close".into(),
-            fix_errors: "Please correct the highlighted fields.".into(),
-        }
-    }
-}
+use super::listener::Listener;
+use crate::breakglass::{BreakGlassRequest, Refusal};
+use crate::page::{BreakGlassForm, DialogStrings};
 
 /// Which form field an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,47 +37,59 @@ pub enum Field {
 
 /// What the user typed, untrimmed (the core trims and judges).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Justification {
-    /// Reason code.
-    pub code: String,
-    /// Reason text.
-    pub text: String,
-    /// Optional context (empty when not given).
-    pub context: String,
-    /// Optional incident reference (empty when not given).
-    pub incident_ref: String,
+struct Justification {
+    code: String,
+    text: String,
+    context: String,
+    incident_ref: String,
+}
+
+impl Justification {
+    /// As the core's request: empty optional fields are absent.
+    fn request(&self) -> BreakGlassRequest {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+        BreakGlassRequest {
+            reason_code: self.code.clone(),
+            reason_text: self.text.clone(),
+            context: opt(&self.context),
+            incident_ref: opt(&self.incident_ref),
+        }
+    }
+}
+
+impl Field {
+    /// The field a refusal's request pointer names.
+    fn of(pointer: &str) -> Self {
+        match pointer {
+            "/reasonCode" => Field::Code,
+            "/reasonText" => Field::Text,
+            "/context" => Field::Context,
+            "/incidentRef" => Field::IncidentRef,
+            _ => Field::Form,
+        }
+    }
 }
 
 /// How the dialog ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// The user confirmed a justification that passed `check`.
-    Confirmed(Justification),
+    /// The user confirmed a request that passed `check`.
+    Confirmed(BreakGlassRequest),
     /// The user cancelled (button, Escape, or closed otherwise).
     Cancelled,
     /// The refusal for an unauthorised role was shown and closed.
     Refused,
 }
 
-/// The core's validation of what was typed: every problem, with its field, in form order.
-pub type Check = Box<dyn Fn(&Justification) -> Vec<(Field, String)>>;
+/// The core's validation of a request: every problem, in form order.
+pub type Check = Box<dyn Fn(&BreakGlassRequest) -> Vec<Refusal>>;
 
 /// What the dialog needs to know.
 pub struct Ask<'a> {
     /// The record's id or display label (shown as text).
     pub record: &'a str,
-    /// The user's role (shown as text when refused).
-    pub role: &'a str,
-    /// Whether the role may break the glass at all.
-    pub authorised: bool,
-    /// Reason codes and their labels, in display order.
-    pub reason_codes: &'a [(String, String)],
-    /// Reason length bounds (after trimming) and context bound.
-    pub reason_min: u32,
-    /// Most characters of reason text.
-    pub reason_max: u32,
-    /// Most characters of context.
-    pub context_max: u32,
+    /// The role, its rights and the form's limits, from the core.
+    pub form: &'a BreakGlassForm,
     /// The core's validation of what was typed.
     pub check: Check,
 }
@@ -153,6 +99,7 @@ static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 
 /// Opens the dialog and resolves when it closes.
 pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebError> {
+    let rules = ask.form;
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .ok_or(WebError::NoWindow)?;
@@ -162,9 +109,9 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
     let id = |part: &str| format!("sealtrail-bg{n}-{part}");
     let fill = |s: &str, count: usize, max: u32| {
         s.replace("{record}", ask.record)
-            .replace("{role}", ask.role)
+            .replace("{role}", &rules.role)
             .replace("{count}", &count.to_string())
-            .replace("{min}", &ask.reason_min.to_string())
+            .replace("{min}", &rules.reason_min.to_string())
             .replace("{max}", &max.to_string())
     };
     let dom = |e: JsValue| {
@@ -184,9 +131,9 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
     intro.set_id(&id("intro"));
 
     let answer: Rc<RefCell<Answer>> = Rc::new(RefCell::new(Answer::Cancelled));
-    let mut closures: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
+    let mut listeners: Vec<Listener> = Vec::new();
 
-    if !ask.authorised {
+    if !rules.authorised {
         heading.set_text_content(Some(&fill(&strings.unauthorised_title, 0, 0)));
         intro.set_text_content(Some(&fill(&strings.unauthorised, 0, 0)));
         set(&intro, "role", "alert").map_err(dom)?;
@@ -194,7 +141,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         let close = button(&doc, &dialog, &strings.close, "button").map_err(dom)?;
         set(&close, "autofocus", "").map_err(dom)?;
         let d = dialog.clone();
-        closures.push(listen(&close, "click", move |_| d.close()).map_err(dom)?);
+        listeners.push(Listener::new(&close, "click", move |_| d.close()).map_err(dom)?);
     } else {
         heading.set_text_content(Some(&fill(&strings.title, 0, 0)));
         intro.set_text_content(Some(&fill(&strings.intro, 0, 0)));
@@ -214,7 +161,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         set(&blank, "value", "").map_err(dom)?;
         blank.set_text_content(Some(&strings.reason_code_choose));
         select.append_child(&blank).map_err(dom)?;
-        for (code, text) in ask.reason_codes {
+        for (code, text) in &rules.reason_codes {
             let o = doc.create_element("option").map_err(dom)?;
             set(&o, "value", code).map_err(dom)?;
             o.set_text_content(Some(text));
@@ -234,10 +181,10 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         text.set_rows(4);
         let hint = child(&doc, &text_row, "p", Some("sealtrail-hint")).map_err(dom)?;
         hint.set_id(&id("text-hint"));
-        hint.set_text_content(Some(&fill(&strings.reason_hint, 0, ask.reason_max)));
+        hint.set_text_content(Some(&fill(&strings.reason_hint, 0, rules.reason_max)));
         let count = child(&doc, &text_row, "p", Some("sealtrail-count")).map_err(dom)?;
         count.set_id(&id("text-count"));
-        count.set_text_content(Some(&fill(&strings.count, 0, ask.reason_max)));
+        count.set_text_content(Some(&fill(&strings.count, 0, rules.reason_max)));
         let text_err = error_slot(&doc, &text_row, &id("text-error")).map_err(dom)?;
         set(
             &text,
@@ -261,7 +208,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         context.set_rows(3);
         let ctx_count = child(&doc, &ctx_row, "p", Some("sealtrail-count")).map_err(dom)?;
         ctx_count.set_id(&id("context-count"));
-        ctx_count.set_text_content(Some(&fill(&strings.context_hint, 0, ask.context_max)));
+        ctx_count.set_text_content(Some(&fill(&strings.context_hint, 0, rules.context_max)));
         let ctx_err = error_slot(&doc, &ctx_row, &id("context-error")).map_err(dom)?;
         set(
             &context,
@@ -302,15 +249,15 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
             text.clone(),
             count.clone(),
             strings.count.clone(),
-            ask.reason_max,
+            rules.reason_max,
         );
         let fill_count = move |tmpl: &str, n: usize, m: u32| {
             tmpl.replace("{count}", &n.to_string())
                 .replace("{max}", &m.to_string())
         };
         let fc = fill_count;
-        closures.push(
-            listen(&text, "input", move |_| {
+        listeners.push(
+            Listener::new(&text, "input", move |_| {
                 c.set_text_content(Some(&fc(&s, t.value().trim().chars().count(), max)));
             })
             .map_err(dom)?,
@@ -319,17 +266,17 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
             context.clone(),
             ctx_count.clone(),
             strings.count.clone(),
-            ask.context_max,
+            rules.context_max,
         );
-        closures.push(
-            listen(&context, "input", move |_| {
+        listeners.push(
+            Listener::new(&context, "input", move |_| {
                 c.set_text_content(Some(&fill_count(&s, t.value().trim().chars().count(), max)));
             })
             .map_err(dom)?,
         );
 
         let d = dialog.clone();
-        closures.push(listen(&cancel, "click", move |_| d.close()).map_err(dom)?);
+        listeners.push(Listener::new(&cancel, "click", move |_| d.close()).map_err(dom)?);
 
         // Confirm: ask the core; show its first complaint on its field.
         let fields: [(Field, HtmlElement, Element); 4] = [
@@ -346,8 +293,8 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         let fix = strings.fix_errors.clone();
         let choose = strings.reason_code_missing.clone();
         let (d, a) = (dialog.clone(), answer.clone());
-        closures.push(
-            listen(&form, "submit", move |e| {
+        listeners.push(
+            Listener::new(&form, "submit", move |e| {
                 e.prevent_default();
                 let j = Justification {
                     code: select.value(),
@@ -359,14 +306,17 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
                     let _ = input.remove_attribute("aria-invalid");
                     slot.set_text_content(None);
                 }
-                let mut problems = check(&j);
+                let mut problems: Vec<(Field, String)> = check(&j.request())
+                    .iter()
+                    .map(|r| (Field::of(r.pointer()), r.to_string()))
+                    .collect();
                 if j.code.is_empty() {
                     problems.retain(|(f, _)| *f != Field::Code);
                     problems.insert(0, (Field::Code, choose.clone()));
                 }
                 if problems.is_empty() {
                     summary.set_text_content(None);
-                    *a.borrow_mut() = Answer::Confirmed(j);
+                    *a.borrow_mut() = Answer::Confirmed(j.request());
                     d.close();
                     return;
                 }
@@ -401,8 +351,8 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
     let mut wake = None;
     let promise = js_sys::Promise::new(&mut |resolve, _| wake = Some(resolve));
     let done = closed.clone();
-    closures.push(
-        listen(&dialog, "close", move |_| {
+    listeners.push(
+        Listener::new(&dialog, "close", move |_| {
             done.set(true);
             if let Some(w) = &wake {
                 let _ = w.call0(&JsValue::UNDEFINED);
@@ -415,7 +365,7 @@ pub async fn ask(strings: &DialogStrings, ask: Ask<'_>) -> Result<Answer, WebErr
         return Err(dom(e));
     }
     let _ = JsFuture::from(promise).await;
-    drop(closures);
+    drop(listeners);
     dialog.remove();
     if let Some(el) = opener.and_then(|o| o.dyn_into::<HtmlElement>().ok()) {
         let _ = el.focus();
@@ -462,15 +412,4 @@ fn error_slot(doc: &Document, parent: &Element, id: &str) -> Result<Element, JsV
     let p = child(doc, parent, "p", Some("sealtrail-error"))?;
     p.set_id(id);
     Ok(p)
-}
-
-/// Adds a listener; it lives as long as the returned closure.
-fn listen(
-    target: &web_sys::EventTarget,
-    event: &str,
-    f: impl FnMut(web_sys::Event) + 'static,
-) -> Result<Closure<dyn FnMut(web_sys::Event)>, JsValue> {
-    let c = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    target.add_event_listener_with_callback(event, c.as_ref().unchecked_ref())?;
-    Ok(c)
 }

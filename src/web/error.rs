@@ -1,11 +1,16 @@
 //! The one error type of the web layer, and how it reaches JavaScript.
 //!
 //! Every rejected promise and thrown exception of the package is a JS `Error`
-//! whose `name` is `SealtrailError`, whose `message` says what to do, and whose
-//! `code` is a stable kebab-case string a host can branch on (see the
-//! `SealtrailErrorCode` type in the generated `.d.ts`).
+//! whose `name` is `SealtrailError`, whose `message` says what to do, whose
+//! `code` is a stable kebab-case string a host can branch on, and whose
+//! `pointer` names the offending argument member as a JSON Pointer (`null`
+//! when no argument is to blame): the `SealtrailError` interface of the
+//! generated `.d.ts`. The core's own errors ([`StartError`], [`PageError`])
+//! cross typed and give their code and pointer themselves.
 
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::page::{ErrorCode, PageError, StartError};
 
 /// What went wrong in the browser layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +38,13 @@ pub enum WebError {
         /// What was expected.
         message: String,
     },
-    /// The policy, session or record was refused by the core.
+    /// `start`'s configuration was refused.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The page session refused a call.
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// The core refused for a reason no input change fixes.
     #[error("{0}")]
     Core(String),
     /// No secure random source.
@@ -45,26 +56,34 @@ pub enum WebError {
     /// The page has no `window` or `document` (a worker, or server-side rendering).
     #[error("this needs a browser window with a document")]
     NoWindow,
-    /// A reveal was asked without a matching, current grant.
-    #[error("{0}")]
-    Grant(String),
 }
 
 impl WebError {
     /// The stable code hosts branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            WebError::StorageMissing(_) => "storage-missing",
-            WebError::StorageBlocked(_) => "storage-blocked",
-            WebError::StorageFull => "storage-full",
-            WebError::StorageClosed => "storage-closed",
-            WebError::Storage(_) => "storage-failed",
-            WebError::Input { .. } => "invalid-input",
-            WebError::Core(_) => "refused",
-            WebError::Entropy(_) => "no-entropy",
-            WebError::NotStarted => "not-started",
-            WebError::NoWindow => "no-window",
-            WebError::Grant(_) => "grant",
+            WebError::StorageMissing(_) => ErrorCode::StorageMissing,
+            WebError::StorageBlocked(_) => ErrorCode::StorageBlocked,
+            WebError::StorageFull => ErrorCode::StorageFull,
+            WebError::StorageClosed => ErrorCode::StorageClosed,
+            WebError::Storage(_) => ErrorCode::StorageFailed,
+            WebError::Input { .. } => ErrorCode::InvalidInput,
+            WebError::Start(e) => e.code(),
+            WebError::Page(e) => e.code(),
+            WebError::Core(_) => ErrorCode::Refused,
+            WebError::Entropy(_) => ErrorCode::NoEntropy,
+            WebError::NotStarted => ErrorCode::NotStarted,
+            WebError::NoWindow => ErrorCode::NoWindow,
+        }
+    }
+
+    /// The JSON Pointer of the argument member to blame, if one is.
+    pub fn pointer(&self) -> Option<String> {
+        match self {
+            WebError::Input { pointer, .. } => Some(pointer.clone()),
+            WebError::Start(e) => Some(e.pointer()),
+            WebError::Page(e) => e.pointer(),
+            _ => None,
         }
     }
 
@@ -99,10 +118,11 @@ impl From<WebError> for JsValue {
     fn from(e: WebError) -> Self {
         let err = js_sys::Error::new(&e.to_string());
         err.set_name("SealtrailError");
-        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
-        if let WebError::Input { pointer, .. } = &e {
-            let _ = js_sys::Reflect::set(&err, &"pointer".into(), &pointer.as_str().into());
-        }
+        let pointer = e
+            .pointer()
+            .map_or(JsValue::NULL, |p| JsValue::from(p.as_str()));
+        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
+        let _ = js_sys::Reflect::set(&err, &"pointer".into(), &pointer);
         err.into()
     }
 }

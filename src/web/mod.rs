@@ -1,6 +1,7 @@
 //! The browser layer: the only code that touches wasm-bindgen, js-sys and
-//! web-sys (compiled for `wasm32` only). It is thin: it converts JS values to
-//! core types, asks the core, and does the browser's part of the contract in
+//! web-sys (compiled for `wasm32` only). It is thin: the engine of a page
+//! session is the core's [`crate::page::PageSession`]; this layer converts JS
+//! values ([`interop`]), and does the browser's part of the contract in
 //! `shared/spec/audit-chain.md`:
 //!
 //! - [`journal`] appends this page's events with the core's chain writer and
@@ -8,15 +9,20 @@
 //!   answer that depends on them is returned (log before reveal);
 //! - [`upload`] ships stored events to the collector and deletes them only
 //!   after a `200`;
-//! - [`dialog`] draws the break-glass dialog with DOM APIs;
-//! - [`api`] is the `Sealtrail` class JavaScript sees, typed by [`types`].
+//! - [`dialog`] draws the break-glass dialog with DOM APIs, its listeners
+//!   owned by [`listener`] guards;
+//! - [`api`] is the `Sealtrail` class JavaScript sees, typed by [`types`];
+//!   [`instance`] holds one running instance's parts.
 
 pub mod api;
 pub mod dialog;
 pub mod entropy;
 pub mod error;
 pub mod idb;
+pub mod instance;
+pub mod interop;
 pub mod journal;
+pub mod listener;
 pub mod store;
 pub mod timer;
 pub mod types;

@@ -23,8 +23,6 @@ use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode};
 use super::error::{describe, WebError};
 use super::idb;
 
-/// The database name unless the host picks another.
-pub const DEFAULT_DB: &str = "sealtrail";
 const VERSION: u32 = 1;
 const EVENTS: &str = "events";
 const CHAINS: &str = "chains";

@@ -1,16 +1,10 @@
-//! The TypeScript contract of the package, declared once, and the JSON
-//! bridge between JS values and the core's serde types.
-//!
-//! Values cross the boundary as JSON (`JSON.stringify` in, `JSON.parse`
-//! out): the core already carries serde_json, so this costs no extra code in
-//! the `.wasm`, and parse errors come back with the JSON Pointer of the
-//! offending member (via `serde_path_to_error`).
+//! The TypeScript contract of the package, declared once. The answers it
+//! declares are the serde types of [`crate::page::answer`];
+//! `tests/js_contract.rs` serialises a sample of each and `tsc` checks every
+//! sample against these declarations (`scripts/test-web.sh`), so the two
+//! cannot drift apart.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-use super::error::WebError;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -115,7 +109,12 @@ export interface BreakGlassGrant {
   id: string; userId: string; role: string; recordId: string; reasonCode: string;
   issuedAt: string; expiresAt: string; policy: string;
 }
-export interface Refusal { type: string; pointer: string; message: string }
+export type RefusalType =
+  | "sessionExpired" | "roleNotAuthorised" | "unknownReasonCode" | "reasonBlank" | "reasonRepeated"
+  | "reasonTooShort" | "reasonTooLong" | "contextTooLong" | "incidentRefMissing" | "incidentRefMalformed"
+  | "noEntropy";
+/** One reason a break-glass request was refused; `pointer` names the request field ("" for the request as a whole). */
+export interface Refusal { type: RefusalType; pointer: string; message: string }
 export type BreakGlassResult =
   | { outcome: "granted"; grant: BreakGlassGrant; event: EventRef }
   | { outcome: "denied"; refusals: Refusal[]; event: EventRef }
@@ -165,52 +164,16 @@ export interface SealtrailAlert {
 export type SealtrailErrorCode =
   | "storage-missing" | "storage-blocked" | "storage-full" | "storage-closed" | "storage-failed"
   | "invalid-input" | "refused" | "no-entropy" | "not-started" | "no-window" | "grant";
+
+/**
+ * What every rejected promise and thrown exception of the package is: a JS
+ * `Error` named `SealtrailError` with a stable `code`, and the JSON Pointer
+ * of the offending argument member (`/options/batchDelayMs`, `/record/id`),
+ * or `null` when no argument is to blame (storage, the platform).
+ */
+export interface SealtrailError extends Error {
+  name: "SealtrailError";
+  code: SealtrailErrorCode;
+  pointer: string | null;
+}
 "#;
-
-/// A JS value as `T`, naming the offending member as a JSON Pointer under `at`.
-pub fn from_js<T: DeserializeOwned>(value: &JsValue, at: &str) -> Result<T, WebError> {
-    let text = to_json_text(value, at)?;
-    from_text(&text, at)
-}
-
-/// JSON text as `T`, naming the offending member as a JSON Pointer under `at`.
-pub fn from_text<T: DeserializeOwned>(text: &str, at: &str) -> Result<T, WebError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let pointer = format!("{at}{}", path_pointer(e.path()));
-        WebError::input(pointer, e.into_inner().to_string())
-    })
-}
-
-/// `JSON.stringify(value)`.
-pub fn to_json_text(value: &JsValue, at: &str) -> Result<String, WebError> {
-    if value.is_undefined() {
-        return Err(WebError::input(at, "a value is required"));
-    }
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| WebError::input(at, "not representable as JSON"))
-}
-
-/// `value` as a JS value (via `JSON.parse`).
-pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, WebError> {
-    let text = serde_json::to_string(value).map_err(|e| WebError::Core(e.to_string()))?;
-    js_sys::JSON::parse(&text).map_err(|e| WebError::Core(super::error::describe(&e)))
-}
-
-/// A serde path (`a.b[0]`) as a JSON Pointer (`/a/b/0`).
-fn path_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                out = crate::pointer::push(&out, key);
-            }
-            Segment::Unknown => out.push_str("/?"),
-        }
-    }
-    out
-}

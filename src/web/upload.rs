@@ -11,7 +11,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -19,8 +18,10 @@ use super::error::{describe, WebError};
 use super::journal::Journal;
 use super::store::{EventStore, StoredEvent};
 use super::timer::sleep;
+use crate::page::answer::ChainProgress;
+use crate::page::StartOptions;
 
-/// Tuning of the uploader (all from the host's `options`, with defaults).
+/// Tuning of the uploader: the host's options (checked by the core).
 #[derive(Debug, Clone)]
 pub struct UploadConfig {
     /// Collector base URL, without a trailing slash (`/api`, `https://c.example/api`).
@@ -40,39 +41,22 @@ pub struct UploadConfig {
 }
 
 impl UploadConfig {
-    /// Defaults for `endpoint`.
-    pub fn new(endpoint: &str) -> Self {
+    /// Uploads to `endpoint` as `options` say.
+    pub fn new(endpoint: &str, options: &StartOptions) -> Self {
         Self {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
-            batch_events: 500,
-            batch_bytes: 512 * 1024,
-            delay_ms: 250,
-            timeout_ms: 10_000,
-            backoff_ms: 500,
-            backoff_max_ms: 60_000,
+            batch_events: options.batch_events,
+            batch_bytes: options.batch_bytes as usize,
+            delay_ms: options.batch_delay_ms,
+            timeout_ms: options.timeout_ms,
+            backoff_ms: options.backoff_ms,
+            backoff_max_ms: options.backoff_max_ms,
         }
     }
 }
 
-/// Upload progress of one chain.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChainProgress {
-    /// The chain id.
-    pub chain: String,
-    /// Highest `seq` the collector acknowledged with `200`, if any.
-    pub acked_seq: Option<u64>,
-    /// Why uploading this chain stopped for good (`fork`, `tamper`, ...).
-    pub stopped: Option<String>,
-    /// Highest `seq` anchored with a head.
-    pub anchored_seq: Option<u64>,
-    /// Whether this is the chain of the current page load.
-    pub current: bool,
-}
-
 /// Something the collector said that a reviewer must see.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct CollectorAlert {
     /// `fork`, `tamper`, `gap-lost` or `rejected`.
     pub error: String,

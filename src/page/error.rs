@@ -1,0 +1,205 @@
+//! What a page session refuses, and the stable codes a host branches on.
+
+use serde::Serialize;
+
+use crate::alerts::AlertConfigError;
+use crate::decision::{HostActionError, RecordError};
+use crate::policy::PolicyError;
+use crate::seal::{SealError, UnsealError};
+use crate::session::SessionError;
+
+/// The `code` of every error the browser package throws: stable names a
+/// host can branch on (the `SealtrailErrorCode` type of the `.d.ts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// No IndexedDB in this context.
+    StorageMissing,
+    /// Another tab holds an older version of the database open.
+    StorageBlocked,
+    /// The browser refused to store more data.
+    StorageFull,
+    /// The database connection was closed under us.
+    StorageClosed,
+    /// Any other storage failure.
+    StorageFailed,
+    /// An argument is not what the API takes (see `pointer`).
+    InvalidInput,
+    /// The core refused for a reason no input change fixes.
+    Refused,
+    /// No secure random source.
+    NoEntropy,
+    /// Called before `start` finished or after `close`.
+    NotStarted,
+    /// No browser window with a document.
+    NoWindow,
+    /// A reveal without a matching, current grant.
+    Grant,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 11] = [
+        Self::StorageMissing,
+        Self::StorageBlocked,
+        Self::StorageFull,
+        Self::StorageClosed,
+        Self::StorageFailed,
+        Self::InvalidInput,
+        Self::Refused,
+        Self::NoEntropy,
+        Self::NotStarted,
+        Self::NoWindow,
+        Self::Grant,
+    ];
+
+    /// The wire name (`storage-missing`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StorageMissing => "storage-missing",
+            Self::StorageBlocked => "storage-blocked",
+            Self::StorageFull => "storage-full",
+            Self::StorageClosed => "storage-closed",
+            Self::StorageFailed => "storage-failed",
+            Self::InvalidInput => "invalid-input",
+            Self::Refused => "refused",
+            Self::NoEntropy => "no-entropy",
+            Self::NotStarted => "not-started",
+            Self::NoWindow => "no-window",
+            Self::Grant => "grant",
+        }
+    }
+}
+
+/// Why `start`'s configuration was refused. Every variant names the JSON
+/// Pointer of the offending value inside the configuration.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StartError {
+    /// The configuration's own shape (a member missing, unknown or of the wrong type).
+    #[error("invalid value at `{pointer}`: {message}")]
+    Shape {
+        /// Where.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The policy was refused.
+    #[error("invalid value at `/policy{at}`: {0}", at = .0.pointer())]
+    Policy(PolicyError),
+    /// The policy's alert settings were refused.
+    #[error("invalid value at `/policy/alerts`: {0}")]
+    Alerts(AlertConfigError),
+    /// The session was refused.
+    #[error("invalid value at `/session{at}`: {0}", at = .0.pointer())]
+    Session(SessionError),
+}
+
+impl StartError {
+    /// The JSON Pointer of the offending value inside the configuration.
+    pub fn pointer(&self) -> String {
+        match self {
+            Self::Shape { pointer, .. } => pointer.clone(),
+            Self::Policy(e) => format!("/policy{}", e.pointer()),
+            Self::Alerts(_) => "/policy/alerts".to_owned(),
+            Self::Session(e) => format!("/session{}", e.pointer()),
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidInput
+    }
+
+    pub(crate) fn shape(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Shape {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a page session refused a call.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PageError {
+    /// An argument is not what the call takes.
+    #[error("invalid value at `{pointer}`: {message}")]
+    Input {
+        /// JSON Pointer of the offending value inside the call's arguments.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The session was refused (`setSession`).
+    #[error("invalid value at `/session{at}`: {0}", at = .0.pointer())]
+    Session(SessionError),
+    /// A record could not be sealed (`at` names it among the arguments).
+    #[error("invalid value at `{at}{inner}`: {source}", inner = .source.pointer())]
+    Seal {
+        /// The record's pointer among the arguments (`/record`, `/records/3`).
+        at: String,
+        /// Why.
+        source: SealError,
+    },
+    /// A host action's record lacks what the policy needs.
+    #[error("invalid value at `/record{at}`: {0}", at = .0.pointer())]
+    Record(RecordError),
+    /// A host action cannot be logged as given.
+    #[error("invalid value at `/action{at}`: {0}", at = .0.pointer())]
+    HostAction(HostActionError),
+    /// A break-glass or reveal names a record this session has not sealed.
+    #[error("invalid value at `/recordId`: record `{0}` has not been sealed in this page; call `seal` first")]
+    NotSealed(String),
+    /// A reveal shows a grant this session did not issue (or an altered copy).
+    #[error("grant `{0}` was not issued by this page; ask for break-glass access first")]
+    UnknownGrant(String),
+    /// A reveal was refused; its `unseal` event (outcome `denied`) is logged.
+    #[error("{0}")]
+    Unseal(UnsealError),
+    /// The events shown as stored are not the ones drafted: nothing is answered.
+    #[error("the events stored are not the ones drafted, so nothing is revealed")]
+    NotLogged,
+}
+
+impl PageError {
+    /// The JSON Pointer of the offending argument, when one is to blame.
+    pub fn pointer(&self) -> Option<String> {
+        match self {
+            Self::Input { pointer, .. } => Some(pointer.clone()),
+            Self::Session(e) => Some(format!("/session{}", e.pointer())),
+            Self::Seal { at, source } => match source {
+                SealError::Entropy(_) => None,
+                _ => Some(format!("{at}{}", source.pointer())),
+            },
+            Self::Record(e) => Some(format!("/record{}", e.pointer())),
+            Self::HostAction(e) => Some(format!("/action{}", e.pointer())),
+            Self::NotSealed(_) => Some("/recordId".to_owned()),
+            Self::UnknownGrant(_) => Some("/grant".to_owned()),
+            Self::Unseal(UnsealError::NotSealed(_)) => Some("/pointer".to_owned()),
+            Self::Unseal(_) | Self::NotLogged => None,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Input { .. }
+            | Self::Session(_)
+            | Self::Record(_)
+            | Self::HostAction(_)
+            | Self::NotSealed(_) => ErrorCode::InvalidInput,
+            Self::Seal { source, .. } => match source {
+                SealError::Entropy(_) => ErrorCode::NoEntropy,
+                _ => ErrorCode::InvalidInput,
+            },
+            Self::UnknownGrant(_) | Self::Unseal(_) => ErrorCode::Grant,
+            Self::NotLogged => ErrorCode::StorageFailed,
+        }
+    }
+
+    pub(crate) fn input(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Input {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The engine of one page session: what the browser package does between
+//! `start` and `close`, without the browser.
+//!
+//! A [`PageSession`] holds the policy, the host's login session, the vaults
+//! of the records it sealed, the grants it issued and the local alert
+//! engine. Each call takes parsed inputs, the time and (when it draws salts
+//! or grant ids) an [`Entropy`], and returns a [`Pending`]: the event drafts
+//! to store and the typed answer ([`answer`]) they unlock. The web layer
+//! (`src/web/`) only converts JS values, stores the drafts in IndexedDB and
+//! commits; everything decided here is tested natively (`tests/page.rs`).
+
+pub mod answer;
+mod error;
+mod input;
+mod pending;
+mod start;
+mod strings;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+pub use answer::{Alert, BreakGlassResult, EventRef, HostResult, Revealed, SealedRecord, Status};
+pub use error::{ErrorCode, PageError, StartError};
+pub use input::{parse, HeadlessRequest};
+pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};
+pub use start::{StartConfig, StartOptions};
+pub use strings::DialogStrings;
+
+use crate::alerts::AlertEngine;
+use crate::breakglass::{BreakGlassGrant, BreakGlassRequest, Refusal};
+use crate::decision::{Access, FieldAction, HostAction, RecordFacts};
+use crate::entropy::Entropy;
+use crate::event::{Event, Subject};
+use crate::policy::Policy;
+use crate::seal::Vault;
+use crate::session::Session;
+use crate::Timestamp;
+use pending::{SealedPart, Verdict};
+
+/// One page's session: policy, login, sealed records, issued grants, alerts.
+#[derive(Debug)]
+pub struct PageSession {
+    policy: Policy,
+    session: Session,
+    /// The sealed values of the last sealing of each record, by record id.
+    vaults: HashMap<String, Vault>,
+    /// Grants issued by this session, by id: a reveal accepts no other.
+    grants: HashMap<String, BreakGlassGrant>,
+    alerts: AlertEngine,
+}
+
+/// What the break-glass dialog shows for one record and this session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassForm {
+    /// Whether this session may break the glass now.
+    pub authorised: bool,
+    /// The session's role.
+    pub role: String,
+    /// Reason codes and their labels, in display order.
+    pub reason_codes: Vec<(String, String)>,
+    /// Fewest characters of reason text, after trimming.
+    pub reason_min: u32,
+    /// Most characters of reason text, after trimming.
+    pub reason_max: u32,
+    /// Most characters of context.
+    pub context_max: u32,
+}
+
+impl PageSession {
+    /// A session of `session` under `policy`, with the policy's alert rules.
+    pub fn new(policy: Policy, session: Session) -> Result<Self, StartError> {
+        let alerts = AlertEngine::new(
+            policy.doc().alerts.clone(),
+            policy.doc().break_glass.roles.iter().cloned(),
+        )
+        .map_err(StartError::Alerts)?;
+        Ok(Self {
+            policy,
+            session,
+            vaults: HashMap::new(),
+            grants: HashMap::new(),
+            alerts,
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The login session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Replaces the login session (a new login or role); the policy, the
+    /// vaults and the grants stay (a grant still opens only for its user).
+    pub fn set_session(&mut self, session: Session) {
+        self.session = session;
+    }
+
+    /// The policy folded for this session at `now`.
+    fn access(&self, now: Timestamp) -> Access<'_> {
+        Access::new(&self.policy, &self.session, now, &[])
+    }
+
+    /// Seals `record` for `action`: one `view`/`view-sealed` (or action)
+    /// event; errors name `/record`.
+    pub fn seal(
+        &self,
+        record: Value,
+        action: FieldAction,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Pending<Sealing>, PageError> {
+        self.seal_at(vec![("/record".to_owned(), record)], action, now, entropy)
+    }
+
+    /// Seals each of `records` for `action`, one event each; errors name
+    /// `/records/{i}`.
+    pub fn seal_many(
+        &self,
+        records: Vec<Value>,
+        action: FieldAction,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Pending<Sealing>, PageError> {
+        let named = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (format!("/records/{i}"), r))
+            .collect();
+        self.seal_at(named, action, now, entropy)
+    }
+
+    fn seal_at(
+        &self,
+        records: Vec<(String, Value)>,
+        action: FieldAction,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Pending<Sealing>, PageError> {
+        let access = self.access(now);
+        let mut drafts = Vec::with_capacity(records.len());
+        let mut parts = Vec::with_capacity(records.len());
+        for (at, record) in records {
+            let s = access
+                .seal(record, action, entropy)
+                .map_err(|source| PageError::Seal { at, source })?;
+            drafts.push(s.draft);
+            parts.push(SealedPart {
+                view: s.view,
+                decisions: s.decisions,
+                vault: s.vault,
+            });
+        }
+        Ok(Pending::new(drafts, Sealing(parts)))
+    }
+
+    /// The record a break-glass or reveal names, as sealed by this session.
+    fn vault(&self, record_id: &str) -> Result<&Vault, PageError> {
+        self.vaults
+            .get(record_id)
+            .ok_or_else(|| PageError::NotSealed(record_id.to_owned()))
+    }
+
+    fn subject(&self, record_id: &str) -> Result<Subject, PageError> {
+        self.vault(record_id).map(|v| v.subject().clone())
+    }
+
+    /// What the break-glass dialog for `record_id` shows, at `now`.
+    pub fn break_glass_form(
+        &self,
+        record_id: &str,
+        now: Timestamp,
+    ) -> Result<BreakGlassForm, PageError> {
+        self.vault(record_id)?;
+        let rules = &self.policy.doc().break_glass;
+        Ok(BreakGlassForm {
+            authorised: self.access(now).may_break_glass(),
+            role: self.session.role.clone(),
+            reason_codes: rules
+                .reason_codes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            reason_min: rules.reason_min_chars,
+            reason_max: rules.reason_max_chars,
+            context_max: rules.context_max_chars,
+        })
+    }
+
+    /// Every problem with `request` at `now`, for live feedback (nothing logged).
+    pub fn check_break_glass(&self, request: &BreakGlassRequest, now: Timestamp) -> Vec<Refusal> {
+        self.access(now).check_break_glass(request)
+    }
+
+    /// Decides a break-glass `request` on `record_id`: a grant (remembered
+    /// once logged) or the refusals, either way one `break-glass` event.
+    pub fn break_glass(
+        &self,
+        record_id: &str,
+        request: &BreakGlassRequest,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Pending<BreakGlassStep>, PageError> {
+        let subject = self.subject(record_id)?;
+        Ok(
+            match self.access(now).break_glass(&subject, request, entropy) {
+                Ok(granted) => Pending::new(
+                    vec![granted.draft],
+                    BreakGlassStep(Verdict::Granted(granted.grant)),
+                ),
+                Err(refused) => Pending::new(
+                    vec![*refused.draft],
+                    BreakGlassStep(Verdict::Denied(refused.error)),
+                ),
+            },
+        )
+    }
+
+    /// The user closed the break-glass dialog on `record_id` without asking.
+    pub fn break_glass_cancelled(
+        &self,
+        record_id: &str,
+        now: Timestamp,
+    ) -> Result<Pending<BreakGlassStep>, PageError> {
+        let subject = self.subject(record_id)?;
+        let draft = self.access(now).break_glass_cancelled(&subject);
+        Ok(Pending::new(
+            vec![draft],
+            BreakGlassStep(Verdict::Cancelled),
+        ))
+    }
+
+    /// Opens the value sealed at `pointer` of `record_id` under `grant`,
+    /// which must be one this session issued, unaltered. The answer comes
+    /// with its `unseal` event; a refusal is an `unseal` event too (outcome
+    /// `denied`), and committing it answers with the refusal.
+    pub fn reveal(
+        &self,
+        record_id: &str,
+        pointer: &str,
+        grant: &BreakGlassGrant,
+        now: Timestamp,
+    ) -> Result<Pending<Revealing>, PageError> {
+        if self.grants.get(&grant.id) != Some(grant) {
+            return Err(PageError::UnknownGrant(grant.id.clone()));
+        }
+        let vault = self.vault(record_id)?;
+        Ok(
+            match vault.prepare_unseal(&self.access(now), grant, pointer) {
+                Ok(pending) => Pending::new(vec![pending.draft().clone()], Revealing(Ok(pending))),
+                Err(refused) => Pending::new(vec![*refused.draft], Revealing(Err(refused.error))),
+            },
+        )
+    }
+
+    /// Decides a host `action`, on `record` when it concerns one.
+    pub fn host_action(
+        &self,
+        action: &HostAction,
+        record: Option<&Value>,
+        now: Timestamp,
+    ) -> Result<Pending<HostStep>, PageError> {
+        let facts = record
+            .map(|r| RecordFacts::read(&self.policy, r))
+            .transpose()
+            .map_err(PageError::Record)?;
+        let decided = self
+            .access(now)
+            .decide_host(action, facts.as_ref())
+            .map_err(PageError::HostAction)?;
+        Ok(Pending::new(
+            vec![decided.draft],
+            HostStep(decided.decision),
+        ))
+    }
+
+    /// Runs the local alert rules over newly stored `events`.
+    pub fn observe(&mut self, events: &[Event]) -> Vec<Alert> {
+        events
+            .iter()
+            .flat_map(|e| self.alerts.push(e))
+            .map(Alert::Local)
+            .collect()
+    }
+}
