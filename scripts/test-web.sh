@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The browser module's tests, all in Debian's headless Chromium:
 #   1. builds the npm package (scripts/build-web.sh);
-#   2. type-checks a consumer of the generated .d.ts (tsc --noEmit) and checks
-#      the public API has no `any`;
+#   2. type-checks a consumer of the generated .d.ts (tsc --noEmit), checks
+#      the public API has no `any`, and checks a sample of every JSON the Rust
+#      types hand to JavaScript against the .d.ts (tests/js_contract.rs writes
+#      them as TypeScript assignments, tsc --noEmit checks them);
 #   3. wasm-bindgen-test browser tests (tests/web.rs) against the scripted
 #      collector of tests/support/fixture-server.mjs;
 #   4. Playwright end-to-end tests through the demo (tests/e2e/) against the
@@ -25,6 +27,11 @@ scripts/build-web.sh
 step "types: tsc --noEmit on a consumer of pkg/sealtrail.d.ts"
 node_modules/.bin/tsc -p tests/types/tsconfig.json
 node tests/types/no-any.mjs pkg/sealtrail.d.ts
+
+step "types: every answer the Rust types serialise, checked against pkg/sealtrail.d.ts"
+SEALTRAIL_TS_SAMPLES="$root/tests/types/generated/answers.ts" \
+  cargo test --quiet --locked --test js_contract
+node_modules/.bin/tsc -p tests/types/tsconfig.answers.json
 
 step "wasm-bindgen-test in headless Chromium"
 fixture_log=$(mktemp)

@@ -71,6 +71,47 @@ impl ErrorCode {
     }
 }
 
+/// An error as JavaScript receives it (`SealtrailError` in the `.d.ts`):
+/// the web layer sets these members on a JS `Error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorReport {
+    /// Always `SealtrailError`.
+    pub name: &'static str,
+    /// What to do, in words.
+    pub message: String,
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The argument member to blame, or `None` (`null`) when none is.
+    pub pointer: Option<String>,
+}
+
+impl ErrorReport {
+    /// The `name` of every error the package throws.
+    pub const NAME: &'static str = "SealtrailError";
+
+    /// A report of `message` with `code`, blaming `pointer`.
+    pub fn new(code: ErrorCode, pointer: Option<String>, message: String) -> Self {
+        Self {
+            name: Self::NAME,
+            message,
+            code,
+            pointer,
+        }
+    }
+}
+
+impl From<&StartError> for ErrorReport {
+    fn from(e: &StartError) -> Self {
+        Self::new(e.code(), Some(e.pointer()), e.to_string())
+    }
+}
+
+impl From<&PageError> for ErrorReport {
+    fn from(e: &PageError) -> Self {
+        Self::new(e.code(), e.pointer(), e.to_string())
+    }
+}
+
 /// Why `start`'s configuration was refused. Every variant names the JSON
 /// Pointer of the offending value inside the configuration.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

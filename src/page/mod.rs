@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 pub use answer::{Alert, BreakGlassResult, EventRef, HostResult, Revealed, SealedRecord, Status};
-pub use error::{ErrorCode, PageError, StartError};
+pub use error::{ErrorCode, ErrorReport, PageError, StartError};
 pub use input::{parse, HeadlessRequest};
 pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};
 pub use start::{StartConfig, StartOptions};

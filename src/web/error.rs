@@ -10,7 +10,7 @@
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::page::{ErrorCode, PageError, StartError};
+use crate::page::{ErrorCode, ErrorReport, PageError, StartError};
 
 /// What went wrong in the browser layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +87,11 @@ impl WebError {
         }
     }
 
+    /// The error as JavaScript receives it.
+    pub fn report(&self) -> ErrorReport {
+        ErrorReport::new(self.code(), self.pointer(), self.to_string())
+    }
+
     /// An input error at `pointer`.
     pub fn input(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         WebError::Input {
@@ -116,12 +121,11 @@ pub fn describe(e: &JsValue) -> String {
 
 impl From<WebError> for JsValue {
     fn from(e: WebError) -> Self {
-        let err = js_sys::Error::new(&e.to_string());
-        err.set_name("SealtrailError");
-        let pointer = e
-            .pointer()
-            .map_or(JsValue::NULL, |p| JsValue::from(p.as_str()));
-        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().as_str().into());
+        let report = e.report();
+        let err = js_sys::Error::new(&report.message);
+        err.set_name(report.name);
+        let pointer = report.pointer.map_or(JsValue::NULL, JsValue::from);
+        let _ = js_sys::Reflect::set(&err, &"code".into(), &report.code.as_str().into());
         let _ = js_sys::Reflect::set(&err, &"pointer".into(), &pointer);
         err.into()
     }
