@@ -628,3 +628,158 @@ async fn batches_by_size() {
     assert_eq!(events_sent(&uploads), 6);
     s.close().await;
 }
+
+/// What a rejected call hands the host: `(name, code, pointer, message)`;
+/// `pointer` is `None` for `null`. Fails unless it is a JS `Error`.
+fn report(e: &JsValue) -> (String, String, Option<String>, String) {
+    let err = e.dyn_ref::<js_sys::Error>().expect("a JS Error");
+    let pointer = js_sys::Reflect::get(e, &"pointer".into()).unwrap();
+    assert!(
+        pointer.is_null() || pointer.is_string(),
+        "pointer is a string or null: {pointer:?}"
+    );
+    (
+        String::from(err.name()),
+        error_code(e),
+        pointer.as_string(),
+        String::from(err.message()),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn errors_carry_a_code_a_pointer_and_a_message() {
+    let s = offline(lead()).await;
+    s.seal("p-1002").await;
+    let mut no_id = record("p-1001");
+    no_id.as_object_mut().unwrap().remove("id");
+    let e = call(&s.st, "seal", &[js(&no_id), "view".into()])
+        .await
+        .unwrap_err();
+    let (name, code, pointer, message) = report(&e);
+    assert_eq!(name, "SealtrailError");
+    assert_eq!(code, "invalid-input");
+    assert_eq!(pointer.as_deref(), Some("/record/id"));
+    assert!(message.contains("/record/id"), "{message}");
+
+    for (method, args, pointer) in [
+        (
+            "sealMany",
+            vec![js(&json!([record("p-1001"), no_id])), "view".into()],
+            "/records/1/id",
+        ),
+        (
+            "breakGlassHeadless",
+            vec![js(
+                &json!({ "reasonCode": "abuseAllegation", "reasonText": "Strategy meeting now" }),
+            )],
+            "/recordId",
+        ),
+        (
+            "log",
+            vec![js(
+                &json!({ "type": "search", "query": "q", "filters": { "age": 1.5 } }),
+            )],
+            "/action/filters/age",
+        ),
+    ] {
+        let e = call(&s.st, method, &args).await.unwrap_err();
+        assert_eq!(report(&e).2.as_deref(), Some(pointer), "{method}");
+    }
+
+    // A grant this page did not issue: code `grant`, nothing logged, nothing shown.
+    let forged = json!({
+        "id": "00112233445566778899aabbccddeeff", "userId": "sg-001", "role": "safeguardingLead",
+        "recordId": "p-1002", "reasonCode": "abuseAllegation",
+        "issuedAt": "2026-01-01T00:00:00.000Z", "expiresAt": "2099-01-01T00:00:00.000Z",
+        "policy": "sha256:00"
+    });
+    let before = s.status().await["head"]["seq"].clone();
+    let e = s
+        .reveal("p-1002", "/diagnoses", &js(&forged))
+        .await
+        .unwrap_err();
+    let (_, code, pointer, message) = report(&e);
+    assert_eq!(
+        (code.as_str(), pointer.as_deref()),
+        ("grant", Some("/grant"))
+    );
+    assert!(!message.contains("Asthma"), "{message}");
+    assert_eq!(s.status().await["head"]["seq"], before, "nothing logged");
+    s.close().await;
+}
+
+/// `start` with `options` (a JS object: NaN has no JSON form) on a fresh database.
+async fn start_with_options(options: &JsValue) -> Result<JsValue, JsValue> {
+    let config = js(&json!({
+        "policy": serde_json::from_str::<Value>(POLICY).unwrap(),
+        "session": nurse(),
+        "endpoint": collector("down").endpoint,
+    }));
+    js_sys::Reflect::set(&config, &"options".into(), options)?;
+    JsFuture::from(Sealtrail::start(config)).await
+}
+
+#[wasm_bindgen_test]
+async fn start_refuses_options_of_the_wrong_type_or_range() {
+    let numbers = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 2.5, 1e12];
+    for n in numbers {
+        let options = js(&json!({ "dbName": unique("opts") }));
+        js_sys::Reflect::set(&options, &"batchDelayMs".into(), &JsValue::from_f64(n)).unwrap();
+        let e = start_with_options(&options).await.unwrap_err();
+        let (_, code, pointer, message) = report(&e);
+        assert_eq!(code, "invalid-input", "{n}: {message}");
+        assert_eq!(
+            pointer.as_deref(),
+            Some("/options/batchDelayMs"),
+            "{n}: {message}"
+        );
+    }
+    let function = js_sys::Function::new_no_args("");
+    for (options, pointer) in [
+        (json!({ "dbName": "" }), "/options/dbName"),
+        (
+            json!({ "dbName": unique("opts"), "onAlert": "not a function" }),
+            "/options/onAlert",
+        ),
+        (
+            json!({ "dbName": unique("opts"), "batchSize": 5 }),
+            "/options/batchSize",
+        ),
+        (
+            json!({ "dbName": unique("opts"), "strings": { "titel": "x" } }),
+            "/options/strings/titel",
+        ),
+    ] {
+        let e = start_with_options(&js(&options)).await.unwrap_err();
+        assert_eq!(report(&e).2.as_deref(), Some(pointer), "{options}");
+    }
+    // Functions are callbacks, read beside the JSON: accepted.
+    let options = js(&json!({ "dbName": unique("opts"), "batchDelayMs": 0 }));
+    js_sys::Reflect::set(&options, &"onStatus".into(), &function).unwrap();
+    let st = start_with_options(&options).await.unwrap();
+    call(&st, "close", &[]).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn storage_errors_blame_no_argument() {
+    let db = unique("closed");
+    let s = start(&db, &collector("down").endpoint, nurse(), json!({}))
+        .await
+        .unwrap();
+    s.seal("p-1001").await;
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let upgrade = factory.open_with_u32(&db, 2).unwrap();
+    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&upgrade)
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let e = call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
+        .await
+        .unwrap_err();
+    let (_, code, pointer, _) = report(&e);
+    assert_eq!(code, "storage-closed");
+    assert_eq!(pointer, None);
+    conn.close();
+    s.close().await;
+}

@@ -4,12 +4,14 @@
 import init, {
   Sealtrail,
   type AuditEvent,
+  type BreakGlassGrant,
   type BreakGlassResult,
   type HostResult,
   type JsonObject,
   type Opening,
   type SealedRecord,
   type SealtrailAlert,
+  type SealtrailError,
   type SealtrailStatus,
   type Session,
 } from '../../pkg/sealtrail.js';
@@ -62,6 +64,13 @@ export async function demo(policy: JsonObject, record: JsonObject): Promise<void
   const s: SealtrailStatus = await st.flush();
   const acked: (number | null)[] = s.chains.map((c) => c.ackedSeq);
   console.log(chain, many.length, search.event.seq, s.pending, s.online, s.lastError, acked, (await st.status()).head?.hash);
+  try {
+    await st.reveal(sealed.recordId, '/diagnoses', { ...(bg.outcome === 'granted' ? bg.grant : headlessGrant()) });
+  } catch (e) {
+    const err = e as SealtrailError;
+    const where: string | null = err.pointer;
+    if (err.code === 'grant' || err.code === 'storage-closed') console.log(err.name, err.message, where);
+  }
   st.setSession({ ...session, authStrength: 'mfa' });
   st.close();
 
@@ -71,4 +80,8 @@ export async function demo(policy: JsonObject, record: JsonObject): Promise<void
   await st.log({ query: 'x' });
   // @ts-expect-error: the session needs a user id
   st.setSession({ role: 'nurse' });
+}
+
+function headlessGrant(): BreakGlassGrant {
+  return { id: '0', userId: 'u', role: 'r', recordId: 'p', reasonCode: 'c', issuedAt: '', expiresAt: '', policy: '' };
 }
