@@ -31,8 +31,8 @@ use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, SessionRef, Subject};
 use sealtrail::verify::{verify_jsonl, Options};
 use sealtrail::Timestamp;
-use sealtrail_collector::auth::TokenGrant;
 use sealtrail_collector::Config;
+use sealtrail_collector::TokenGrant;
 
 const BATCH: usize = 100;
 /// Batches per chain: a client uploads one chain after another.

@@ -8,13 +8,12 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use serde_json::Value;
-use sqlx::Row;
 
 use sealtrail::alerts::{AlertConfig, AlertEngine, Finding};
 use sealtrail::policy::Policy;
 
-use crate::findings::NewFinding;
-use crate::store::Store;
+use crate::store::findings::NewFinding;
+use crate::store::{self, Store};
 
 /// Why the alert rules could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +134,7 @@ impl Alerting {
         events: &[Value],
     ) -> Result<usize, sqlx::Error> {
         let found: Vec<NewFinding> = self.judge(events).iter().map(to_new_finding).collect();
-        crate::findings::record_all(&found, store, crate::clock::now_ms()).await
+        store::findings::record_all(&found, store, crate::clock::now_ms()).await
     }
 
     /// Re-reads the events inside the widest window, in time order, so the
@@ -143,15 +142,10 @@ impl Alerting {
     /// they arrived, so the replay's findings are dropped, not stored twice.
     pub async fn warm(&self, store: &Store) -> Result<usize, sqlx::Error> {
         let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
-        let rows =
-            sqlx::query("SELECT line FROM events WHERE ts_ms >= $1 ORDER BY ts_ms, chain, seq")
-                .bind(since)
-                .fetch_all(store.pool())
-                .await?;
-        let events: Vec<Value> = rows
+        let events: Vec<Value> = store::events::since(store, since)
+            .await?
             .iter()
-            .filter_map(|r| r.try_get::<String, _>("line").ok())
-            .filter_map(|l| serde_json::from_str(&l).ok())
+            .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         let _replayed = self.judge(&events);
         Ok(events.len())

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 
 use sealtrail::Digest;
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// The safeguarding lead role of seed 003 ("Who can view: Safeguarding staff only").
 pub const SAFEGUARDING_LEAD: &str = "safeguardingLead";

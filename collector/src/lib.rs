@@ -1,32 +1,57 @@
 //! # sealtrail-collector
 //!
 //! The reference collector for sealtrail audit chains: it receives chains
-//! uploaded by browsers following `shared/spec/audit-chain.md`, verifies
-//! every event with the `sealtrail` core before storing it, runs the core's
-//! alert rules over what it stored, and answers the review page.
+//! uploaded by browsers following `docs/protocol.md`, verifies every event
+//! with the `sealtrail` core before storing it, runs the core's alert rules
+//! over what it stored, and answers the review page.
 //!
-//! - [`ingest`]: the upload protocol (verify, idempotent retries, gap, fork,
-//!   tamper, head anchors), each batch atomic (SQLite commits the batches
-//!   waiting together, a savepoint each);
-//! - [`store`]: SQLite or PostgreSQL behind one `sqlx::Any` pool;
-//! - [`reads`]: the review APIs, each read first appended to the collector's
-//!   own audit chain ([`readlog`]);
-//! - [`retention`]: old events move to an archive table, never deleted;
-//! - [`alerting`]: the core's alert engine, fed as batches are stored;
-//! - [`server`]: routes, static files (`www/`, `pkg/`), CORS, CSP, body limit.
+//! The house, top down (each arrow an import, none pointing back up):
+//!
+//! - `server` assembles the router from the handlers and the shared
+//!   `state` (`AppState`); handlers answer with `error::ApiError`;
+//! - handlers: `upload` (the upload protocol) and `reads` (the review APIs,
+//!   each read first appended to the collector's own audit chain, `readlog`;
+//!   typed, strict query parameters in `reads::params`); they parse,
+//!   authorise (`auth`), call and render;
+//! - `ingest`: a batch is parsed and inspected outside any lock
+//!   (`ingest::prepare`), then judged by a pure function over (stored range,
+//!   anchors, batch) ([`decision`]) inside one write transaction per batch
+//!   (SQLite groups the batches waiting, a savepoint each);
+//! - `alerting`: the core's alert engine, fed as batches are stored;
+//!   `retention`: old events move to an archive table, never deleted;
+//! - `store`: every SQL statement, one module of typed queries per table
+//!   (`chains`, `events`, `anchors`, `findings`, `read_log`), SQLite or
+//!   PostgreSQL behind one `sqlx::Any` pool, migrations kept in step.
 
-pub mod alerting;
-pub mod api;
-pub mod auth;
+mod alerting;
+mod auth;
 pub mod clock;
-pub mod config;
-pub mod findings;
-pub mod ingest;
-pub mod readlog;
-pub mod reads;
-pub mod retention;
-pub mod server;
-pub mod store;
+mod config;
+mod error;
+mod ingest;
+mod readlog;
+mod reads;
+mod retention;
+mod server;
+mod state;
+mod store;
+mod upload;
 
+pub use auth::TokenGrant;
 pub use config::Config;
-pub use server::{start, Running};
+pub use ingest::Timings;
+pub use retention::archive_before;
+pub use server::{start, Running, StartError};
+pub use state::AppState;
+pub use store::{Backend, Store, StoreError};
+
+/// The ingest decision as a pure function over plain data (stored range,
+/// anchors, batch), for tests and fuzzing: see [`decision::decide`].
+pub mod decision {
+    pub use crate::ingest::decide::{
+        decide, reads, DecideError, Decision, Reads, Refusal, Stored, Uploaded,
+    };
+    pub use crate::store::anchors::Anchor;
+    pub use crate::store::chains::Head;
+    pub use crate::store::events::Stored as StoredEvent;
+}

@@ -4,7 +4,6 @@
 //! `sealtrail verify` like any browser chain.
 
 use serde_json::{json, Value};
-use sqlx::Row;
 use tokio::sync::Mutex;
 
 use sealtrail::chain::{to_line, ChainId, ChainWriter};
@@ -12,7 +11,7 @@ use sealtrail::entropy::OsEntropy;
 use sealtrail::event::{Action, Actor, Event, EventDraft, Outcome, SessionRef, Subject};
 
 use crate::auth::Reviewer;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// Why a read could not be logged (and so is not answered).
 #[derive(Debug, thiserror::Error)]
@@ -52,32 +51,21 @@ pub struct ReadEntry<'a> {
 impl ReadLog {
     /// Resumes the stored log, or starts one with a fresh chain id.
     pub async fn open(store: &Store) -> Result<Self, ReadLogError> {
-        let last = sqlx::query("SELECT line FROM read_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(store.pool())
-            .await?;
-        let writer = match last {
-            Some(row) => {
-                let line: String = row.try_get("line")?;
+        let writer = match store::readlog::last(store).await? {
+            Some(line) => {
                 let event: Event = serde_json::from_str(&line)
                     .map_err(|e| ReadLogError::Corrupt(e.to_string()))?;
                 ChainWriter::resume(&event)
             }
             None => {
-                let existing = sqlx::query("SELECT value FROM meta WHERE key = 'read_log_chain'")
-                    .fetch_optional(store.pool())
-                    .await?;
-                let chain = match existing {
-                    Some(row) => {
-                        let v: String = row.try_get("value")?;
+                let chain = match store::readlog::chain(store).await? {
+                    Some(v) => {
                         ChainId::parse(&v).map_err(|e| ReadLogError::Corrupt(e.to_string()))?
                     }
                     None => {
                         let c = ChainId::random(&mut OsEntropy)
                             .map_err(|e| ReadLogError::Append(e.to_string()))?;
-                        sqlx::query("INSERT INTO meta (key, value) VALUES ('read_log_chain', $1) ON CONFLICT (key) DO NOTHING")
-                            .bind(c.as_str())
-                            .execute(store.pool())
-                            .await?;
+                        store::readlog::set_chain(store, c.as_str()).await?;
                         c
                     }
                 };
@@ -131,15 +119,7 @@ impl ReadLog {
             .append(draft, now)
             .map_err(|e| ReadLogError::Append(e.to_string()))?;
         let line = to_line(&event).map_err(|e| ReadLogError::Append(e.to_string()))?;
-        let mut tx = store.begin_write().await?;
-        sqlx::query("INSERT INTO read_log (seq, ts_ms, actor_id, line) VALUES ($1, $2, $3, $4)")
-            .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
-            .bind(event.ts.millis())
-            .bind(r.user_id.as_str())
-            .bind(line)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
+        store::readlog::append(store, event.seq, event.ts.millis(), &r.user_id, &line).await?;
         *writer = next;
         Ok(())
     }
@@ -147,15 +127,9 @@ impl ReadLog {
 
 /// The stored read log lines, in order, from `offset`, at most `limit`.
 pub async fn lines(store: &Store, offset: i64, limit: i64) -> Result<Vec<Value>, sqlx::Error> {
-    let rows = sqlx::query("SELECT line FROM read_log ORDER BY seq LIMIT $1 OFFSET $2")
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(store.pool())
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            let line: String = r.try_get("line")?;
-            Ok(serde_json::from_str(&line).unwrap_or(Value::String(line)))
-        })
-        .collect()
+    Ok(store::readlog::lines(store, offset, limit)
+        .await?
+        .into_iter()
+        .map(|line| serde_json::from_str(&line).unwrap_or(Value::String(line)))
+        .collect())
 }

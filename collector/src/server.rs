@@ -16,42 +16,17 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::alerting::{AlertSettings, Alerting};
-use crate::api;
-use crate::auth::{HasTokens, Tokens};
+use crate::auth::Tokens;
 use crate::config::Config;
 use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
-use crate::reads;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
+use crate::{reads, upload};
 
 /// The strict content security policy of every response (pages work under it:
 /// no inline script or style, only `wasm-unsafe-eval` for the module).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub store: Store,
-    /// Ingest time split, for the benchmark.
-    pub timings: Arc<Timings>,
-    /// Runs uploads (SQLite: group commit).
-    pub ingest: Arc<Ingestor>,
-    /// Read-API tokens.
-    pub tokens: Arc<Tokens>,
-    /// The collector's own chain of audit reads.
-    pub read_log: Arc<ReadLog>,
-    /// Retention period in days.
-    pub retention_days: u32,
-    /// The core's alert rules, fed as batches are stored.
-    pub alerting: Arc<Alerting>,
-}
-
-impl HasTokens for AppState {
-    fn tokens(&self) -> &Tokens {
-        &self.tokens
-    }
-}
 
 /// Why the collector could not start.
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +79,8 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         alerting: Arc::new(alerting),
     };
     let upload = Router::new()
-        .route("/api/chains/{chain}/events", post(api::post_events))
-        .route("/api/chains/{chain}/head", post(api::post_head))
+        .route("/api/chains/{chain}/events", post(upload::post_events))
+        .route("/api/chains/{chain}/head", post(upload::post_head))
         .layer(DefaultBodyLimit::max(config.max_body_bytes));
     let read = reads::routes();
     let mut router = Router::new()
@@ -179,7 +154,7 @@ pub struct Running {
 /// Binds and serves in the background (the binary, tests and benchmark all start here).
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     let (router, state) = build(config).await?;
-    crate::retention::spawn(state.clone());
+    crate::retention::spawn(state.store.clone(), state.retention_days);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {

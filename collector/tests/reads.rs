@@ -466,7 +466,7 @@ async fn retention_archives_and_the_store_refuses_edits() {
     let cutoff = Timestamp::parse(ev[5]["ts"].as_str().unwrap())
         .unwrap()
         .millis();
-    let moved = sealtrail_collector::retention::archive_before(store, cutoff, cutoff)
+    let moved = sealtrail_collector::archive_before(store, cutoff, cutoff)
         .await
         .unwrap();
     assert_eq!(moved, 5);

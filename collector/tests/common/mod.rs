@@ -74,15 +74,13 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         pkg_dir: dir.join("pkg"),
         allowed_origins: vec![],
         tokens: vec![
-            sealtrail_collector::auth::TokenGrant::parse(&format!(
+            sealtrail_collector::TokenGrant::parse(&format!(
                 "{LEAD}=safeguardingLead:lead1:Dana Lead"
             ))
             .unwrap(),
-            sealtrail_collector::auth::TokenGrant::parse(&format!(
-                "{ADMIN}=admin:admin1:Ari Admin"
-            ))
-            .unwrap(),
-            sealtrail_collector::auth::TokenGrant::parse(&format!("{NURSE}=nurse:n1:Noor Nurse"))
+            sealtrail_collector::TokenGrant::parse(&format!("{ADMIN}=admin:admin1:Ari Admin"))
+                .unwrap(),
+            sealtrail_collector::TokenGrant::parse(&format!("{NURSE}=nurse:n1:Noor Nurse"))
                 .unwrap(),
         ],
         retention_days: 730,

@@ -1,6 +1,9 @@
-//! Findings kept as evidence: forks and tampering seen on ingest or on a
-//! head anchor. Each is stored once (its id is a fingerprint of what was
-//! seen), with both versions of what disagreed.
+//! The `findings` table: forks and tampering seen on ingest or on a head
+//! anchor, and the alert rules' findings. Each is stored once (its id is a
+//! fingerprint of what was seen), with both versions of what disagreed or
+//! the events that prove it.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use sealtrail::Digest;
 
-use crate::store::Store;
+use super::{Store, WriteTx};
 
 /// Fork and tamper findings are always critical (the spec: "raised as a critical alert").
 pub const CRITICAL: &str = "critical";
@@ -67,13 +70,7 @@ impl NewFinding {
         let seq = self.seq.and_then(|s| i64::try_from(s).ok());
         if let Some(chain) = &self.chain {
             // A chain refused on its first batch is still listed, as tampered.
-            sqlx::query(
-                "INSERT INTO chains (id, first_seen_ms, updated_ms) VALUES ($1, $2, $2) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(chain.as_str())
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
+            super::chains::ensure(&mut *conn, chain, now_ms).await?;
         }
         let done = sqlx::query(
             "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence) \
@@ -107,14 +104,40 @@ pub async fn record_all(
         return Ok(0);
     }
     let mut tx = store.begin_write().await?;
+    let new = insert_all(&mut tx, findings, now_ms).await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// Stores findings inside a write transaction. Returns how many were new.
+pub async fn insert_all(
+    tx: &mut WriteTx,
+    findings: &[NewFinding],
+    now_ms: i64,
+) -> Result<usize, sqlx::Error> {
     let mut new = 0;
     for f in findings {
         if f.insert(tx.conn(), now_ms).await? {
             new += 1;
         }
     }
-    tx.commit().await?;
     Ok(new)
+}
+
+/// Fork and tamper findings per chain.
+pub async fn tampered(store: &Store) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT chain, COUNT(*) AS n FROM findings WHERE kind IN ('fork', 'tamper') GROUP BY chain",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut bad = HashMap::new();
+    for r in rows {
+        if let Some(c) = r.try_get::<Option<String>, _>("chain")? {
+            bad.insert(c, r.try_get("n")?);
+        }
+    }
+    Ok(bad)
 }
 
 /// A stored finding, as the review APIs return it.

@@ -3,6 +3,12 @@
 //! once. Queries use `$N` placeholders, which both drivers accept, and only
 //! `BIGINT` and `TEXT` columns, which both map to `i64` and `String`.
 //!
+//! One submodule of typed queries per table (`chains`, `events`, `anchors`,
+//! `findings`, `read_log`): every SQL statement of the collector is in this
+//! module. A new column or table is a numbered migration in both
+//! `migrations/sqlite` and `migrations/postgres` (a test checks they match)
+//! plus the queries here.
+//!
 //! The two stores differ in three places only, all here: the embedded
 //! migrations (triggers are dialect-specific), how a write transaction starts
 //! and the row lock that serialises ingest per chain on PostgreSQL. SQLite has
@@ -11,10 +17,15 @@
 //! with `busy_timeout`'s growing sleeps (which made the slowest batches wait
 //! seconds under concurrent uploads).
 
-use std::str::FromStr;
-use std::time::Duration;
+pub mod anchors;
+pub mod chains;
+pub mod events;
+pub mod findings;
+pub mod readlog;
 
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -66,6 +77,30 @@ impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Sets a savepoint (SQLite's group commit: one per batch).
+    pub async fn savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("SAVEPOINT batch")
+            .execute(self.conn())
+            .await
+            .map(drop)
+    }
+
+    /// Undoes everything since the savepoint (it stays set).
+    pub async fn rollback_to_savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("ROLLBACK TO batch")
+            .execute(self.conn())
+            .await
+            .map(drop)
+    }
+
+    /// Forgets the savepoint, keeping what was done since.
+    pub async fn release_savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("RELEASE batch")
+            .execute(self.conn())
+            .await
+            .map(drop)
     }
 
     /// Commits, then gives the writer turn to the next in line.
@@ -152,7 +187,7 @@ impl Store {
 
     /// `FOR UPDATE` where the store has row locks (PostgreSQL); SQLite's
     /// `BEGIN IMMEDIATE` already holds the only write lock.
-    pub fn lock_clause(&self) -> &'static str {
+    pub(crate) fn lock_clause(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
@@ -176,9 +211,30 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
+/// A stored `seq` or count (`BIGINT`) as an unsigned number; a negative one,
+/// which the store never writes, reads as 0.
+pub(crate) fn unsigned(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A `seq` as the store's `BIGINT` (seqs past `i64::MAX` cannot be stored).
+pub(crate) fn signed(v: u64) -> Result<i64, sqlx::Error> {
+    i64::try_from(v).map_err(|_| sqlx::Error::Protocol(format!("seq {v} is too large to store")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_stores_have_the_same_migrations() {
+        let versions = |m: &Migrator| {
+            m.iter()
+                .map(|x| (x.version, x.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(versions(&SQLITE_MIGRATIONS), versions(&POSTGRES_MIGRATIONS));
+    }
 
     #[test]
     fn sqlite_urls_create_missing_files() {

@@ -1,0 +1,211 @@
+//! Ingest: the upload protocol of `shared/spec/audit-chain.md`, verified with
+//! the core ([`sealtrail::verify::inspect_line`] and [`Verifier`]), never with a
+//! second implementation.
+//!
+//! A batch is handled in two phases. First, outside any lock, every event is
+//! inspected alone (shape and recomputed hash): the CPU-heavy part, which runs
+//! for many chains at once. Then, in one write transaction that holds the
+//! chain's row, the batch is checked against what is stored (idempotent
+//! overlap, fork, gap), linked event by event from the stored predecessor,
+//! checked against every anchored head, and stored. Anything refused leaves
+//! the store as it was, except the finding that records it.
+
+mod anchor;
+pub mod decide;
+mod prepare;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use sealtrail::chain::ChainId;
+use sealtrail::Digest;
+
+pub use anchor::{head, AnchorReply};
+use decide::DecideError;
+use prepare::Batch;
+use writer::{Checked, Job};
+
+use crate::store::findings::{NewFinding, CRITICAL};
+use crate::store::{Backend, Store};
+
+/// The answer to an upload, as the spec words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `200`: everything up to `acked_seq` is stored and verified.
+    Acked {
+        /// The chain.
+        chain: ChainId,
+        /// The last stored `seq`.
+        acked_seq: u64,
+        /// Its hash.
+        head: Digest,
+    },
+    /// `409 gap`: resend from `expected_seq`.
+    Gap {
+        /// The next `seq` the collector expects.
+        expected_seq: u64,
+    },
+    /// `409 fork`: the event at `seq` differs from the stored one.
+    Fork {
+        /// Where.
+        seq: u64,
+    },
+    /// `409 tamper`: the event at `seq` breaks the chain or an anchor.
+    Tamper {
+        /// Where.
+        seq: u64,
+    },
+}
+
+/// Why a batch or anchor was not even looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Not a batch of events (`400`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store failed (`500`).
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    /// The transaction that held the batch did not commit (`500`: retry).
+    #[error("the batch was not stored: {0}")]
+    Commit(String),
+    /// The store disagrees with itself, e.g. a stored head without its event
+    /// (`500`; never answered as a chain fault, the browser keeps its events).
+    #[error("the store is inconsistent for chain `{chain}`: {detail}")]
+    Inconsistent {
+        /// The chain.
+        chain: String,
+        /// What is missing or malformed.
+        detail: String,
+    },
+}
+
+/// Where ingest time goes, for the benchmark: verification vs storage.
+#[derive(Debug, Default)]
+pub struct Timings {
+    /// Nanoseconds spent inspecting and linking events with the core.
+    pub verify_ns: AtomicU64,
+    /// Nanoseconds spent in the store (reads, inserts, commit).
+    pub store_ns: AtomicU64,
+    /// Nanoseconds spent waiting for a write transaction (SQLite's writer turn).
+    pub wait_ns: AtomicU64,
+    /// Events stored.
+    pub events: AtomicU64,
+    /// Transactions committed (SQLite groups several batches in one).
+    pub commits: AtomicU64,
+}
+
+impl IngestError {
+    fn decide(chain: &ChainId, e: DecideError) -> Self {
+        match e {
+            DecideError::Empty => IngestError::BadRequest(e.to_string()),
+            DecideError::Inconsistent(detail) => IngestError::Inconsistent {
+                chain: chain.to_string(),
+                detail,
+            },
+        }
+    }
+}
+
+impl Timings {
+    fn add(counter: &AtomicU64, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
+/// What an upload did: the answer, and the events it newly stored (for the alert rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    /// The answer.
+    pub reply: Reply,
+    /// Events stored by this batch, in order (none unless `reply` is `Acked`).
+    pub stored: Vec<Value>,
+}
+
+/// Runs uploads against the store.
+///
+/// On PostgreSQL each batch is its own transaction, holding its chain's row:
+/// chains ingest in parallel. SQLite has one writer and pays one fsync per
+/// commit, so there batches queue for a single writer task that commits
+/// every batch waiting in one transaction, each inside its own savepoint: a
+/// refused batch rolls back to its savepoint and leaves the others alone,
+/// and no batch is acknowledged before the commit that holds it succeeded.
+pub struct Ingestor {
+    store: Store,
+    timings: Arc<Timings>,
+    group: Option<mpsc::Sender<Job>>,
+}
+
+impl Ingestor {
+    /// An ingestor over `store`; on SQLite this starts the writer task.
+    pub fn new(store: Store, timings: Arc<Timings>) -> Self {
+        let group = (store.backend() == Backend::Sqlite).then(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            tokio::spawn(writer::group_writer(
+                store.clone(),
+                Arc::clone(&timings),
+                rx,
+            ));
+            tx
+        });
+        Self {
+            store,
+            timings,
+            group,
+        }
+    }
+
+    /// Handles `POST /chains/{chain}/events`.
+    pub async fn events(&self, chain: &ChainId, body: &[u8]) -> Result<Ingested, IngestError> {
+        let started = Instant::now();
+        let batch = Batch::parse(body)?;
+        Timings::add(&self.timings.verify_ns, started);
+        let now_ms = crate::clock::now_ms();
+        let (batch, checked) = match &self.group {
+            Some(group) => writer::queue(group, chain, batch, now_ms).await?,
+            None => {
+                let checked =
+                    writer::one_transaction(&self.store, &self.timings, chain, &batch, now_ms)
+                        .await?;
+                (batch, checked)
+            }
+        };
+        match checked {
+            Checked::Stored(reply, from) => Ok(Ingested {
+                reply,
+                stored: from
+                    .map(|from| batch.values.into_iter().skip(from).collect())
+                    .unwrap_or_default(),
+            }),
+            Checked::Refused(reply, finding) => {
+                finding.record(&self.store, now_ms).await?;
+                Ok(Ingested {
+                    reply,
+                    stored: Vec::new(),
+                })
+            }
+        }
+    }
+}
+
+/// The finding a refusal records: critical, with both versions.
+fn refusal_finding(chain: &ChainId, batch: &Batch, r: decide::Refusal) -> NewFinding {
+    let columns = batch.columns.get(r.index);
+    NewFinding {
+        kind: if r.fork { "fork" } else { "tamper" },
+        severity: CRITICAL.into(),
+        rule: r.rule,
+        chain: Some(chain.to_string()),
+        seq: Some(r.seq),
+        actor_id: columns.map(|c| c.actor_id.clone()),
+        record_id: columns.and_then(|c| c.record_id.clone()),
+        message: r.message,
+        evidence: r.evidence,
+    }
+}

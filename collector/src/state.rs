@@ -1,0 +1,35 @@
+//! What every handler shares. The router assembles it ([`crate::server`]);
+//! handlers import it from here.
+
+use std::sync::Arc;
+
+use crate::alerting::Alerting;
+use crate::auth::{HasTokens, Tokens};
+use crate::ingest::{Ingestor, Timings};
+use crate::readlog::ReadLog;
+use crate::store::Store;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Ingest time split, for the benchmark.
+    pub timings: Arc<Timings>,
+    /// Runs uploads (SQLite: group commit).
+    pub ingest: Arc<Ingestor>,
+    /// Read-API tokens.
+    pub tokens: Arc<Tokens>,
+    /// The collector's own chain of audit reads.
+    pub read_log: Arc<ReadLog>,
+    /// Retention period in days.
+    pub retention_days: u32,
+    /// The core's alert rules, fed as batches are stored.
+    pub alerting: Arc<Alerting>,
+}
+
+impl HasTokens for AppState {
+    fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+}

@@ -1,0 +1,69 @@
+//! The `read_log` table (the collector's own chain of audit reads, append-only)
+//! and the `meta` row naming that chain.
+
+use sqlx::Row;
+
+use super::{signed, Store};
+
+/// The `meta` key of the read log's chain id.
+const CHAIN_KEY: &str = "read_log_chain";
+
+/// The last line of the read log, if any.
+pub async fn last(store: &Store) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT line FROM read_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(store.pool())
+        .await?
+        .map(|r| r.try_get("line"))
+        .transpose()
+}
+
+/// The read log's chain id, once chosen.
+pub async fn chain(store: &Store) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT value FROM meta WHERE key = $1")
+        .bind(CHAIN_KEY)
+        .fetch_optional(store.pool())
+        .await?
+        .map(|r| r.try_get("value"))
+        .transpose()
+}
+
+/// Records the read log's chain id (the first one chosen stays).
+pub async fn set_chain(store: &Store, chain: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(CHAIN_KEY)
+        .bind(chain)
+        .execute(store.pool())
+        .await
+        .map(drop)
+}
+
+/// Appends one line.
+pub async fn append(
+    store: &Store,
+    seq: u64,
+    ts_ms: i64,
+    actor_id: &str,
+    line: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query("INSERT INTO read_log (seq, ts_ms, actor_id, line) VALUES ($1, $2, $3, $4)")
+        .bind(signed(seq)?)
+        .bind(ts_ms)
+        .bind(actor_id)
+        .bind(line)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await
+}
+
+/// Lines in order, from `offset`, at most `limit`.
+pub async fn lines(store: &Store, offset: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("SELECT line FROM read_log ORDER BY seq LIMIT $1 OFFSET $2")
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("line"))
+        .collect()
+}
