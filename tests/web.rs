@@ -783,3 +783,34 @@ async fn storage_errors_blame_no_argument() {
     conn.close();
     s.close().await;
 }
+
+#[wasm_bindgen_test]
+async fn a_listener_is_removed_when_its_owner_drops_it() {
+    use sealtrail::web::listener::Listener;
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let target = doc.create_element("div").unwrap();
+    let heard = Rc::new(std::cell::Cell::new(0));
+    let count = heard.clone();
+    let listener = Listener::new(&target, "ping", move |_| count.set(count.get() + 1)).unwrap();
+    // A listener left registered after its closure is dropped would throw
+    // when called; the browser reports that as an `error` event.
+    let window = web_sys::window().unwrap();
+    let errors = Rc::new(std::cell::Cell::new(0));
+    let seen = errors.clone();
+    let _errors = Listener::new(&window, "error", move |_| seen.set(seen.get() + 1)).unwrap();
+    let ping = || {
+        target
+            .dispatch_event(&web_sys::Event::new("ping").unwrap())
+            .unwrap()
+    };
+    ping();
+    assert_eq!(heard.get(), 1);
+    drop(listener);
+    ping();
+    assert_eq!(heard.get(), 1, "not called once dropped");
+    assert_eq!(
+        errors.get(),
+        0,
+        "and not left registered behind a dropped closure"
+    );
+}

@@ -40,20 +40,26 @@ export interface DialogStrings {
   fixErrors: string;
 }
 
+/**
+ * Options of `start`. A member of the wrong type or out of range (`NaN`, a
+ * negative or fractional number, an empty `dbName`, a callback that is not a
+ * function, an unknown member) rejects `start` with `code: "invalid-input"`
+ * and `pointer` naming it (`/options/batchDelayMs`).
+ */
 export interface StartOptions {
-  /** IndexedDB database name (default `sealtrail`). */
+  /** IndexedDB database name, not blank (default `sealtrail`). */
   dbName?: string;
-  /** Most events per upload (default 500). */
+  /** Most events per upload, a whole number from 1 to 10000 (default 500). */
   batchEvents?: number;
-  /** Most bytes per upload body (default 524288). */
+  /** Most bytes per upload body, 1024 to 67108864 (default 524288). */
   batchBytes?: number;
-  /** How long a new event waits for company before upload, ms (default 250). */
+  /** How long a new event waits for company before upload, ms, 0 to 600000 (default 250). */
   batchDelayMs?: number;
-  /** Upload request timeout, ms (default 10000). */
+  /** Upload request timeout, ms, 1 to 600000 (default 10000). */
   timeoutMs?: number;
-  /** First retry delay, ms, doubled per failure with jitter (default 500). */
+  /** First retry delay, ms, 1 to 3600000, doubled per failure with jitter (default 500). */
   backoffMs?: number;
-  /** Longest retry delay, ms (default 60000). */
+  /** Longest retry delay, ms, 1 to 86400000 and at least `backoffMs` (default 60000, or `backoffMs` if larger). */
   backoffMaxMs?: number;
   /** Dialog texts to override (localisation). */
   strings?: Partial<DialogStrings>;
