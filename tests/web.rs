@@ -814,3 +814,25 @@ async fn a_listener_is_removed_when_its_owner_drops_it() {
         "and not left registered behind a dropped closure"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_200_that_is_no_acknowledgement_deletes_nothing() {
+    let (s, collector) = nurse_uploading_to("notack", json!({})).await;
+    s.seal("p-1001").await;
+    let st = s
+        .flush_until(2000, |s| {
+            s["lastError"]
+                .as_str()
+                .is_some_and(|e| e.contains("not an acknowledgement"))
+        })
+        .await;
+    assert!(
+        st["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("not an acknowledgement")),
+        "{st}"
+    );
+    assert_eq!(st["pending"], 1, "kept until a real acknowledgement: {st}");
+    assert!(collector.uploads().await.iter().all(|u| u["status"] == 200));
+    s.close().await;
+}

@@ -11,6 +11,7 @@
 //               (as if the server already held the first event), then behave
 //   fork        409 fork at the batch's first seq, always
 //   hang1       the first event upload never answers, then behave
+//   notack      200 to every event upload, with a body that is no acknowledgement
 // GET /log/<run> returns every request of that run: {kind, status, first, last, count, body}.
 // Prints "fixture listening on http://127.0.0.1:PORT" once ready. CORS open.
 import http from 'node:http';
@@ -40,6 +41,7 @@ function events(r, chain, batch, scenario) {
   if (scenario === 'fork') return [409, { error: 'fork', seq: first }];
   if (scenario === 'max2' && batch.length > 2) return [413, { error: 'too large' }];
   if (scenario === 'reject400') return [400, { error: 'not a batch of events' }];
+  if (scenario === 'notack') return [200, { ok: true }];
   if (scenario === 'gap' && r.uploads === 1) {
     const stored = r.chains.get(chain) ?? [];
     stored[first] = batch[0];

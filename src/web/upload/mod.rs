@@ -11,49 +11,16 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+mod config;
+mod wire;
 
-use super::error::{describe, WebError};
+pub use config::UploadConfig;
+
 use super::journal::Journal;
-use super::store::{EventStore, StoredEvent};
+use super::store::EventStore;
 use super::timer::sleep;
 use crate::page::answer::ChainProgress;
-use crate::page::StartOptions;
-
-/// Tuning of the uploader: the host's options (checked by the core).
-#[derive(Debug, Clone)]
-pub struct UploadConfig {
-    /// Collector base URL, without a trailing slash (`/api`, `https://c.example/api`).
-    pub endpoint: String,
-    /// Most events in one POST.
-    pub batch_events: u32,
-    /// Most bytes in one POST body (the first event always goes).
-    pub batch_bytes: usize,
-    /// How long a new event waits for company before it is sent.
-    pub delay_ms: u32,
-    /// A request that takes longer is aborted and retried.
-    pub timeout_ms: u32,
-    /// First retry delay; doubles per failure.
-    pub backoff_ms: u32,
-    /// Longest retry delay.
-    pub backoff_max_ms: u32,
-}
-
-impl UploadConfig {
-    /// Uploads to `endpoint` as `options` say.
-    pub fn new(endpoint: &str, options: &StartOptions) -> Self {
-        Self {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            batch_events: options.batch_events,
-            batch_bytes: options.batch_bytes as usize,
-            delay_ms: options.batch_delay_ms,
-            timeout_ms: options.timeout_ms,
-            backoff_ms: options.backoff_ms,
-            backoff_max_ms: options.backoff_max_ms,
-        }
-    }
-}
+use wire::{Acked, Conflict};
 
 /// Something the collector said that a reviewer must see.
 #[derive(Debug, Clone)]
@@ -214,7 +181,7 @@ impl Uploader {
                     Err(msg) => {
                         st.last_error = Some(msg.clone());
                         st.attempt = st.attempt.saturating_add(1);
-                        Some(backoff(&self.cfg, st.attempt))
+                        Some(self.cfg.backoff(st.attempt))
                     }
                 }
             };
@@ -323,14 +290,22 @@ impl Uploader {
                     return Err(Halt::Stop(alert));
                 }
             }
-            let (body, last) = batch_body(&events, self.cfg.batch_bytes);
+            let body = wire::batch_body(&events, self.cfg.batch_bytes);
             let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
-            let (status, text) = self.post(&url, &body).await.map_err(Halt::Retry)?;
-            let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            let seq_in = |key: &str| answer.get(key).and_then(serde_json::Value::as_u64);
+            let (status, text) = wire::post(&url, &body, self.cfg.timeout_ms)
+                .await
+                .map_err(Halt::Retry)?;
             match status {
                 200 => {
-                    let acked = seq_in("ackedSeq").unwrap_or(last);
+                    let answer: Acked =
+                        wire::parse(&text, "an acknowledgement").map_err(Halt::Retry)?;
+                    if answer.chain != chain {
+                        return Err(Halt::Retry(format!(
+                            "the collector acknowledged chain `{}` for an upload to `{chain}`; retrying",
+                            answer.chain
+                        )));
+                    }
+                    let acked = answer.acked_seq;
                     if acked < first {
                         return Err(Halt::Retry(format!(
                             "the collector acknowledged seq {acked} of chain `{chain}` but not the batch from {first}; retrying"
@@ -350,27 +325,10 @@ impl Uploader {
                     (self.on_change)();
                     from = 0;
                 }
-                409 if answer.get("error").and_then(|e| e.as_str()) == Some("gap") => {
-                    let expected = seq_in("expectedSeq").ok_or_else(|| {
-                        Halt::Retry(format!(
-                            "the collector said `gap` without `expectedSeq`: {text}"
-                        ))
-                    })?;
-                    from = expected;
-                }
-                409 => {
-                    let error = answer
-                        .get("error")
-                        .and_then(|e| e.as_str())
-                        .unwrap_or("conflict")
-                        .to_owned();
-                    return Err(Halt::Stop(CollectorAlert {
-                        error,
-                        chain: chain.to_owned(),
-                        seq: seq_in("seq"),
-                        detail: text,
-                    }));
-                }
+                409 => match wire::parse::<Conflict>(&text, "a conflict") {
+                    Ok(Conflict::Gap { expected_seq }) => from = expected_seq,
+                    conflict => return Err(Halt::Stop(refusal(chain, conflict, text))),
+                },
                 413 => {
                     let mut st = self.state.borrow_mut();
                     if st.batch_events <= 1 {
@@ -419,7 +377,7 @@ impl Uploader {
             return None;
         }
         let url = format!("{}/chains/{}/head", self.cfg.endpoint, chain);
-        match self.post(&url, &head_body(seq, &hash)).await {
+        match wire::post(&url, &wire::head_body(seq, &hash), self.cfg.timeout_ms).await {
             Ok((200, _)) => {
                 let mut st = self.state.borrow_mut();
                 let p = st
@@ -432,19 +390,11 @@ impl Uploader {
                 p.anchored_seq = Some(seq);
                 None
             }
-            Ok((409, text)) => {
-                let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                Some(CollectorAlert {
-                    error: answer
-                        .get("error")
-                        .and_then(|e| e.as_str())
-                        .unwrap_or("tamper")
-                        .to_owned(),
-                    chain,
-                    seq: answer.get("seq").and_then(serde_json::Value::as_u64),
-                    detail: text,
-                })
-            }
+            Ok((409, text)) => Some(refusal(
+                &chain,
+                wire::parse::<Conflict>(&text, "a conflict"),
+                text,
+            )),
             _ => None,
         }
     }
@@ -459,93 +409,24 @@ impl Uploader {
         web_sys::window()
             .and_then(|w| {
                 w.navigator()
-                    .send_beacon_with_opt_str(&url, Some(&head_body(seq, &hash)))
+                    .send_beacon_with_opt_str(&url, Some(&wire::head_body(seq, &hash)))
                     .ok()
             })
             .unwrap_or(false)
     }
+}
 
-    /// POSTs JSON `body`; the status and the answer's text, or why there was none.
-    async fn post(&self, url: &str, body: &str) -> Result<(u16, String), String> {
-        let window = web_sys::window().ok_or_else(|| WebError::NoWindow.to_string())?;
-        let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(body));
-        init.set_signal(Some(&controller.signal()));
-        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
-        headers
-            .set("content-type", "application/json")
-            .map_err(|e| describe(&e))?;
-        init.set_headers_headers(&headers);
-        let timeout = self.cfg.timeout_ms;
-        let abort = controller.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            sleep(timeout).await;
-            abort.abort();
-        });
-        let sent = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await;
-        let resp: web_sys::Response = match sent {
-            Ok(r) => r
-                .dyn_into()
-                .map_err(|_| "fetch gave no response".to_owned())?,
-            Err(e) if controller.signal().aborted() => {
-                return Err(format!(
-                    "the collector at `{url}` did not answer within {timeout} ms; retrying ({})",
-                    describe(&e)
-                ))
-            }
-            Err(e) => {
-                return Err(format!(
-                    "could not reach the collector at `{url}`; retrying ({})",
-                    describe(&e)
-                ))
-            }
-        };
-        let text = match resp.text() {
-            Ok(p) => JsFuture::from(p)
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        Ok((resp.status(), text))
+/// The alert for a `409` that stops a chain: the collector's conflict, or
+/// an answer that is not one (kept as the detail for the reviewer).
+fn refusal(chain: &str, conflict: Result<Conflict, String>, text: String) -> CollectorAlert {
+    let (error, seq, detail) = match conflict {
+        Ok(c) => (c.name(), c.seq(), text),
+        Err(why) => ("conflict", None, why),
+    };
+    CollectorAlert {
+        error: error.to_owned(),
+        chain: chain.to_owned(),
+        seq,
+        detail,
     }
-}
-
-/// `{"events":[...]}` from stored canonical lines, within `max_bytes` (the
-/// first event always goes); also the last `seq` included.
-fn batch_body(events: &[StoredEvent], max_bytes: usize) -> (String, u64) {
-    let mut body = String::from("{\"events\":[");
-    let mut last = 0;
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            if body.len() + e.line.len() + 3 > max_bytes {
-                break;
-            }
-            body.push(',');
-        }
-        body.push_str(&e.line);
-        last = e.seq;
-    }
-    body.push_str("]}");
-    (body, last)
-}
-
-/// `{"seq":N,"hash":H}` (canonical member order).
-fn head_body(seq: u64, hash: &str) -> String {
-    serde_json::json!({"hash": hash, "seq": seq}).to_string()
-}
-
-/// Full-jitter exponential backoff: a random delay in the upper half of
-/// `base * 2^(attempt-1)`, capped.
-fn backoff(cfg: &UploadConfig, attempt: u32) -> u32 {
-    let exp = attempt.saturating_sub(1).min(16);
-    let ceiling = cfg
-        .backoff_ms
-        .saturating_mul(1u32 << exp)
-        .min(cfg.backoff_max_ms)
-        .max(2);
-    ceiling / 2 + super::entropy::below(ceiling / 2)
 }
