@@ -4,10 +4,14 @@
 #   - the wasm32-unknown-unknown Rust target;
 #   - wasm-bindgen-cli at exactly the version Cargo.lock pins (from crates.io:
 #     prebuilt downloads are not reachable here, and `--locked` fails to build);
-#   - Debian's chromium + chromium-driver (browser tests) and postgresql
-#     (the collector's second store);
-#   - the npm dev tools of package.json (playwright-core, typescript, axe-core,
-#     canonicalize, binaryen for wasm-opt, cedar-wasm for the benchmark).
+#   - the three browser engines the browser tests run in, each with its W3C
+#     WebDriver server: Debian's chromium + chromium-driver, firefox-esr +
+#     geckodriver (built from crates.io: Mozilla's prebuilt downloads are not
+#     reachable here), webkit2gtk-driver (WebKitGTK's MiniBrowser, which needs
+#     an X display: xvfb + xauth for xvfb-run);
+#   - postgresql (the collector's second store);
+#   - the npm dev tools of package.json (selenium-webdriver, typescript,
+#     axe-core, canonicalize, binaryen for wasm-opt, cedar-wasm for the benchmark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,13 +35,21 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; t
 fi
 
 missing=()
-for pkg in chromium chromium-driver postgresql; do
+for pkg in chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   step "Debian packages: ${missing[*]}"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
+fi
+
+# geckodriver at the version it was tested with, from its own lock file.
+geckodriver_version=0.37.1
+geckodriver=$(command -v geckodriver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver")
+if ! "$geckodriver" --version 2>/dev/null | grep -q "^geckodriver $geckodriver_version"; then
+  step "geckodriver $geckodriver_version (about 4 minutes)"
+  cargo install geckodriver --version "$geckodriver_version" --locked --force
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -19,8 +19,8 @@ else
   cargo test -p sealtrail-collector --all-targets
 fi
 
-echo "== review page flow in headless Chromium"
-if [ -f pkg/sealtrail.js ] && [ -d node_modules/playwright-core ]; then
+echo "== review page flow in headless Chromium (scripts/test-web.sh runs it in every engine)"
+if [ -f pkg/sealtrail.js ] && [ -d node_modules/selenium-webdriver ]; then
   cargo build -p sealtrail-collector
   SEALTRAIL_COLLECTOR_BIN="${CARGO_TARGET_DIR:-target}/debug/sealtrail-collector" \
     node --test tests/e2e/review.test.mjs

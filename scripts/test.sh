@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test sealtrail has, from a fresh machine: set-up, formatting and lints
 # for both targets, the native tests of the core, the CLI and the collector
-# (SQLite, then PostgreSQL), and the browser tests in headless Chromium.
+# (SQLite, then PostgreSQL), and the browser tests in Chromium, Firefox ESR
+# and WebKit.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 section() { printf '\n==== %s\n' "$*"; }
 
 # Everything printed is also kept, so the last line can total the runners'
-# own counts (cargo test, node:test) into one "N passed, M failed" line.
+# own counts (cargo test, node:test) into one "N passed, M failed, K skipped"
+# line (a test an engine cannot run is skipped by name, with its reason).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 exec > >(tee "$log") 2>&1
@@ -28,7 +30,7 @@ cargo clippy -p sealtrail --target wasm32-unknown-unknown --no-default-features 
 section "native tests (core, CLI, collector on SQLite)"
 cargo test --workspace --locked
 
-section "browser module in headless Chromium"
+section "browser module in Chromium, Firefox ESR and WebKit"
 scripts/test-web.sh
 
 section "collector on PostgreSQL, review page flow"
@@ -36,8 +38,9 @@ SEALTRAIL_SKIP_SQLITE=1 scripts/test-collector.sh  # SQLite already ran in cargo
 
 section "all tests passed"
 awk '
-  /^test result: /       { p += $4; f += $6 }
-  /^(ℹ|#) pass [0-9]+$/  { p += $3 }
-  /^(ℹ|#) fail [0-9]+$/  { f += $3 }
-  END { printf "tests: %d passed, %d failed\n", p, f }
+  /^test result: /          { p += $4; f += $6; s += $8 }
+  /^(ℹ|#) pass [0-9]+$/     { p += $3 }
+  /^(ℹ|#) fail [0-9]+$/     { f += $3 }
+  /^(ℹ|#) skipped [0-9]+$/  { s += $3 }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }
 ' "$log"

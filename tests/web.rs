@@ -1,6 +1,6 @@
-//! Browser tests of the web layer, in real headless Chromium
-//! (`scripts/test-web.sh` runs them with wasm-bindgen-test-runner and
-//! chromedriver). They drive the JS class exactly as a page does: through
+//! Browser tests of the web layer, in real browsers: `scripts/test-web.sh`
+//! runs them with wasm-bindgen-test-runner in Chromium (chromedriver), Firefox
+//! ESR (geckodriver) and WebKitGTK (WebKitWebDriver). They drive the JS class exactly as a page does: through
 //! the `Sealtrail` object's methods, with real IndexedDB and real `fetch`
 //! against the scripted collector of `tests/support/fixture-server.mjs`,
 //! whose URL the script passes at build time in `SEALTRAIL_FIXTURE_URL`.

@@ -1,5 +1,6 @@
 // Browser benchmark of the sealtrail package against its peers, measured in
-// one run in headless Chromium (Debian's, via playwright-core):
+// one run in one engine (SEALTRAIL_ENGINE: chromium by default, firefox or
+// webkit; driven through WebDriver by tests/support/browsers.mjs):
 //   1. append (canonicalize + hash) per event: sealtrail's hashEvent vs the
 //      npm `canonicalize` + WebCrypto `subtle.digest`, sequential as a chain is;
 //   2. sealing a 1,000-record caseload (sealMany, with its 1,000 durable view
@@ -10,6 +11,8 @@
 //   4. log-before-reveal latency (break-glass grant, then reveals);
 //   5. shipped .wasm size, raw and gzipped, beside cedar-wasm's.
 // Usage: scripts/build-web.sh && node benches/web/run.mjs
+//        SEALTRAIL_ENGINE=firefox node benches/web/run.mjs
+//        SEALTRAIL_ENGINE=webkit xvfb-run -a node benches/web/run.mjs
 // The page is served by a throwaway static server (uploads go nowhere: the
 // endpoint refuses, so events stay in IndexedDB as they would offline).
 import http from 'node:http';
@@ -17,7 +20,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { engineFromEnv, startBrowser, evaluate } from '../../tests/support/browsers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
@@ -44,21 +47,17 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await startBrowser(engineFromEnv());
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e));
-  await page.goto(base);
-  const r = await page.evaluate(() => window.runBench(), null);
+  await browser.driver.manage().setTimeouts({ script: 600_000 });
+  await browser.driver.get(base);
+  const r = await evaluate(browser.driver, () => window.runBench());
   if (r.seal.cedarAllowed !== r.seal.oursAllowed) console.warn(`warning: cedar allowed ${r.seal.cedarAllowed} fields, sealtrail ${r.seal.oursAllowed}: the policies differ`);
   const size = (f) => { const b = readFileSync(f.startsWith('/') ? f : join(root, f)); return { raw: b.length, gz: gzipSync(b, { level: 9 }).length }; };
   const ours = size(join(pkgDir, 'sealtrail_bg.wasm'));
   const cedar = size('node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm');
   const f = (x, d = 1) => x.toFixed(d);
-  console.log(`sealtrail browser benchmark (Chromium ${browser.version()}, one run)`);
+  console.log(`sealtrail browser benchmark (${browser.name} ${browser.version}, one run)`);
   console.log(`append: hash one event (canonical JSON + SHA-256), ${r.append.n} events in sequence, best of ${r.append.rounds} alternating rounds`);
   console.log(`  sealtrail hashEvent           ${f(r.append.ours, 2)} µs/event`);
   console.log(`  canonicalize + subtle.digest  ${f(r.append.peer, 2)} µs/event`);
@@ -77,6 +76,6 @@ try {
   console.log(`  cedar_wasm_bg.wasm  ${cedar.raw} bytes raw, ${cedar.gz} gzipped`);
   console.log(`  ratio cedar/sealtrail ${f(cedar.raw / ours.raw, 2)}x raw, ${f(cedar.gz / ours.gz, 2)}x gzipped`);
 } finally {
-  await browser.close();
+  await browser.quit();
   server.close();
 }

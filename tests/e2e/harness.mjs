@@ -1,24 +1,24 @@
 // Test harness for the end-to-end tests: the real collector (serving www/
 // at / and pkg/ at /pkg/) on a free loopback port with a temporary SQLite
-// file, and Debian's Chromium driven by playwright-core (never a downloaded
-// browser).
+// file, and a browser engine (SEALTRAIL_ENGINE: chromium, firefox or webkit)
+// driven through WebDriver by tests/support/browsers.mjs, each page behind
+// its own gate (tests/e2e/gate.mjs) for interception and init scripts. The
+// test bodies are the same in every engine.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { Key } from 'selenium-webdriver';
+import { root, startBrowser, engineFromEnv, evaluate } from '../support/browsers.mjs';
+import { openGate } from './gate.mjs';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { root };
+export const ENGINE = engineFromEnv();
 export const REVIEW_TOKEN = 'e2e-review-token-0001';
 
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-
-/** Starts the collector binary; resolves with its base URL and a stop function. */
-export async function startCollector() {
+/** Starts the collector binary with review `tokens` (`token=role:id:name`);
+ * resolves with its base URL and a stop function. */
+export async function startCollector({ tokens = [`${REVIEW_TOKEN}=safeguardingLead:sg-e2e:E2E Reviewer`] } = {}) {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
   const bin = process.env.SEALTRAIL_COLLECTOR_BIN ?? join(targetDir, 'release', 'sealtrail-collector');
   const dir = mkdtempSync(join(tmpdir(), 'sealtrail-e2e-'));
@@ -28,7 +28,7 @@ export async function startCollector() {
     '--static-dir', join(root, 'www'),
     '--pkg-dir', join(root, 'pkg'),
     '--policy', join(root, 'pkg-config', 'policy.default.json'),
-    '--token', `${REVIEW_TOKEN}=safeguardingLead:sg-e2e:E2E Reviewer`,
+    ...tokens.flatMap((t) => ['--token', t]),
   ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -52,43 +52,160 @@ export async function startCollector() {
   };
 }
 
-/** A persistent profile (its own browser): the quota override of the DevTools
- * protocol takes effect there, not in incognito contexts. */
-export async function launchPersistent() {
-  const dir = mkdtempSync(join(tmpdir(), 'sealtrail-profile-'));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
-  return { context, async close() { await context.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
-
-export async function launch() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
-}
+const KEYS = { Enter: Key.ENTER, Escape: Key.ESCAPE, Tab: Key.TAB, ArrowDown: Key.ARROW_DOWN, ArrowUp: Key.ARROW_UP, Space: Key.SPACE };
 
 /**
- * A fresh context (own IndexedDB) and page with hooks: any alert/confirm/prompt
- * or a global `__xss` counts as an executed payload; CSP violations and page
- * errors are collected.
+ * A test page: one browser session behind its own gate. Targets are a CSS
+ * selector, `{ label }` (the control a `<label>` with that exact text names)
+ * or `{ button }` (the button with that exact text), found as a person would.
  */
-export async function openPage(browser, { bypassCSP = false, init } = {}) {
-  const context = await browser.newContext({ bypassCSP });
-  await context.addInitScript(() => {
-    window.__hits = 0;
-    for (const name of ['alert', 'confirm', 'prompt']) window[name] = () => { window.__hits += 1; };
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
+class Page {
+  constructor(browser, gate) {
+    this.browser = browser;
+    this.driver = browser.driver;
+    this.gate = gate;
+  }
+
+  /** The page's origin (its gate). */
+  get base() {
+    return this.gate.url;
+  }
+
+  async goto(path) {
+    await this.driver.get(new URL(path, this.base).href);
+  }
+
+  async reload() {
+    await this.driver.navigate().refresh();
+  }
+
+  evaluate(fn, arg) {
+    return evaluate(this.driver, fn, arg);
+  }
+
+  /** Polls `fn(arg)` in the page until it returns something truthy. */
+  async waitFor(fn, arg, { timeout = 15_000, polling = 100 } = {}) {
+    const end = Date.now() + timeout;
+    let last;
+    for (;;) {
+      try {
+        const v = await this.evaluate(fn, arg);
+        if (v) return v;
+      } catch (e) {
+        last = e; // a navigation in progress; try again
+      }
+      if (Date.now() > end) throw new Error(`${ENGINE}: timed out after ${timeout} ms waiting for ${fn}${last ? ` (${last.message})` : ''}`);
+      await sleep(polling);
+    }
+  }
+
+  /** The element `target` names, once it exists. */
+  async element(target) {
+    const find = (t) => {
+      if (typeof t === 'string') return document.querySelector(t);
+      const exact = (el) => el.textContent.trim() === (t.label ?? t.button);
+      if (t.label) return [...document.querySelectorAll('label')].find(exact)?.control ?? null;
+      return [...document.querySelectorAll('button')].find(exact) ?? null;
+    };
+    const found = await this.waitFor(find, target);
+    return found;
+  }
+
+  async click(target) {
+    await (await this.element(target)).click();
+  }
+
+  /** Replaces the text of a field, typed key by key. */
+  async fill(target, text) {
+    const el = await this.element(target);
+    await el.clear();
+    await el.sendKeys(text);
+  }
+
+  /** Chooses the option whose value is `value` in a `<select>`. */
+  async select(target, value) {
+    const el = await this.element(target);
+    await evaluate(this.driver, (sel, v) => {
+      sel.value = v;
+      sel.dispatchEvent(new Event('input', { bubbles: true }));
+      sel.dispatchEvent(new Event('change', { bubbles: true }));
+    }, el, value);
+  }
+
+  async text(target) {
+    const el = await this.element(target);
+    return this.evaluate((e) => e.textContent, el);
+  }
+
+  async attr(target, name) {
+    const el = await this.element(target);
+    return el.getAttribute(name);
+  }
+
+  count(css) {
+    return this.evaluate((c) => document.querySelectorAll(c).length, css);
+  }
+
+  async focus(target) {
+    const el = await this.element(target);
+    await this.evaluate((e) => e.focus(), el);
+  }
+
+  /** Presses one key (by its name in `KEYS`) on whatever has focus. */
+  async press(key) {
+    if (!KEYS[key]) throw new Error(`press: no key \`${key}\``);
+    await this.driver.actions().sendKeys(KEYS[key]).perform();
+  }
+
+  async type(text) {
+    await this.driver.actions().sendKeys(text).perform();
+  }
+
+  /** Uncaught errors and rejections the page has had. */
+  errors() {
+    return this.evaluate(() => window.__errors ?? []);
+  }
+
+  /** Leaves the page; its gate stays bound (so no later page gets its
+   * origin, and with it this page's storage) until the browser closes. */
+  async close() {
+    this.gate.unrouteAll();
+    await this.driver.get('about:blank');
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The engine's browser, one session for a whole test file: each page is a
+ * new origin (its own gate), so each starts with empty storage.
+ */
+export async function launch() {
+  const browser = await startBrowser(ENGINE);
+  const gates = [];
+  return {
+    ...browser,
+    /** A page behind a new gate to `base`, with the gate's hooks;
+     * `bypassCSP` and `init` as in tests/e2e/gate.mjs. */
+    async openPage(base, options = {}) {
+      const gate = await openGate(base, options);
+      gates.push(gate);
+      return new Page(browser, gate);
+    },
+    async close() {
+      try {
+        await browser.quit();
+      } finally {
+        await Promise.all(gates.map((g) => g.close()));
+      }
+    },
+  };
 }
 
 /** Loads the demo as `userId` and waits until the module started. */
-export async function loadDemo(page, base, userId, extra = '') {
-  await page.goto(`${base}/?as=${encodeURIComponent(userId)}${extra}`);
-  await page.waitForFunction(() => document.body.dataset.ready);
-  return page.evaluate(() => document.body.dataset.ready);
+export async function loadDemo(page, userId, extra = '') {
+  await page.goto(`/?as=${encodeURIComponent(userId)}${extra}`);
+  return page.waitFor(() => document.body?.dataset.ready);
 }
 
 export async function status(page) {
@@ -100,4 +217,13 @@ export async function review(base, path) {
   return { status: r.status, body: await r.json() };
 }
 
-export const axeSource = () => readFileSync(join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+/** Loads axe-core into the page (same-origin, from the gate: CSP admits it). */
+export function loadAxe(page) {
+  return page.evaluate(() => new Promise((ok, fail) => {
+    const s = document.createElement('script');
+    s.src = '/__e2e/axe.js';
+    s.onload = () => ok(true);
+    s.onerror = () => fail(new Error('axe-core did not load'));
+    document.head.append(s);
+  }));
+}
