@@ -29,18 +29,6 @@ trap cleanup EXIT
 
 step() { printf '\n== test-web: %s\n' "$*"; }
 
-step "package"
-scripts/build-web.sh
-
-step "types: tsc --noEmit on a consumer of pkg/sealtrail.d.ts"
-node_modules/.bin/tsc -p tests/types/tsconfig.json
-node tests/types/no-any.mjs pkg/sealtrail.d.ts
-
-step "types: every answer the Rust types serialise, checked against pkg/sealtrail.d.ts"
-SEALTRAIL_TS_SAMPLES="$root/tests/types/generated/answers.ts" \
-  cargo test --quiet --locked --test js_contract
-node_modules/.bin/tsc -p tests/types/tsconfig.answers.json
-
 engines=${SEALTRAIL_ENGINES:-chromium firefox webkit}
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
 find_bin() { command -v "$1" 2>/dev/null || { [ -x "$cargo_bin/$1" ] && echo "$cargo_bin/$1"; } || true; }
@@ -61,6 +49,18 @@ for engine in $engines; do
     fi
   done
 done
+
+step "package"
+scripts/build-web.sh
+
+step "types: tsc --noEmit on a consumer of pkg/sealtrail.d.ts"
+node_modules/.bin/tsc -p tests/types/tsconfig.json
+node tests/types/no-any.mjs pkg/sealtrail.d.ts
+
+step "types: every answer the Rust types serialise, checked against pkg/sealtrail.d.ts"
+SEALTRAIL_TS_SAMPLES="$root/tests/types/generated/answers.ts" \
+  cargo test --quiet --locked --test js_contract
+node_modules/.bin/tsc -p tests/types/tsconfig.answers.json
 
 # Runs "$@" for `engine`: WebKitGTK's MiniBrowser under a virtual X display,
 # with the WebDriver server variables wasm-bindgen-test-runner reads (it
