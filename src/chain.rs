@@ -1,5 +1,5 @@
 //! The hash chain: genesis, event hash and appending, exactly as
-//! `shared/spec/audit-chain.md` defines them.
+//! `docs/protocol.md` defines them.
 //!
 //! Bytes hashed, in full:
 //!
@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::canon::{self, CanonError};
+use crate::canon::strict::{self, FormatError};
 use crate::digest::is_lower_hex;
 use crate::entropy::{Entropy, EntropyError};
 use crate::event::{Event, EventDraft, VERSION};
@@ -89,47 +89,24 @@ impl<'de> Deserialize<'de> for ChainId {
     }
 }
 
-/// Serializes an event object minus its `hash` member, without copying it.
-struct WithoutHash<'a>(&'a Map<String, Value>);
-
-impl Serialize for WithoutHash<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in self.0.iter().filter(|(k, _)| k.as_str() != "hash") {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
-/// `hash(event)`: SHA-256 of the canonical form of `event` without its `hash` member.
-///
-/// A JSON tree's members are already in sorted order, so its plain
-/// serialization is often canonical already: when
-/// [`crate::verify`]'s strict scanner confirms that byte for byte, those
-/// bytes are hashed and the canonicalizer (much slower) is skipped.
-pub fn hash_event(event: &Map<String, Value>) -> Result<Digest, CanonError> {
-    if let Ok(plain) = serde_json::to_vec(&WithoutHash(event)) {
-        if crate::verify::is_canonical(&plain) {
-            return Ok(Digest::of(&plain));
-        }
-    }
-    Ok(Digest::of(&canon::to_vec(&WithoutHash(event))?))
+/// `hash(event)`: SHA-256 of the canonical form of `event` without its
+/// `hash` member, written straight into the hasher. An event outside the
+/// strict profile ([`strict`]: a float, an integer past 2^53, U+0000)
+/// has no hash: the error names the member.
+pub fn hash_event(event: &Map<String, Value>) -> Result<Digest, FormatError> {
+    strict::hash_object(event, "hash")
 }
 
 /// Why an event could not be appended.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AppendError {
-    /// The draft holds a number that is not an integer (the spec allows integers only).
-    #[error("event member `{pointer}` is not an integer; events carry integers only")]
-    NonInteger {
-        /// JSON Pointer of the offending number inside the event.
-        pointer: String,
-    },
-    /// The draft cannot be written as canonical JSON.
-    #[error(transparent)]
-    Canon(#[from] CanonError),
+    /// The draft holds what events may not carry (a number that is not an
+    /// integer within ±(2^53-1), U+0000 in a string): the error names it.
+    #[error("the event cannot be written: {0}")]
+    Format(#[from] FormatError),
+    /// The draft cannot be turned into JSON at all.
+    #[error("the event cannot be written: {0}")]
+    Json(String),
     /// The chain has reached the largest `seq`.
     #[error("the chain is full: no `seq` after {0}")]
     Exhausted(u64),
@@ -189,10 +166,9 @@ impl ChainWriter {
             Some(last) if now < last => last,
             _ => now,
         };
-        let next = self
-            .next_seq
-            .checked_add(1)
-            .ok_or(AppendError::Exhausted(self.next_seq))?;
+        if self.next_seq > strict::MAX_SAFE_INTEGER {
+            return Err(AppendError::Exhausted(strict::MAX_SAFE_INTEGER));
+        }
         let mut event = Event {
             v: VERSION,
             chain: self.chain.clone(),
@@ -202,19 +178,15 @@ impl ChainWriter {
             body: draft,
             hash: self.prev,
         };
-        // Only `detail` holds free-form JSON; every other member is typed
-        // and cannot carry a float.
-        let mut pointer = String::from("/detail");
-        for (k, v) in &event.body.detail {
-            with_token(&mut pointer, k, |p| find_non_integer(v, p))?;
-        }
+        // Hashing checks the strict profile: a draft holding a float or
+        // U+0000 is refused here, so no event a verifier refuses is written.
         let Value::Object(map) = serde_json::to_value(Unhashed::of(&event))
-            .map_err(|e| CanonError::Unrepresentable(e.to_string()))?
+            .map_err(|e| AppendError::Json(e.to_string()))?
         else {
-            return Err(CanonError::Unrepresentable("event is not an object".into()).into());
+            return Err(AppendError::Json("the event is not an object".into()));
         };
         event.hash = hash_event(&map)?;
-        self.next_seq = next;
+        self.next_seq += 1;
         self.prev = event.hash;
         self.last_ts = Some(ts);
         Ok(event)
@@ -247,42 +219,11 @@ impl<'a> Unhashed<'a> {
     }
 }
 
-/// Fails on the first number in `v` that is not an integer.
-fn find_non_integer(v: &Value, pointer: &mut String) -> Result<(), AppendError> {
-    match v {
-        Value::Number(n) if !(n.is_i64() || n.is_u64()) => Err(AppendError::NonInteger {
-            pointer: pointer.clone(),
-        }),
-        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
-            with_token(pointer, &i.to_string(), |p| find_non_integer(item, p))
-        }),
-        Value::Object(map) => map
-            .iter()
-            .try_for_each(|(k, item)| with_token(pointer, k, |p| find_non_integer(item, p))),
-        _ => Ok(()),
-    }
-}
-
-/// Runs `f` with `token` appended to `pointer` (RFC 6901 escaped), then restores it.
-fn with_token<T>(pointer: &mut String, token: &str, f: impl FnOnce(&mut String) -> T) -> T {
-    let len = pointer.len();
-    pointer.push('/');
-    pointer.push_str(&crate::pointer::escape_token(token));
-    let out = f(pointer);
-    pointer.truncate(len);
-    out
-}
-
 /// The line form of an event in files and stores: its canonical JSON, `hash`
 /// included. Writing canonical lines lets verifiers take a fast path.
-pub fn to_line(event: &Event) -> Result<String, CanonError> {
-    // As in `hash_event`: a JSON tree written plainly is usually canonical already.
-    if let Ok(plain) = serde_json::to_value(event).and_then(|v| serde_json::to_string(&v)) {
-        if crate::verify::is_canonical(plain.as_bytes()) {
-            return Ok(plain);
-        }
-    }
-    canon::to_string(event)
+pub fn to_line(event: &Event) -> Result<String, AppendError> {
+    let tree = serde_json::to_value(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    Ok(strict::to_string(&tree)?)
 }
 
 #[cfg(test)]
@@ -340,11 +281,11 @@ mod tests {
         );
         d.detail.insert(
             "n".into(),
-            serde_json::json!([1, -2, {"b": 9007199254740993_u64, "a": "é"}]),
+            serde_json::json!([1, -2, {"b": 9007199254740991_u64, "a": "é\u{1}"}]),
         );
         d.labels = vec!["R".into()];
         let e = w.append(d, Timestamp::from_millis(1).unwrap()).unwrap();
-        assert_eq!(to_line(&e).unwrap(), canon::to_string(&e).unwrap());
+        assert_eq!(to_line(&e).unwrap(), crate::canon::to_string(&e).unwrap());
         let Value::Object(map) = serde_json::to_value(&e).unwrap() else {
             panic!("not an object")
         };
@@ -354,16 +295,18 @@ mod tests {
     fn json() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1000i64..1000).prop_map(Value::from),
-            any::<f64>()
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::from),
+            3 => (-(1i64 << 53)..=(1i64 << 53)).prop_map(Value::from),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => any::<u64>().prop_map(Value::from),
+            1 => (-1000i64..1000).prop_map(Value::from),
+            1 => any::<f64>()
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(Value::from),
-            "[a-z\\u{0}-\\u{1f}\"\\\\/\\u{7f}\\u{e9}\\u{2028}\\u{e000}\\u{ffff}\\u{1f600}]{0,6}"
+            4 => "[a-z\\u{1}-\\u{1f}\"\\\\/\\u{7f}\\u{e9}\\u{2028}\\u{e000}\\u{ffff}\\u{1f600}]{0,6}"
                 .prop_map(Value::from),
+            1 => "[a-z\\u{0}-\\u{1f}]{0,3}".prop_map(Value::from),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
@@ -378,14 +321,39 @@ mod tests {
         })
     }
 
+    /// True when `v` fits the strict profile: integers within ±(2^53-1), no U+0000.
+    fn in_profile(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n
+                .as_i64()
+                .map(|i| i.unsigned_abs())
+                .or(n.as_u64())
+                .is_some_and(|m| m <= strict::MAX_SAFE_INTEGER),
+            Value::String(s) => !s.contains('\0'),
+            Value::Array(items) => items.iter().all(in_profile),
+            Value::Object(m) => m.iter().all(|(k, v)| !k.contains('\0') && in_profile(v)),
+            _ => true,
+        }
+    }
+
     proptest::proptest! {
         #[test]
-        fn the_shortcut_hashes_exactly_the_canonical_form(
-            members in proptest::collection::btree_map("[a-z\\u{e000}\\u{1f600}]{0,4}", json(), 0..8)
+        fn hashes_exactly_the_canonical_form_or_refuses(
+            members in proptest::collection::btree_map("[a-z\\u{0}\\u{e000}\\u{1f600}]{0,4}|hash", json(), 0..8)
         ) {
             let map: Map<String, Value> = members.into_iter().collect();
-            let canonical = canon::to_vec(&WithoutHash(&map)).unwrap();
-            proptest::prop_assert_eq!(hash_event(&map).unwrap(), Digest::of(&canonical));
+            let mut unhashed = map.clone();
+            unhashed.remove("hash");
+            let unhashed = Value::Object(unhashed);
+            match hash_event(&map) {
+                Ok(d) => {
+                    proptest::prop_assert!(in_profile(&unhashed));
+                    let canonical = crate::canon::to_vec(&unhashed).unwrap();
+                    proptest::prop_assert_eq!(d, Digest::of(&canonical));
+                    proptest::prop_assert_eq!(strict::to_vec(&unhashed).unwrap(), canonical);
+                }
+                Err(_) => proptest::prop_assert!(!in_profile(&unhashed)),
+            }
         }
     }
 
@@ -398,14 +366,78 @@ mod tests {
         let err = w.append(d, Timestamp::from_millis(0).unwrap()).unwrap_err();
         assert_eq!(
             err,
-            AppendError::NonInteger {
-                pointer: "/detail/ratio".into()
-            }
+            AppendError::Format(FormatError::NotInteger {
+                pointer: "/detail/ratio".into(),
+                found: "0.5".into()
+            })
         );
         assert_eq!(
             w.next_seq(),
             0,
             "a failed append leaves the chain as it was"
+        );
+    }
+
+    #[test]
+    fn refuses_what_a_verifier_refuses_naming_the_member() {
+        let c = ChainId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let mut w = ChainWriter::new(c);
+        let t = Timestamp::from_millis(0).unwrap();
+        let mut nul_actor = actor();
+        nul_actor.id = "u\u{0}1".into();
+        let mut nul_key = EventDraft::new(actor(), Action::Search, Outcome::Success);
+        nul_key.detail.insert("q\0".into(), serde_json::json!("x"));
+        let mut big = EventDraft::new(actor(), Action::Export, Outcome::Success);
+        big.detail.insert(
+            "n".into(),
+            serde_json::json!([1, -9_007_199_254_740_992_i64]),
+        );
+        for (draft, expected) in [
+            (
+                EventDraft::new(nul_actor, Action::View, Outcome::Success),
+                FormatError::Nul {
+                    pointer: "/actor/id".into(),
+                },
+            ),
+            (
+                nul_key,
+                FormatError::Nul {
+                    pointer: "/detail/q\\u0000".into(),
+                },
+            ),
+            (
+                big,
+                FormatError::OutOfRange {
+                    pointer: "/detail/n/1".into(),
+                    found: "-9007199254740992".into(),
+                },
+            ),
+        ] {
+            assert_eq!(w.append(draft, t), Err(AppendError::Format(expected)));
+        }
+        assert_eq!(w.next_seq(), 0);
+        let mut edge = EventDraft::new(actor(), Action::Export, Outcome::Success);
+        edge.detail.insert(
+            "n".into(),
+            serde_json::json!([9_007_199_254_740_991_u64, -9_007_199_254_740_991_i64]),
+        );
+        assert!(w.append(edge, t).is_ok());
+    }
+
+    #[test]
+    fn no_seq_past_two_to_the_53() {
+        let c = ChainId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let mut w = ChainWriter::new(c);
+        w.next_seq = strict::MAX_SAFE_INTEGER;
+        let t = Timestamp::from_millis(0).unwrap();
+        let draft = EventDraft::new(actor(), Action::View, Outcome::Success);
+        assert_eq!(
+            w.append(draft.clone(), t).unwrap().seq,
+            strict::MAX_SAFE_INTEGER
+        );
+        assert_eq!(
+            w.append(draft, t),
+            Err(AppendError::Exhausted(strict::MAX_SAFE_INTEGER))
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The audit event of `shared/spec/audit-chain.md`, as producers write it.
+//! The audit event of `docs/protocol.md`, as producers write it.
 //!
 //! An [`EventDraft`] is what a caller knows (who, what, why); the chain
 //! ([`crate::chain::ChainWriter`]) adds `v`, `chain`, `seq`, `ts`, `prev` and

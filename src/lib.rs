@@ -23,7 +23,7 @@
 //!   wasm-bindgen, js-sys and web-sys. It converts JS values, stores the page
 //!   session's events in IndexedDB before committing them for an answer,
 //!   uploads them in batches and draws the break-glass dialog with DOM APIs.
-//! - **Storage and upload**: the wire contract is `shared/spec/audit-chain.md`:
+//! - **Storage and upload**: the wire contract is `docs/protocol.md`:
 //!   events in IndexedDB until a collector acknowledges them with `200`.
 //! - **Collector** (`collector/`): the reference server that verifies on
 //!   ingest with this crate's [`verify`] and [`alerts`], and the review page.

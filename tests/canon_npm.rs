@@ -1,6 +1,8 @@
 //! Our RFC 8785 canonical form against the npm `canonicalize` package (the
 //! RFC author's JavaScript implementation) on random JSON documents: both
 //! parse the same text and must produce the same bytes, or both refuse it.
+//! The strict profile's own writer (`canon::strict`, what events are hashed
+//! with) must produce the same bytes too wherever it accepts a document.
 //!
 //! Needs `node` and `node_modules/canonicalize` in the repository root (the
 //! test script runs `npm ci` first); without them the test says so and skips.
@@ -213,6 +215,7 @@ fn matches_npm_canonicalize_on_random_documents() {
     );
     let mut failures = Vec::new();
     let mut compared = 0;
+    let mut strict_compared = 0;
     for ((name, doc), their) in docs.iter().zip(&theirs) {
         let ours = serde_json::from_str::<serde_json::Value>(doc)
             .ok()
@@ -227,6 +230,18 @@ fn matches_npm_canonicalize_on_random_documents() {
         } else if ours != "ERR" {
             compared += 1;
         }
+        let strict = sealtrail::canon::strict::parse(doc.as_bytes())
+            .and_then(|v| sealtrail::canon::strict::to_vec(&v));
+        if let Ok(bytes) = strict {
+            strict_compared += 1;
+            if &hex::encode(&bytes) != their {
+                failures.push(format!(
+                    "{name} (strict writer): {doc}\n  ours: {}\n  npm:  {}",
+                    String::from_utf8_lossy(&bytes),
+                    decode(their)
+                ));
+            }
+        }
     }
     assert!(
         failures.is_empty(),
@@ -238,6 +253,11 @@ fn matches_npm_canonicalize_on_random_documents() {
     assert!(
         compared > docs.len() * 9 / 10,
         "too few documents were canonicalized: {compared}"
+    );
+    // Most random documents hold a float somewhere; enough do not.
+    assert!(
+        strict_compared > docs.len() / 5,
+        "too few documents fit the strict profile: {strict_compared}"
     );
 }
 

@@ -108,6 +108,38 @@ fn verify_rejects_a_tampered_chain_with_seq_and_rule() {
 }
 
 #[test]
+fn verify_refuses_a_member_named_twice_under_format() {
+    // A lenient reader keeps the last `actor`: the first one, the intruder,
+    // would be silently dropped and the hash would still match.
+    let dir = scratch("duplicate");
+    let c = common::chain(4, 4);
+    let mut lines: Vec<String> = common::jsonl(&c).lines().map(str::to_owned).collect();
+    lines[2] = lines[2].replacen(
+        r#""actor":"#,
+        r#""actor":{"id":"intruder","role":"admin"},"actor":"#,
+        1,
+    );
+    let f = write(
+        &dir,
+        "c.jsonl",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+    let o = run(&["verify", "--json", &f]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (v["events"].as_u64(), v["rule"].as_str()),
+        (Some(2), Some("format"))
+    );
+    let o = run(&["verify", &f]);
+    assert!(
+        stdout(&o).contains("member `/actor` appears twice"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn verify_checks_a_range_after_a_named_event() {
     let dir = scratch("range");
     let c = common::chain(12, 4);

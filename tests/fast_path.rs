@@ -1,7 +1,9 @@
 //! The verify fast path (canonical lines hashed as they are) must answer
-//! exactly like the general path (parse, re-canonicalize, hash) on any
-//! input: valid lines, and lines with random byte edits that may or may not
-//! stay canonical, JSON, or valid UTF-8.
+//! exactly like the general path (strict parse, re-canonicalize, hash) on
+//! any input: valid lines, lines with random byte edits that may or may not
+//! stay canonical, JSON, or valid UTF-8, and lines edited to break the
+//! strict profile (duplicate names, non-integers, integers past 2^53,
+//! U+0000, other `ts` forms) with a hash a lenient reader would accept.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,15 +15,14 @@
 mod common;
 
 use proptest::prelude::*;
-use sealtrail::verify::{inspect, inspect_line, Failure, Inspected, Rule};
+use sealtrail::verify::{inspect, inspect_line, parse_line, Failure, Inspected, Rule};
 use serde_json::Value;
 
 /// The general path alone.
 fn general(line: &[u8]) -> Result<Inspected, (Option<u64>, Rule)> {
-    match serde_json::from_slice::<Value>(line) {
-        Ok(v) => inspect(&v, 0).map_err(|f| (f.seq, f.rule)),
-        Err(_) => Err((None, Rule::Format)),
-    }
+    parse_line(line, 0)
+        .and_then(|v| inspect(&v, 0))
+        .map_err(|f| (f.seq, f.rule))
 }
 
 fn either(line: &[u8]) -> Result<Inspected, (Option<u64>, Rule)> {
@@ -86,6 +87,127 @@ fn untouched_lines_agree_and_pass() {
             let fast = either(line.as_bytes()).unwrap();
             assert_eq!(Ok(fast.clone()), general(line.as_bytes()));
             assert_eq!(fast.computed.to_hex(), fast.hash);
+        }
+    }
+}
+
+/// `line` with its `hash` recomputed as a lenient reader would (the last of
+/// two equal names wins, any number in ECMAScript form, any `ts` text), so
+/// that only the strict profile can refuse it.
+fn lenient_rehash(line: &str) -> String {
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    let old = v["hash"].as_str().unwrap().to_owned();
+    v.as_object_mut().unwrap().remove("hash");
+    let canonical = sealtrail::canon::to_vec(&v).unwrap();
+    line.replacen(&old, &sealtrail::Digest::of(&canonical).to_hex(), 1)
+}
+
+/// Edits a lenient reader accepts and the strict profile refuses, and
+/// controls that both accept.
+#[derive(Debug, Clone)]
+enum Strictness {
+    /// Another `actor` (or another member) named again before the real one.
+    Duplicate(&'static str),
+    /// A number member with this text (after `v`, so still sorted).
+    Number(String),
+    /// U+0000 written as this escape in the action.
+    Nul(&'static str),
+    /// `ts` rewritten by this function of its text.
+    Ts(fn(&str) -> String),
+}
+
+fn strictness() -> impl Strategy<Value = (Strictness, bool)> {
+    let refused = |s: Strictness| (s, true);
+    let accepted = |s: Strictness| (s, false);
+    prop_oneof![
+        prop::sample::select(vec!["actor", "action", "seq", "subject"])
+            .prop_map(move |m| refused(Strictness::Duplicate(m))),
+        prop::sample::select(vec![
+            "1.0",
+            "1.5",
+            "-0",
+            "-0.0",
+            "0e0",
+            "1e2",
+            "1E+2",
+            "9007199254740992",
+            "-9007199254740992",
+            "18446744073709551616",
+            "12345678901234567890",
+        ])
+        .prop_map(move |n| refused(Strictness::Number(n.to_owned()))),
+        prop::sample::select(vec![
+            "0",
+            "-1",
+            "9007199254740991",
+            "-9007199254740991",
+            "1234567890123456",
+        ])
+        .prop_map(move |n| accepted(Strictness::Number(n.to_owned()))),
+        prop::sample::select(vec!["\\u0000", "a\\u0000b"])
+            .prop_map(move |e| refused(Strictness::Nul(e))),
+        prop::sample::select(vec![
+            (|t: &str| format!("{}Z", &t[..19])) as fn(&str) -> String,
+            |t| format!("{}0Z", &t[..23]),
+            |t| format!("{}Z", &t[..22]),
+            |t| format!("{}+00:00", &t[..23]),
+            |t| format!("{}60{}", &t[..17], &t[19..]),
+            |t| t.replace('T', "t"),
+        ])
+        .prop_map(move |f| refused(Strictness::Ts(f))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn strictness_is_the_same_on_both_paths(
+        seed in 0u64..500,
+        k in 0u64..6,
+        (edit, refused) in strictness(),
+        spaced in any::<bool>(),
+    ) {
+        let c = common::chain(k + 1, seed);
+        let e = &c[k as usize];
+        let line = sealtrail::canon::to_string(e).unwrap();
+        let edited = match &edit {
+            Strictness::Duplicate(m) => {
+                let again = format!(r#""{m}":{},"#, match *m {
+                    "actor" => r#"{"id":"intruder","role":"nurse"}"#.to_owned(),
+                    "seq" => (e["seq"].as_u64().unwrap() + 1).to_string(),
+                    _ => r#""x""#.to_owned(),
+                });
+                // Before the genuine member: a lenient reader keeps the genuine one.
+                let at = line.find(&format!(r#""{m}":"#));
+                match at {
+                    Some(at) => format!("{}{again}{}", &line[..at], &line[at..]),
+                    None => format!("{{{again}{}", &line[1..]),
+                }
+            }
+            Strictness::Number(n) => lenient_rehash(&line.replacen(r#""v":1"#, &format!(r#""v":1,"zz":{n}"#), 1)),
+            Strictness::Nul(esc) => {
+                let action = e["action"].as_str().unwrap();
+                lenient_rehash(&line.replacen(
+                    &format!(r#""action":"{action}""#),
+                    &format!(r#""action":"{action}{esc}""#),
+                    1,
+                ))
+            }
+            Strictness::Ts(f) => {
+                let ts = e["ts"].as_str().unwrap();
+                lenient_rehash(&line.replacen(ts, &f(ts), 1))
+            }
+        };
+        prop_assert_ne!(&edited, &line);
+        // Non-canonical spacing sends every line down the general path.
+        let edited = if spaced { edited.replacen(',', ", ", 1) } else { edited };
+        let fast = either(edited.as_bytes());
+        prop_assert_eq!(&fast, &general(edited.as_bytes()), "{}", edited);
+        if refused {
+            prop_assert_eq!(fast.map_err(|(_, rule)| rule).err(), Some(Rule::Format), "{}", edited);
+        } else {
+            prop_assert!(fast.is_ok(), "{}", edited);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Tampering of every kind is caught at the right `seq` with the right rule
-//! (`shared/spec/audit-chain.md`: version, chain, seq, prev, hash,
+//! (`docs/protocol.md`: version, chain, seq, prev, hash,
 //! backdated), for canonical and non-canonical lines alike.
 #![allow(
     clippy::unwrap_used,

@@ -3,7 +3,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::string_slice
 )]
 
 mod common;
@@ -328,4 +329,92 @@ async fn a_refused_batch_leaves_batches_committed_with_it_alone() {
             assert_eq!(s.stored_count(c.as_str()).await, 30);
         }
     }
+}
+
+/// `line` with its `hash` recomputed the way a lenient reader would (last
+/// duplicate wins, any number canonicalized in ECMAScript form), so only
+/// the strict profile can refuse it.
+fn lenient_rehash(line: &str) -> String {
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    let old = v["hash"].as_str().unwrap().to_owned();
+    v.as_object_mut().unwrap().remove("hash");
+    let canonical = sealtrail::canon::to_vec(&v).unwrap();
+    line.replacen(&old, &sealtrail::Digest::of(&canonical).to_hex(), 1)
+}
+
+#[tokio::test]
+async fn events_outside_the_strict_profile_are_400_format_and_store_nothing() {
+    let s = server().await;
+    let c = chain_id(40);
+    let ev = chain_events(&c, 2);
+    let lines: Vec<String> = ev
+        .iter()
+        .map(|e| sealtrail::canon::to_string(e).unwrap())
+        .collect();
+    let edit = |k: usize, from: &str, to: &str| {
+        assert!(lines[k].contains(from), "{from} not in {}", lines[k]);
+        lenient_rehash(&lines[k].replacen(from, to, 1))
+    };
+    let actor = format!(r#""actor":{}"#, ev[1]["actor"]);
+    let ts = ev[1]["ts"].as_str().unwrap();
+    let cases: Vec<(&str, usize, String)> = vec![
+        // Last wins for a lenient reader: the first `actor` silently dropped.
+        (
+            "duplicate actor",
+            1,
+            lines[1].replacen(
+                &actor,
+                &format!(r#""actor":{{"id":"intruder","role":"nurse"}},{actor}"#),
+                1,
+            ),
+        ),
+        ("fraction", 1, edit(1, r#""v":1"#, r#""v":1,"zz":2.0"#)),
+        ("exponent", 1, edit(1, r#""v":1"#, r#""v":1,"zz":1e2"#)),
+        ("minus zero", 0, edit(0, r#""v":1"#, r#""v":1,"zz":-0"#)),
+        (
+            "past 2^53",
+            1,
+            edit(1, r#""v":1"#, r#""v":1,"zz":9007199254740993"#),
+        ),
+        (
+            "U+0000 in a string",
+            1,
+            edit(1, r#""action":"view""#, r#""action":"view\u0000""#),
+        ),
+        (
+            "U+0000 in a name",
+            1,
+            edit(1, r#""v":1"#, r#""v":1,"z\u0000":1"#),
+        ),
+        (
+            "no milliseconds",
+            1,
+            edit(1, ts, &format!("{}Z", &ts[..19])),
+        ),
+        ("an offset", 1, edit(1, ts, &format!("{}+00:00", &ts[..23]))),
+        (
+            "a leap second",
+            1,
+            edit(1, ts, &format!("{}60{}", &ts[..17], &ts[19..])),
+        ),
+    ];
+    for (what, k, bad) in cases {
+        assert_ne!(bad, lines[k], "{what}: the edit did nothing");
+        let mut batch: Vec<String> = lines[..k].to_vec();
+        batch.push(bad);
+        let body = format!(r#"{{"events":[{}]}}"#, batch.join(","));
+        let (st, resp) = s.post(&format!("/api/chains/{c}/events"), body).await;
+        assert_eq!(st, 400, "{what}: {resp}");
+        let message = resp["message"].as_str().unwrap();
+        assert!(message.contains("`format` rule"), "{what}: {message}");
+        assert!(
+            message.contains(&format!("/events/{k}")),
+            "{what}: {message}"
+        );
+        assert_eq!(s.stored_count(c.as_str()).await, 0, "{what}");
+    }
+    // The chain is not poisoned: the genuine events upload.
+    let (st, resp) = s.upload(c.as_str(), &ev).await;
+    assert_eq!(st, 200, "{resp}");
+    assert!(s.findings(c.as_str()).await.is_empty());
 }

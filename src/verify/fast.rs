@@ -10,14 +10,16 @@
 //! members are, and hashes the two byte ranges around `"hash"`.
 //!
 //! It never decides on its own that a line is bad: anything it is not sure
-//! of (a float, a long integer, an escape in a chain member, a missing
-//! member, any deviation from canonical form) returns `None` and the caller
+//! of (a float, a long integer, U+0000, an escape in a chain member, a
+//! missing member, a `ts` not of the one form, any deviation from
+//! canonical form) returns `None` and the caller
 //! takes the general path, which gives the authoritative answer. So both
 //! paths accept and reject exactly the same inputs; the tamper and property
 //! tests run every case through canonical and non-canonical lines to hold
 //! that.
 
 use super::Inspected;
+use crate::canon::utf16_cmp;
 use crate::{Digest, Timestamp};
 
 /// Deepest nesting the fast path follows (serde_json's own limit is 128).
@@ -33,20 +35,6 @@ struct Member {
     key_start: usize,
     key: (usize, usize),
     value: (usize, usize),
-}
-
-/// True when `bytes` are exactly the RFC 8785 canonical form of the JSON
-/// they hold (within this scanner's limits: integers of at most 15 digits,
-/// no fractions or exponents). Then they are what the canonicalizer would
-/// write, and writers can skip it (see [`crate::chain::hash_event`]).
-pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
-    if bytes.iter().fold(false, |acc, &c| acc | (c < 0x20)) || std::str::from_utf8(bytes).is_err() {
-        return false;
-    }
-    let mut marks = vec![0u64; bytes.len().div_ceil(64)];
-    mark_quotes(bytes, &mut marks);
-    let mut s = Scan::new(bytes, &marks, 0);
-    s.value(0).is_some() && s.i == bytes.len()
 }
 
 /// Fills `marks` (one word per 64 bytes of `b`) with the quote/backslash
@@ -306,8 +294,12 @@ impl<'a> Scan<'a> {
                                 return None;
                             };
                             let val = lower_hex(h)? * 16 + lower_hex(l)?;
-                            // Below 0x20 and without a short form.
-                            if val >= 0x20 || matches!(val, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                            // Below 0x20 and without a short form; U+0000
+                            // breaks the event profile: the general path says so.
+                            if val == 0
+                                || val >= 0x20
+                                || matches!(val, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d)
+                            {
                                 return None;
                             }
                             self.i += 5;
@@ -359,7 +351,7 @@ impl<'a> Scan<'a> {
                 return None;
             }
             if let Some(prev) = last {
-                if !utf16_less(self.b.get(prev.0..prev.1)?, self.b.get(key.0..key.1)?)? {
+                if !utf16_cmp(self.b.get(prev.0..prev.1)?, self.b.get(key.0..key.1)?).is_lt() {
                     return None;
                 }
             }
@@ -417,20 +409,6 @@ fn lower_hex(c: u8) -> Option<u8> {
     }
 }
 
-/// `a < b` comparing UTF-16 code units (RFC 8785 member order).
-fn utf16_less(a: &[u8], b: &[u8]) -> Option<bool> {
-    // Byte order is UTF-16 order unless the first difference is between
-    // two non-ASCII bytes (U+E000..U+FFFF against a supplementary character).
-    match a.iter().zip(b).find(|(x, y)| x != y) {
-        None => return Some(a.len() < b.len()),
-        Some((x, y)) if x.is_ascii() || y.is_ascii() => return Some(x < y),
-        Some(_) => {}
-    }
-    let a = std::str::from_utf8(a).ok()?;
-    let b = std::str::from_utf8(b).ok()?;
-    Some(a.encode_utf16().lt(b.encode_utf16()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,6 +447,15 @@ mod tests {
             EVENT.replace(r#""u1""#, r#""u\u0031""#),
             EVENT.replace(r#""u1""#, r#""u\/1""#),
             EVENT.replace(r#""nurse""#, r#""n\u000a""#),
+            EVENT.replace(r#""nurse""#, r#""n\u0000""#),
+            EVENT.replace(
+                r#""ts":"2026-11-23T06:00:00.123Z""#,
+                r#""ts":"2026-11-23T06:00:00Z""#,
+            ),
+            EVENT.replace(
+                r#""ts":"2026-11-23T06:00:00.123Z""#,
+                r#""ts":"2016-12-31T23:59:60.123Z""#,
+            ),
             EVENT.replace(r#""role":"nurse""#, r#""role":5"#),
             EVENT.replace(r#""success""#, r#""maybe""#),
             EVENT.replace(r#""ts":"2026-11-23T06:00:00.123Z""#, r#""ts":"yesterday""#),
@@ -505,26 +492,5 @@ mod tests {
                 assert_eq!(quote_bits(chunk), naive, "{chunk:?}");
             }
         }
-    }
-
-    #[test]
-    fn member_order_is_utf16() {
-        assert_eq!(
-            utf16_less("😂".as_bytes(), "\u{FB33}".as_bytes()),
-            Some(true)
-        );
-        assert_eq!(
-            utf16_less("\u{FB33}".as_bytes(), "😂".as_bytes()),
-            Some(false)
-        );
-        assert_eq!(utf16_less(b"a", b"b"), Some(true));
-        assert_eq!(utf16_less(b"b", b"b"), Some(false));
-        assert_eq!(utf16_less(b"ab", b"abc"), Some(true));
-        assert_eq!(utf16_less(b"abc", b"ab"), Some(false));
-        assert_eq!(
-            utf16_less("a\u{E000}".as_bytes(), "a😀".as_bytes()),
-            Some(false)
-        );
-        assert_eq!(utf16_less("aé".as_bytes(), "aê".as_bytes()), Some(true));
     }
 }

@@ -1,4 +1,4 @@
-//! Chain verification: the rules of `shared/spec/audit-chain.md`, and the
+//! Chain verification: the rules of `docs/protocol.md`, and the
 //! first event in file order that breaks one.
 //!
 //! Verification reads raw JSON, not [`crate::event::Event`]: it must accept a
@@ -13,14 +13,13 @@
 
 mod fast;
 
-pub(crate) use fast::is_canonical;
-
 use std::fmt;
 use std::io::BufRead;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::canon::strict;
 use crate::chain::{hash_event, ChainId};
 use crate::event::VERSION;
 use crate::{Digest, Timestamp};
@@ -109,7 +108,11 @@ pub struct Inspected {
 }
 
 /// Looks at one event alone: that it is an object with the required members
-/// of the right types, and recomputes its hash. `position` is only for the report.
+/// of the right types, within the strict profile ([`crate::canon::strict`]:
+/// integers within ±(2^53-1), no U+0000) with a `ts` of the one form, and
+/// recomputes its hash. `position` is only for the report. A tree no longer
+/// shows a member named twice in its text: read text with [`inspect_line`]
+/// (or [`crate::canon::strict::parse`]), which refuses that too.
 pub fn inspect(event: &Value, position: u64) -> Result<Inspected, Failure> {
     let fail = |seq: Option<u64>, rule: Rule, detail: String| Failure {
         seq,
@@ -153,24 +156,29 @@ pub fn inspect(event: &Value, position: u64) -> Result<Inspected, Failure> {
 }
 
 /// [`inspect`] for one line of JSONL text: the fast path when the line is
-/// canonical, else a full parse. A line that is not JSON is a `format`
-/// failure without a `seq`.
+/// canonical, else a strict parse (a member named twice is a `format`
+/// failure). A line that is not JSON is a `format` failure without a `seq`.
 pub fn inspect_line(line: &[u8], position: u64) -> Result<Inspected, Failure> {
     if let Some(i) = fast::inspect_canonical(line) {
         return Ok(i);
     }
-    match serde_json::from_slice::<Value>(line) {
-        Ok(v) => inspect(&v, position),
-        Err(e) => Err(Failure {
-            seq: None,
-            position,
-            rule: Rule::Format,
-            detail: format!("{NOT_JSON}: {e}"),
-        }),
-    }
+    inspect(&parse_line(line, position)?, position)
 }
 
-/// How a [`Failure`]'s detail starts when the line is not JSON at all.
+/// Reads one event's text strictly ([`crate::canon::strict::parse`]): a
+/// member named twice is a `format` failure (with the event's `seq` when
+/// it was read first), text that is not JSON a `format` failure without one.
+pub fn parse_line(line: &[u8], position: u64) -> Result<Value, Failure> {
+    strict::parse_noting_seq(line).map_err(|(e, seq)| Failure {
+        seq,
+        position,
+        rule: Rule::Format,
+        detail: e.to_string(),
+    })
+}
+
+/// How a [`Failure`]'s detail starts when the line is not JSON at all
+/// ([`strict::FormatError::Syntax`]'s message).
 const NOT_JSON: &str = "not JSON";
 
 impl Failure {

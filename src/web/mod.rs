@@ -2,7 +2,7 @@
 //! web-sys (compiled for `wasm32` only). It is thin: the engine of a page
 //! session is the core's [`crate::page::PageSession`]; this layer converts JS
 //! values ([`interop`]), and does the browser's part of the contract in
-//! `shared/spec/audit-chain.md`:
+//! `docs/protocol.md`:
 //!
 //! - [`journal`] appends this page's events with the core's chain writer and
 //!   commits them to IndexedDB ([`store`], over the [`idb`] futures) before any

@@ -93,7 +93,7 @@ export type Outcome = "success" | "denied" | "cancelled" | "error";
 /** Where an event landed in the chain. */
 export interface EventRef { chain: string; seq: number; hash: string; action: string; outcome: Outcome }
 
-/** An appended event, as stored and uploaded (shared/spec/audit-chain.md). */
+/** An appended event, as stored and uploaded (docs/protocol.md). */
 export interface AuditEvent {
   v: number; chain: string; seq: number; ts: string; prev: string; hash: string;
   actor: { id: string; role: string; name?: string; authStrength?: string };

@@ -2,7 +2,7 @@
 //
 // Endpoint base: http://127.0.0.1:PORT/s/<scenario>/<run>, so one server
 // serves every test at once; <run> keeps each test's chains and request log
-// apart. It follows shared/spec/audit-chain.md like a real collector (seq
+// apart. It follows docs/protocol.md like a real collector (seq
 // continuity, idempotent resends, acks), except where the scenario says:
 //   ok          behave
 //   down        503 to everything

@@ -1,4 +1,4 @@
-//! Ingest: the upload protocol of `shared/spec/audit-chain.md`, verified with
+//! Ingest: the upload protocol of `docs/protocol.md`, verified with
 //! the core ([`sealtrail::verify::inspect_line`] and [`Verifier`]), never with a
 //! second implementation.
 //!

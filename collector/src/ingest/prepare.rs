@@ -3,7 +3,7 @@
 //! recomputed hash: the CPU-heavy part, run for many chains at once), and
 //! the columns the review APIs search by taken out of it.
 
-use serde::Deserialize;
+use sealtrail::canon::strict::{self, FormatError};
 use serde_json::Value;
 
 use super::decide::Uploaded;
@@ -20,47 +20,65 @@ pub struct Batch {
     pub columns: Vec<Columns>,
 }
 
-#[derive(Deserialize)]
-struct Body {
-    events: Vec<Value>,
-}
-
 impl Batch {
     /// Parses and inspects `{"events": [...]}`; `400` for anything else.
     pub fn parse(body: &[u8]) -> Result<Self, IngestError> {
-        let body: Body = serde_json::from_slice(body).map_err(|e| {
-            IngestError::BadRequest(format!(
-                "the body is not a batch of events `{{\"events\": [...]}}`: {e}"
-            ))
-        })?;
-        if body.events.is_empty() {
-            return Err(IngestError::BadRequest(
-                "the batch `/events` holds no events".into(),
-            ));
-        }
-        let mut uploaded = Vec::with_capacity(body.events.len());
-        let mut columns = Vec::with_capacity(body.events.len());
-        for (i, ev) in body.events.iter().enumerate() {
+        let events = events_of(body)?;
+        let mut uploaded = Vec::with_capacity(events.len());
+        let mut columns = Vec::with_capacity(events.len());
+        for (i, ev) in events.iter().enumerate() {
             uploaded.push(inspect(ev, i)?);
             columns.push(columns_of(ev));
         }
         Ok(Self {
-            values: body.events,
+            values: events,
             uploaded,
             columns,
         })
     }
 }
 
+/// The events of a body `{"events": [...]}`, read strictly: a member named
+/// twice anywhere is refused under the `format` rule, as every verifier
+/// refuses it, rather than silently keeping one of the two.
+fn events_of(body: &[u8]) -> Result<Vec<Value>, IngestError> {
+    let shape = "the body is not a batch of events `{\"events\": [...]}`";
+    let mut body = match strict::parse(body) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) => return Err(IngestError::BadRequest(format!("{shape}: not an object"))),
+        Err(e @ FormatError::Syntax(_)) => {
+            return Err(IngestError::BadRequest(format!("{shape}: {e}")))
+        }
+        Err(e) => {
+            return Err(IngestError::BadRequest(format!(
+                "the body breaks the `format` rule: {e}"
+            )))
+        }
+    };
+    match body.remove("events") {
+        Some(Value::Array(events)) if !events.is_empty() => Ok(events),
+        Some(Value::Array(_)) => Err(IngestError::BadRequest(
+            "the batch `/events` holds no events".into(),
+        )),
+        _ => Err(IngestError::BadRequest(format!(
+            "{shape}: `/events` is missing or not an array"
+        ))),
+    }
+}
+
 /// The canonical line is what is stored; the core inspects it on its fast
-/// path for canonical text (one canonicalization per event).
+/// path for canonical text (one canonicalization per event). Writing it
+/// checks the strict profile (integers within ±(2^53-1), no U+0000).
 fn inspect(ev: &Value, i: usize) -> Result<Uploaded, IngestError> {
     let position = u64::try_from(i).unwrap_or(u64::MAX);
-    let line = sealtrail::canon::to_string(ev).map_err(|e| {
-        IngestError::BadRequest(format!("`/events/{i}` cannot be canonicalized: {e}"))
+    let line = strict::to_string(ev).map_err(|e| {
+        IngestError::BadRequest(format!("`/events/{i}` breaks the `format` rule: {e}"))
     })?;
     let ins = sealtrail::verify::inspect_line(line.as_bytes(), position).map_err(|f| {
-        IngestError::BadRequest(format!("`/events/{i}` is not an event: {}", f.detail))
+        IngestError::BadRequest(format!(
+            "`/events/{i}` breaks the `{}` rule: {}",
+            f.rule, f.detail
+        ))
     })?;
     Ok(Uploaded { ins, line })
 }

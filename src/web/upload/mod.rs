@@ -1,4 +1,4 @@
-//! Ships stored events to the collector, per `shared/spec/audit-chain.md`:
+//! Ships stored events to the collector, per `docs/protocol.md`:
 //! batches by size and time, backs off exponentially with jitter, resends from
 //! `expectedSeq` on `409 gap`, stops and raises an alert on `409 fork|tamper`,
 //! anchors heads, and deletes events only after a `200`.
