@@ -133,7 +133,27 @@ pub fn audit_event(e: &Event) -> Value {
     if let Some(entity) = entity(e) {
         r.insert("entity".into(), json!([entity]));
     }
-    Value::Object(r)
+    let mut resource = Value::Object(r);
+    prune(&mut resource);
+    resource
+}
+
+/// FHIR forbids empty strings, and objects and arrays with nothing in them:
+/// drops them, deepest first, so an event's empty member never becomes `""`
+/// in a resource. Returns whether `v` itself is worth keeping.
+fn prune(v: &mut Value) -> bool {
+    match v {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => {
+            items.retain_mut(prune);
+            !items.is_empty()
+        }
+        Value::Object(members) => {
+            members.retain(|_, m| prune(m));
+            !members.is_empty()
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 /// `type`, the standard `subtype` coding (if any) and the `action` code.
@@ -193,8 +213,11 @@ fn agent(e: &Event) -> Value {
 fn entity(e: &Event) -> Option<Value> {
     let d = &e.body;
     let mut details: Vec<Value> = Vec::new();
+    // A detail is its type and value, both required: an empty one says nothing.
     let mut detail = |kind: &str, value: &str| {
-        details.push(json!({ "type": kind, "valueString": value }));
+        if !kind.is_empty() && !value.is_empty() {
+            details.push(json!({ "type": kind, "valueString": value }));
+        }
     };
     for f in &d.fields {
         detail("field", f);
@@ -385,5 +408,44 @@ mod tests {
         assert_eq!(ae["purposeOfEvent"][0]["coding"][0]["code"], "TREAT");
         assert!(ae["purposeOfEvent"][0].get("text").is_none());
         assert!(ae["entity"][0].get("securityLabel").is_none());
+    }
+
+    /// Every string in `v`, with its JSON Pointer.
+    fn strings(v: &Value, at: String, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::String(s) => out.push((at, s.clone())),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| strings(x, format!("{at}/{i}"), out)),
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, x)| strings(x, format!("{at}/{k}"), out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn empty_members_never_become_empty_strings() {
+        let mut w = ChainWriter::new(ChainId::parse(&"d".repeat(32)).unwrap());
+        let mut d = draft(Action::Search, "");
+        d.actor.name = Some(String::new());
+        d.detail.insert("query".into(), json!(""));
+        d.fields = vec![String::new()];
+        d.session = Some(SessionRef {
+            id: String::new(),
+            ip: Some(String::new()),
+            client: Some(String::new()),
+        });
+        let e = w
+            .append(d, Timestamp::parse("2026-03-02T10:00:00.000Z").unwrap())
+            .unwrap();
+        let ae = audit_event(&e);
+        let mut found = Vec::new();
+        strings(&ae, String::new(), &mut found);
+        let empty: Vec<_> = found.iter().filter(|(_, s)| s.is_empty()).collect();
+        assert!(empty.is_empty(), "{empty:?} in {ae}");
+        assert!(ae.pointer("/entity/0/detail").is_none(), "{ae}");
+        assert_eq!(ae["entity"][0]["what"]["identifier"]["value"], "y42");
     }
 }

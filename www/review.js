@@ -213,6 +213,18 @@ async function loadAlerts() {
 
 // ---- break-glass log --------------------------------------------------------
 
+/**
+ * The address a break-glass came from: the one the collector saw the batch
+ * come from (`uploadIp`), and the event's own `session.ip` beside it when
+ * the page reported one that differs.
+ */
+function ipCell(e) {
+  const seen = e.uploadIp ?? e.ip ?? '';
+  const cell = el('td', { class: 'mono', text: seen });
+  if (e.uploadIp && e.ip && e.ip !== e.uploadIp) cell.append(el('div', { class: 'meta', text: `session says ${e.ip}` }));
+  return cell;
+}
+
 const BG_LIMIT = 25;
 let bgOffset = 0;
 
@@ -232,7 +244,7 @@ async function loadBreakGlass() {
         el('td', { class: 'reason' }, el('strong', { text: e.reasonCode ?? '—' }), el('div', { text: e.reasonText ?? '' })),
         el('td', { class: 'reason', text: e.context ?? '' }),
         el('td', { text: e.incidentRef ?? '' }),
-        el('td', { class: 'mono', text: e.ip ?? '' }),
+        ipCell(e),
         el('td', { class: `outcome-${e.outcome}`, text: e.outcome ?? '' }),
       ),
     );
@@ -323,7 +335,8 @@ async function loadTimeline(kind, id, days) {
       'stroke-width': refused ? 2.5 : 1,
       'data-action': e.action,
     });
-    dot.append(svg('title', { text: `${when(e.time)} · ${e.action} (${e.outcome}) · ${kind === 'staff' ? e.recordId ?? '' : e.staffId}${e.reasonCode ? ` · reason ${e.reasonCode}` : ''}` }));
+    const from = e.uploadIp ?? e.ip;
+    dot.append(svg('title', { text: `${when(e.time)} · ${e.action} (${e.outcome}) · ${kind === 'staff' ? e.recordId ?? '' : e.staffId}${e.reasonCode ? ` · reason ${e.reasonCode}` : ''}${from ? ` · from ${from}` : ''}` }));
     plot.append(dot);
   }
   target.append(plot, legend());

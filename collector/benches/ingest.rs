@@ -137,6 +137,7 @@ async fn run(label: &str, database: String, clients: usize, batches: usize) {
         retention_days: 730,
         max_body_bytes: 4 * 1024 * 1024,
         policy: None,
+        trusted_proxies: vec![],
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);

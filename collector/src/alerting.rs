@@ -1,15 +1,18 @@
 //! Alert findings from the core's streaming [`AlertEngine`] (one source of
-//! truth for the rules of seed 003), fed incrementally as batches are stored
-//! and warmed at start with the events inside the widest rule window.
-//! Findings are persisted beside the fork and tamper findings, fingerprinted
-//! so a finding seen again (after a restart) is stored once.
+//! truth for the rules of seed 003), fed as batches are stored, inside the
+//! transaction that stores them, and warmed at start with the events inside
+//! the widest rule window. Findings are persisted beside the fork and tamper
+//! findings, fingerprinted so a finding seen again is stored once: a batch
+//! acknowledged is a batch whose findings are stored, even across a crash.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
+use tokio::sync::Mutex;
 
 use sealtrail::alerts::{AlertConfig, AlertEngine, Finding};
+use sealtrail::event::Event;
 use sealtrail::policy::Policy;
 
 use crate::store::findings::NewFinding;
@@ -84,25 +87,23 @@ impl AlertSettings {
     }
 }
 
-/// The running engine.
+/// The running engine. Its windows hold the events of committed batches
+/// only: a batch is judged inside the transaction that stores it (so its
+/// findings commit with its events, or neither does), and if that
+/// transaction does not commit the engine is marked stale and rebuilt from
+/// the store before it judges again.
 pub struct Alerting {
     engine: Mutex<AlertEngine>,
+    stale: AtomicBool,
     settings: AlertSettings,
 }
 
 impl Alerting {
     /// An engine with `settings`.
     pub fn new(settings: AlertSettings) -> Result<Self, AlertSetupError> {
-        let engine = AlertEngine::new(
-            settings.config.clone(),
-            settings.break_glass_roles.iter().cloned(),
-        )
-        .map_err(|e| AlertSetupError::Policy {
-            path: "alerts".into(),
-            message: e.to_string(),
-        })?;
         Ok(Self {
-            engine: Mutex::new(engine),
+            engine: Mutex::new(fresh(&settings)?),
+            stale: AtomicBool::new(false),
             settings,
         })
     }
@@ -112,49 +113,73 @@ impl Alerting {
         &self.settings
     }
 
-    /// Judges stored events (in order) and returns the findings they complete.
-    pub fn judge(&self, events: &[Value]) -> Vec<Finding> {
-        let Ok(mut engine) = self.engine.lock() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for e in events {
-            match engine.push_value(e) {
-                Ok(found) => out.extend(found),
-                Err(err) => tracing::warn!(error = %err, "event skipped by the alert rules"),
-            }
-        }
-        out
-    }
-
-    /// Judges and stores the findings.
-    pub async fn judge_and_store(
+    /// Judges events about to be stored (in order) and returns the findings
+    /// they complete, to store in the same transaction.
+    pub async fn judge(
         &self,
         store: &Store,
-        events: &[Value],
-    ) -> Result<usize, sqlx::Error> {
-        let found: Vec<NewFinding> = self.judge(events).iter().map(to_new_finding).collect();
-        store::findings::record_all(&found, store, crate::clock::now_ms()).await
+        events: &[Option<Event>],
+    ) -> Result<Vec<NewFinding>, sqlx::Error> {
+        let mut engine = self.engine.lock().await;
+        if self.stale.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.rebuild(&mut engine, store).await {
+                self.stale.store(true, Ordering::Release);
+                return Err(e);
+            }
+        }
+        let mut out = Vec::new();
+        for e in events {
+            match e {
+                Some(e) => out.extend(engine.push(e).iter().map(to_new_finding)),
+                None => tracing::warn!("event skipped by the alert rules: not a sealtrail event"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks the engine stale: events it judged were not stored after all.
+    pub fn forget(&self) {
+        self.stale.store(true, Ordering::Release);
     }
 
     /// Re-reads the events inside the widest window, in time order, so the
-    /// windows are warm after a restart. What they complete was stored when
-    /// they arrived, so the replay's findings are dropped, not stored twice.
-    pub async fn warm(&self, store: &Store) -> Result<usize, sqlx::Error> {
-        let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
-        let events: Vec<Value> = store::events::since(store, since)
-            .await?
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let _replayed = self.judge(&events);
-        Ok(events.len())
+    /// windows are warm after a restart. What they complete was stored with
+    /// them, so the replay's findings are dropped, not stored twice.
+    pub async fn warm(&self, store: &Store) -> Result<(), sqlx::Error> {
+        let mut engine = self.engine.lock().await;
+        self.rebuild(&mut engine, store).await
     }
+
+    async fn rebuild(&self, engine: &mut AlertEngine, store: &Store) -> Result<(), sqlx::Error> {
+        let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
+        let lines = store::events::since(store, since).await?;
+        // INVARIANT: `new` built an engine from these settings already.
+        if let Ok(e) = fresh(&self.settings) {
+            *engine = e;
+        }
+        for line in lines {
+            if let Ok(e) = serde_json::from_str::<Event>(&line) {
+                let _replayed = engine.push(&e);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fresh(settings: &AlertSettings) -> Result<AlertEngine, AlertSetupError> {
+    AlertEngine::new(
+        settings.config.clone(),
+        settings.break_glass_roles.iter().cloned(),
+    )
+    .map_err(|e| AlertSetupError::Policy {
+        path: "alerts".into(),
+        message: e.to_string(),
+    })
 }
 
 /// A core finding as a stored finding: evidence is the finding itself
 /// (rule, actors, records, the events that prove it).
-pub fn to_new_finding(f: &Finding) -> NewFinding {
+fn to_new_finding(f: &Finding) -> NewFinding {
     let first = f.events.first();
     NewFinding {
         kind: "alert",

@@ -1,6 +1,6 @@
 //! Command-line flags and their environment variables: the collector's whole configuration.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -50,6 +50,16 @@ pub struct Config {
     /// Largest accepted request body, in bytes (larger: `413`).
     #[arg(long, env = "SEALTRAIL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// The address of a reverse proxy whose `X-Forwarded-For` names the client
+    /// (repeat; comma-separated in the environment). Off by default: the TCP
+    /// peer is the client, and `X-Forwarded-For` is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SEALTRAIL_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
     #[arg(long, env = "SEALTRAIL_POLICY")]

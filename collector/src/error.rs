@@ -24,6 +24,9 @@ pub enum ApiError {
     /// `404`.
     #[error("{0}")]
     NotFound(String),
+    /// `405`.
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     /// `413` (or another status the body reader chose).
     #[error("{message}")]
     Body {
@@ -74,6 +77,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),
             ApiError::Body { status, .. } if *status == StatusCode::PAYLOAD_TOO_LARGE => {
                 (*status, "too-large")
             }

@@ -31,6 +31,7 @@ mod error;
 mod ingest;
 mod readlog;
 mod reads;
+mod request;
 mod retention;
 mod server;
 mod state;

@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{any, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::alerting::{AlertSettings, Alerting};
 use crate::auth::Tokens;
 use crate::config::Config;
+use crate::error::ApiError;
 use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
 use crate::state::AppState;
@@ -68,7 +69,12 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         .await
         .map_err(|e| StartError::ReadLog(e.to_string()))?;
     let timings = Arc::new(Timings::default());
-    let ingest = Arc::new(Ingestor::new(store.clone(), Arc::clone(&timings)));
+    let alerting = Arc::new(alerting);
+    let ingest = Arc::new(Ingestor::new(
+        store.clone(),
+        Arc::clone(&timings),
+        Arc::clone(&alerting),
+    ));
     let state = AppState {
         store,
         timings,
@@ -76,7 +82,8 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         tokens: Arc::new(Tokens::new(&config.tokens)),
         read_log: Arc::new(read_log),
         retention_days: config.retention_days,
-        alerting: Arc::new(alerting),
+        alerting,
+        trusted_proxies: config.trusted_proxies.clone().into(),
     };
     let upload = Router::new()
         .route("/api/chains/{chain}/events", post(upload::post_events))
@@ -86,6 +93,9 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     let mut router = Router::new()
         .merge(upload)
         .merge(read)
+        // Errors are JSON everywhere under `/api`, unknown paths and methods too.
+        .route("/api/{*rest}", any(no_such_api))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .nest_service("/pkg", ServeDir::new(&config.pkg_dir))
         .fallback_service(ServeDir::new(&config.static_dir))
         .with_state(state.clone())
@@ -116,6 +126,10 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         );
     }
     Ok((router.layer(TraceLayer::new_for_http()), state))
+}
+
+async fn no_such_api(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no API at `{}`", uri.path()))
 }
 
 /// Sets the types browsers insist on for modules and wasm, whatever the

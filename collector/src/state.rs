@@ -1,6 +1,7 @@
 //! What every handler shares. The router assembles it ([`crate::server`]);
 //! handlers import it from here.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::alerting::Alerting;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub retention_days: u32,
     /// The core's alert rules, fed as batches are stored.
     pub alerting: Arc<Alerting>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl HasTokens for AppState {

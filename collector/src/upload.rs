@@ -5,7 +5,7 @@ use std::future::Future;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,8 +15,10 @@ use sealtrail::chain::ChainId;
 
 use crate::error::ApiError;
 use crate::ingest::{self, AnchorReply, IngestError, Reply};
+use crate::request::{ClientIp, Segment};
 use crate::state::AppState;
 
+/// The `{chain}` path segment as a chain id.
 fn chain_id(s: &str) -> Result<ChainId, ApiError> {
     ChainId::parse(s).map_err(|e| ApiError::BadRequest(format!("path segment `{{chain}}`: {e}")))
 }
@@ -37,25 +39,17 @@ async fn to_completion<T: Send + 'static>(
 /// `fetch` with `keepalive` send `text/plain` or none.
 pub async fn post_events(
     State(state): State<AppState>,
-    Path(chain): Path<String>,
+    Segment(chain): Segment,
+    ClientIp(peer): ClientIp,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body?;
     let chain = chain_id(&chain)?;
     let reply = to_completion(async move {
-        let done = state.ingest.events(&chain, &body).await?;
-        if !done.stored.is_empty() {
-            // The batch is stored and acknowledged whatever happens here: a
-            // failure to store findings is logged, not turned into a retry.
-            if let Err(e) = state
-                .alerting
-                .judge_and_store(&state.store, &done.stored)
-                .await
-            {
-                tracing::error!(error = %e, "alert findings were not stored");
-            }
-        }
-        Ok(done.reply)
+        state
+            .ingest
+            .events(&chain, &body, Some(peer.to_string()))
+            .await
     })
     .await?;
     Ok(match reply {
@@ -85,7 +79,7 @@ pub async fn post_events(
 /// `POST /api/chains/{chain}/head`: a head anchor (often a `sendBeacon`).
 pub async fn post_head(
     State(state): State<AppState>,
-    Path(chain): Path<String>,
+    Segment(chain): Segment,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body?;

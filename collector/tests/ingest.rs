@@ -173,18 +173,95 @@ async fn a_back_dated_event_is_tamper() {
 }
 
 #[tokio::test]
-async fn a_foreign_chain_id_is_tamper() {
+async fn a_batch_of_another_chain_is_a_400_and_marks_nothing() {
     let s = server().await;
     let c = chain_id(17);
     let other = chain_id(18);
-    let ev = chain_events(&other, 4);
-    refused(&s, c.as_str(), &ev, "tamper", 0, "chain").await;
-    // And mid-chain: events of another chain after a stored prefix.
+    let foreign = chain_events(&other, 6);
+    let (st, body) = s.upload(c.as_str(), &foreign[..4]).await;
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["error"], json!("bad-request"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/events/0/chain"),
+        "{body}"
+    );
+    let (_, chains) = s.get("/api/chains", Some(LEAD)).await;
+    assert_eq!(
+        chains["chains"],
+        json!([]),
+        "an unknown chain is not listed"
+    );
+    // Mid-chain: events of another chain after a stored prefix leave the
+    // intact chain as it was.
     let own = chain_events(&c, 4);
     assert_eq!(s.upload(c.as_str(), &own).await.0, 200);
-    let foreign = chain_events(&other, 6);
-    let (st, body) = s.upload(c.as_str(), &foreign[4..]).await;
-    assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 4})));
+    let mut mixed = chain_events(&c, 6)[4..].to_vec();
+    mixed.push(foreign[5].clone());
+    let (st, body) = s.upload(c.as_str(), &mixed).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/events/2/chain"),
+        "{body}"
+    );
+    assert_eq!(s.stored_count(c.as_str()).await, 4);
+    assert!(s.findings(c.as_str()).await.is_empty());
+    let (_, chains) = s.get("/api/chains", Some(LEAD)).await;
+    let listed = chains["chains"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{chains}");
+    assert_eq!(listed[0]["chain"], json!(c.as_str()));
+    assert_eq!(listed[0]["status"], json!("verified"));
+    let (_, ver) = s.get(&format!("/api/chains/{c}/verify"), Some(LEAD)).await;
+    assert_eq!(ver["valid"], json!(true), "{ver}");
+}
+
+#[tokio::test]
+async fn the_peer_address_is_kept_beside_each_event() {
+    let s = server().await;
+    let c = chain_id(21);
+    let ev = chain_events(&c, 8);
+    // A forwarded-for header from an untrusted peer is ignored.
+    let resp = s
+        .http
+        .post(format!("{}/api/chains/{c}/events", s.base))
+        .header("x-forwarded-for", "203.0.113.9")
+        .body(json!({ "events": ev }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, log) = s.get("/api/break-glass/audit-log", Some(LEAD)).await;
+    let entry = &log["entries"][0];
+    assert_eq!(entry["uploadIp"], json!("127.0.0.1"), "{log}");
+    assert_eq!(
+        entry["ip"],
+        json!("10.0.0.7"),
+        "the event's own claim stays"
+    );
+    let (_, hist) = s.get("/api/records/youth-1/access", Some(LEAD)).await;
+    assert_eq!(hist["entries"][0]["uploadIp"], json!("127.0.0.1"), "{hist}");
+    // The hashed event is unchanged: the export verifies as uploaded.
+    let (_, _, body) = s.get_text(&format!("/api/evidence/{c}"), Some(LEAD)).await;
+    assert!(!body.contains("127.0.0.1"));
+
+    // Behind a trusted proxy, the client it names.
+    let p = server_with(|cfg| cfg.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let resp = p
+        .http
+        .post(format!("{}/api/chains/{c}/events", p.base))
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+        .body(json!({ "events": ev }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, log) = p.get("/api/break-glass/audit-log", Some(LEAD)).await;
+    assert_eq!(log["entries"][0]["uploadIp"], json!("203.0.113.9"), "{log}");
 }
 
 #[tokio::test]

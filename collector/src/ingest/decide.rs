@@ -56,7 +56,7 @@ pub struct Refusal {
     pub index: usize,
     /// Its `seq`.
     pub seq: u64,
-    /// The rule broken (`fork`, `chain`, `anchor`, or the core's rule).
+    /// The rule broken (`fork`, `anchor`, or the core's rule).
     pub rule: String,
     /// What a reviewer reads first.
     pub message: String,
@@ -96,6 +96,13 @@ pub enum DecideError {
     /// An empty batch (callers refuse those first).
     #[error("the batch holds no events")]
     Empty,
+    /// An event names another chain than the one posted to (callers refuse
+    /// those first, as a bad request: they say nothing about this chain).
+    #[error("event {index} of the batch names another chain")]
+    Foreign {
+        /// Its index in the batch.
+        index: usize,
+    },
     /// The store disagrees with itself, e.g. a stored `seq` without its head.
     #[error("{0}")]
     Inconsistent(String),
@@ -156,15 +163,7 @@ pub fn decide(
             })))
         };
         if p.ins.chain != chain.as_str() {
-            return refuse(
-                false,
-                "chain",
-                format!(
-                    "event seq {seq} names chain `{}` but was uploaded to chain `{chain}`",
-                    p.ins.chain
-                ),
-                json!({ "uploaded": raw(&p.line) }),
-            );
+            return Err(DecideError::Foreign { index });
         }
         if seq < next_expected {
             if let Some(s) = stored.events.get(&seq) {

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use sealtrail::chain::ChainId;
@@ -28,7 +27,9 @@ use sealtrail::Digest;
 pub use anchor::{head, AnchorReply};
 use decide::DecideError;
 use prepare::Batch;
-use writer::{Checked, Job};
+use writer::{Checked, Job, Writer};
+
+use crate::alerting::Alerting;
 
 use crate::store::findings::{NewFinding, CRITICAL};
 use crate::store::{Backend, Store};
@@ -103,7 +104,9 @@ pub struct Timings {
 impl IngestError {
     fn decide(chain: &ChainId, e: DecideError) -> Self {
         match e {
-            DecideError::Empty => IngestError::BadRequest(e.to_string()),
+            DecideError::Empty | DecideError::Foreign { .. } => {
+                IngestError::BadRequest(e.to_string())
+            }
             DecideError::Inconsistent(detail) => IngestError::Inconsistent {
                 chain: chain.to_string(),
                 detail,
@@ -119,15 +122,6 @@ impl Timings {
     }
 }
 
-/// What an upload did: the answer, and the events it newly stored (for the alert rules).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ingested {
-    /// The answer.
-    pub reply: Reply,
-    /// Events stored by this batch, in order (none unless `reply` is `Acked`).
-    pub stored: Vec<Value>,
-}
-
 /// Runs uploads against the store.
 ///
 /// On PostgreSQL each batch is its own transaction, holding its chain's row:
@@ -136,59 +130,49 @@ pub struct Ingested {
 /// every batch waiting in one transaction, each inside its own savepoint: a
 /// refused batch rolls back to its savepoint and leaves the others alone,
 /// and no batch is acknowledged before the commit that holds it succeeded.
+/// Either way the alert rules judge a batch inside its transaction, so its
+/// findings are stored with its events.
 pub struct Ingestor {
-    store: Store,
-    timings: Arc<Timings>,
+    writer: Writer,
     group: Option<mpsc::Sender<Job>>,
 }
 
 impl Ingestor {
     /// An ingestor over `store`; on SQLite this starts the writer task.
-    pub fn new(store: Store, timings: Arc<Timings>) -> Self {
-        let group = (store.backend() == Backend::Sqlite).then(|| {
-            let (tx, rx) = mpsc::channel(1024);
-            tokio::spawn(writer::group_writer(
-                store.clone(),
-                Arc::clone(&timings),
-                rx,
-            ));
-            tx
-        });
-        Self {
+    pub fn new(store: Store, timings: Arc<Timings>, alerting: Arc<Alerting>) -> Self {
+        let writer = Writer {
             store,
             timings,
-            group,
-        }
+            alerting,
+        };
+        let group = (writer.store.backend() == Backend::Sqlite).then(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            tokio::spawn(writer.clone().group(rx));
+            tx
+        });
+        Self { writer, group }
     }
 
-    /// Handles `POST /chains/{chain}/events`.
-    pub async fn events(&self, chain: &ChainId, body: &[u8]) -> Result<Ingested, IngestError> {
+    /// Handles `POST /chains/{chain}/events` from `peer_ip`.
+    pub async fn events(
+        &self,
+        chain: &ChainId,
+        body: &[u8],
+        peer_ip: Option<String>,
+    ) -> Result<Reply, IngestError> {
         let started = Instant::now();
-        let batch = Batch::parse(body)?;
-        Timings::add(&self.timings.verify_ns, started);
+        let batch = Batch::parse(chain, body, peer_ip)?;
+        Timings::add(&self.writer.timings.verify_ns, started);
         let now_ms = crate::clock::now_ms();
-        let (batch, checked) = match &self.group {
+        let checked = match &self.group {
             Some(group) => writer::queue(group, chain, batch, now_ms).await?,
-            None => {
-                let checked =
-                    writer::one_transaction(&self.store, &self.timings, chain, &batch, now_ms)
-                        .await?;
-                (batch, checked)
-            }
+            None => self.writer.one_transaction(chain, &batch, now_ms).await?,
         };
         match checked {
-            Checked::Stored(reply, from) => Ok(Ingested {
-                reply,
-                stored: from
-                    .map(|from| batch.values.into_iter().skip(from).collect())
-                    .unwrap_or_default(),
-            }),
+            Checked::Stored(reply) => Ok(reply),
             Checked::Refused(reply, finding) => {
-                finding.record(&self.store, now_ms).await?;
-                Ok(Ingested {
-                    reply,
-                    stored: Vec::new(),
-                })
+                finding.record(&self.writer.store, now_ms).await?;
+                Ok(reply)
             }
         }
     }

@@ -1,10 +1,15 @@
 //! The first phase of ingest, outside any lock: the body parsed as a batch,
 //! each event canonicalized and inspected alone by the core (shape and
-//! recomputed hash: the CPU-heavy part, run for many chains at once), and
-//! the columns the review APIs search by taken out of it.
+//! recomputed hash: the CPU-heavy part, run for many chains at once), checked
+//! to belong to the chain it was posted to, and the columns the review APIs
+//! search by taken out of it.
+
+use serde::Deserialize;
+use serde_json::Value;
 
 use sealtrail::canon::strict::{self, FormatError};
-use serde_json::Value;
+use sealtrail::chain::ChainId;
+use sealtrail::event::Event;
 
 use super::decide::Uploaded;
 use super::IngestError;
@@ -12,28 +17,50 @@ use crate::store::events::Columns;
 
 /// A parsed, inspected batch: three lists of the same length, in upload order.
 pub struct Batch {
-    /// The events as uploaded (for the alert rules).
-    pub values: Vec<Value>,
+    /// Each event as the alert rules read it (none if the core's event type
+    /// does not take it: the rules skip it, ingest does not).
+    pub events: Vec<Option<Event>>,
     /// The core's view of each and its canonical line.
     pub uploaded: Vec<Uploaded>,
     /// The searchable columns of each.
     pub columns: Vec<Columns>,
+    /// Where the batch came from (see [`crate::request`]).
+    pub peer_ip: Option<String>,
 }
 
 impl Batch {
-    /// Parses and inspects `{"events": [...]}`; `400` for anything else.
-    pub fn parse(body: &[u8]) -> Result<Self, IngestError> {
-        let events = events_of(body)?;
-        let mut uploaded = Vec::with_capacity(events.len());
-        let mut columns = Vec::with_capacity(events.len());
-        for (i, ev) in events.iter().enumerate() {
-            uploaded.push(inspect(ev, i)?);
+    /// Parses and inspects `{"events": [...]}` posted to `chain`; `400` for
+    /// anything else, and for an event of another chain (which says nothing
+    /// about `chain`, so it marks nothing).
+    pub fn parse(
+        chain: &ChainId,
+        body: &[u8],
+        peer_ip: Option<String>,
+    ) -> Result<Self, IngestError> {
+        let values = events_of(body)?;
+        let n = values.len();
+        let (mut events, mut uploaded, mut columns) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (i, ev) in values.iter().enumerate() {
+            let u = inspect(ev, i)?;
+            if u.ins.chain != chain.as_str() {
+                return Err(IngestError::BadRequest(format!(
+                    "`/events/{i}/chain`: expected `{chain}` (the chain posted to), found `{}`",
+                    u.ins.chain
+                )));
+            }
+            uploaded.push(u);
             columns.push(columns_of(ev));
+            events.push(Event::deserialize(ev).ok());
         }
         Ok(Self {
-            values: events,
+            events,
             uploaded,
             columns,
+            peer_ip,
         })
     }
 }

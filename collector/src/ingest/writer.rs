@@ -1,6 +1,7 @@
 //! The second phase of ingest, in one write transaction holding the chain's
-//! row: read what the decision needs, decide, store. On SQLite one writer
-//! task commits every batch waiting together (group commit), each in its own
+//! row: read what the decision needs, decide, store the events and the
+//! findings the alert rules draw from them. On SQLite one writer task
+//! commits every batch waiting together (group commit), each in its own
 //! savepoint; on PostgreSQL each batch is its own transaction.
 
 use std::sync::atomic::Ordering;
@@ -14,7 +15,8 @@ use sealtrail::chain::ChainId;
 use super::decide::{self, Decision, Stored};
 use super::prepare::Batch;
 use super::{refusal_finding, IngestError, Reply, Timings};
-use crate::store::findings::NewFinding;
+use crate::alerting::Alerting;
+use crate::store::findings::{self, NewFinding};
 use crate::store::{anchors, chains, events, Store, WriteTx};
 
 /// Most batches one SQLite transaction commits together.
@@ -22,8 +24,8 @@ const GROUP_MAX: usize = 64;
 
 /// What a batch amounts to once checked against the store.
 pub(super) enum Checked {
-    /// Answer `reply`; events from this index of the batch on were stored.
-    Stored(Reply, Option<usize>),
+    /// Answer `reply` (an acknowledgement, stored, or a gap).
+    Stored(Reply),
     /// Refused: answer `reply` and record the finding (after the rollback).
     Refused(Reply, Box<NewFinding>),
 }
@@ -32,18 +34,16 @@ impl Checked {
     /// Only acknowledged batches leave a trace: a gap or a refusal rolls
     /// back (a gap to an unknown chain must not create it).
     fn keeps(&self) -> bool {
-        matches!(self, Checked::Stored(Reply::Acked { .. }, _))
+        matches!(self, Checked::Stored(Reply::Acked { .. }))
     }
 }
-
-type Answer = (Batch, Result<Checked, IngestError>);
 
 /// One batch waiting for SQLite's group commit.
 pub(super) struct Job {
     chain: ChainId,
     batch: Batch,
     now_ms: i64,
-    done: oneshot::Sender<Answer>,
+    done: oneshot::Sender<Result<Checked, IngestError>>,
 }
 
 /// Queues a batch for the group writer and waits for its commit.
@@ -52,7 +52,7 @@ pub(super) async fn queue(
     chain: &ChainId,
     batch: Batch,
     now_ms: i64,
-) -> Result<(Batch, Checked), IngestError> {
+) -> Result<Checked, IngestError> {
     let stopped = || IngestError::Commit("the writer task has stopped".into());
     let (done, answer) = oneshot::channel();
     let job = Job {
@@ -62,190 +62,202 @@ pub(super) async fn queue(
         done,
     };
     group.send(job).await.map_err(|_| stopped())?;
-    let (batch, checked) = answer.await.map_err(|_| stopped())?;
-    Ok((batch, checked?))
+    answer.await.map_err(|_| stopped())?
 }
 
-/// One batch, one transaction (PostgreSQL).
-pub(super) async fn one_transaction(
-    store: &Store,
-    timings: &Timings,
-    chain: &ChainId,
-    batch: &Batch,
-    now_ms: i64,
-) -> Result<Checked, IngestError> {
-    let waited = Instant::now();
-    let mut tx = store.begin_write().await?;
-    Timings::add(&timings.wait_ns, waited);
-    let started = Instant::now();
-    match check_and_store(store, timings, &mut tx, chain, batch, now_ms).await {
-        Ok(c) if c.keeps() => {
-            tx.commit().await?;
-            Timings::add(&timings.store_ns, started);
-            timings.commits.fetch_add(1, Ordering::Relaxed);
-            Ok(c)
+/// What writing a batch needs.
+#[derive(Clone)]
+pub(super) struct Writer {
+    pub(super) store: Store,
+    pub(super) timings: Arc<Timings>,
+    pub(super) alerting: Arc<Alerting>,
+}
+
+impl Writer {
+    /// One batch, one transaction (PostgreSQL).
+    pub(super) async fn one_transaction(
+        &self,
+        chain: &ChainId,
+        batch: &Batch,
+        now_ms: i64,
+    ) -> Result<Checked, IngestError> {
+        let waited = Instant::now();
+        let mut tx = self.store.begin_write().await?;
+        Timings::add(&self.timings.wait_ns, waited);
+        let started = Instant::now();
+        let result = match self.check_and_store(&mut tx, chain, batch, now_ms).await {
+            Ok(c) if c.keeps() => tx.commit().await.map(|()| c).map_err(IngestError::from),
+            Ok(c) => tx.rollback().await.map(|()| c).map_err(IngestError::from),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        };
+        match &result {
+            Ok(c) if c.keeps() => {
+                Timings::add(&self.timings.store_ns, started);
+                self.timings.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            // The alert rules may have judged events that were not stored.
+            Err(_) => self.alerting.forget(),
         }
-        Ok(c) => {
-            tx.rollback().await?;
-            Ok(c)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
+        result
     }
-}
 
-/// SQLite's writer: takes every batch waiting and commits them together.
-pub(super) async fn group_writer(store: Store, timings: Arc<Timings>, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < GROUP_MAX {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+    /// SQLite's writer: takes every batch waiting and commits them together.
+    pub(super) async fn group(self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < GROUP_MAX {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let results = self.commit_group(&jobs).await;
+            if results.iter().any(Result::is_err) {
+                // The alert rules may have judged events that were not stored.
+                self.alerting.forget();
+            }
+            for (job, result) in jobs.into_iter().zip(results) {
+                // A client that went away no longer needs its answer.
+                let _ = job.done.send(result);
             }
         }
-        let results = commit_group(&store, &timings, &jobs).await;
-        for (job, result) in jobs.into_iter().zip(results) {
-            // A client that went away no longer needs its answer.
-            let _ = job.done.send((job.batch, result));
-        }
     }
-}
 
-/// Runs `jobs` in one transaction, each in a savepoint; every result is an
-/// error if the commit fails.
-async fn commit_group(
-    store: &Store,
-    timings: &Timings,
-    jobs: &[Job],
-) -> Vec<Result<Checked, IngestError>> {
-    let failed = |why: String| -> Vec<Result<Checked, IngestError>> {
-        jobs.iter()
-            .map(|_| Err(IngestError::Commit(why.clone())))
-            .collect()
-    };
-    let waited = Instant::now();
-    let mut tx = match store.begin_write().await {
-        Ok(tx) => tx,
-        Err(e) => return failed(e.to_string()),
-    };
-    Timings::add(&timings.wait_ns, waited);
-    let started = Instant::now();
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        if let Err(e) = tx.savepoint().await {
-            let _ = tx.rollback().await;
-            return failed(e.to_string());
-        }
-        let result =
-            check_and_store(store, timings, &mut tx, &job.chain, &job.batch, job.now_ms).await;
-        let keep = matches!(&result, Ok(c) if c.keeps());
-        if !keep {
-            if let Err(e) = tx.rollback_to_savepoint().await {
+    /// Runs `jobs` in one transaction, each in a savepoint; every result is an
+    /// error if the commit fails.
+    async fn commit_group(&self, jobs: &[Job]) -> Vec<Result<Checked, IngestError>> {
+        let failed = |why: String| -> Vec<Result<Checked, IngestError>> {
+            jobs.iter()
+                .map(|_| Err(IngestError::Commit(why.clone())))
+                .collect()
+        };
+        let waited = Instant::now();
+        let mut tx = match self.store.begin_write().await {
+            Ok(tx) => tx,
+            Err(e) => return failed(e.to_string()),
+        };
+        Timings::add(&self.timings.wait_ns, waited);
+        let started = Instant::now();
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Err(e) = tx.savepoint().await {
                 let _ = tx.rollback().await;
                 return failed(e.to_string());
             }
+            let result = self
+                .check_and_store(&mut tx, &job.chain, &job.batch, job.now_ms)
+                .await;
+            let keep = matches!(&result, Ok(c) if c.keeps());
+            if !keep {
+                if let Err(e) = tx.rollback_to_savepoint().await {
+                    let _ = tx.rollback().await;
+                    return failed(e.to_string());
+                }
+            }
+            if let Err(e) = tx.release_savepoint().await {
+                let _ = tx.rollback().await;
+                return failed(e.to_string());
+            }
+            results.push(result);
         }
-        if let Err(e) = tx.release_savepoint().await {
-            let _ = tx.rollback().await;
+        if let Err(e) = tx.commit().await {
             return failed(e.to_string());
         }
-        results.push(result);
+        Timings::add(&self.timings.store_ns, started);
+        self.timings.commits.fetch_add(1, Ordering::Relaxed);
+        results
     }
-    if let Err(e) = tx.commit().await {
-        return failed(e.to_string());
-    }
-    Timings::add(&timings.store_ns, started);
-    timings.commits.fetch_add(1, Ordering::Relaxed);
-    results
-}
 
-/// Reads what the decision needs, decides, and stores an append.
-async fn check_and_store(
-    store: &Store,
-    timings: &Timings,
-    tx: &mut WriteTx,
-    chain: &ChainId,
-    batch: &Batch,
-    now_ms: i64,
-) -> Result<Checked, IngestError> {
-    let row = chains::lock(store, tx, chain, now_ms).await?;
-    let wanted =
-        decide::reads(row.last_seq, &batch.uploaded).map_err(|e| IngestError::decide(chain, e))?;
-    let stored_events = match wanted.stored {
-        Some((from, to)) => events::range(tx.conn(), chain, from, to).await?,
-        None => Vec::new(),
-    };
-    let (from, to) = wanted.anchors;
-    let anchors = anchors::range(tx.conn(), chain, from, to).await?;
-    let stored = Stored {
-        last_seq: row.last_seq,
-        head: row.head,
-        events: stored_events.into_iter().map(|e| (e.seq, e)).collect(),
-    };
+    /// Reads what the decision needs, decides, and stores an append with
+    /// the findings it raises.
+    async fn check_and_store(
+        &self,
+        tx: &mut WriteTx,
+        chain: &ChainId,
+        batch: &Batch,
+        now_ms: i64,
+    ) -> Result<Checked, IngestError> {
+        let row = chains::lock(&self.store, tx, chain, now_ms).await?;
+        let wanted = decide::reads(row.last_seq, &batch.uploaded)
+            .map_err(|e| IngestError::decide(chain, e))?;
+        let stored_events = match wanted.stored {
+            Some((from, to)) => events::range(tx.conn(), chain, from, to).await?,
+            None => Vec::new(),
+        };
+        let (from, to) = wanted.anchors;
+        let anchors = anchors::range(tx.conn(), chain, from, to).await?;
+        let stored = Stored {
+            last_seq: row.last_seq,
+            head: row.head,
+            events: stored_events.into_iter().map(|e| (e.seq, e)).collect(),
+        };
 
-    let verify_started = Instant::now();
-    let decision = decide::decide(chain, &stored, &anchors, &batch.uploaded)
-        .map_err(|e| IngestError::decide(chain, e))?;
-    Timings::add(&timings.verify_ns, verify_started);
+        let verify_started = Instant::now();
+        let decision = decide::decide(chain, &stored, &anchors, &batch.uploaded)
+            .map_err(|e| IngestError::decide(chain, e))?;
+        Timings::add(&self.timings.verify_ns, verify_started);
 
-    match decision {
-        Decision::Gap { expected_seq } => Ok(Checked::Stored(Reply::Gap { expected_seq }, None)),
-        Decision::Known { acked_seq, head } => Ok(Checked::Stored(
-            Reply::Acked {
-                chain: chain.clone(),
-                acked_seq,
-                head,
-            },
-            None,
-        )),
-        Decision::Refuse(r) => {
-            let reply = if r.fork {
-                Reply::Fork { seq: r.seq }
-            } else {
-                Reply::Tamper { seq: r.seq }
-            };
-            Ok(Checked::Refused(
-                reply,
-                Box::new(refusal_finding(chain, batch, *r)),
-            ))
-        }
-        Decision::Append { from, head } => {
-            let hashes: Vec<String> = batch
-                .uploaded
-                .iter()
-                .skip(from)
-                .map(|u| u.ins.computed.to_hex())
-                .collect();
-            let fresh: Vec<events::NewEvent<'_>> = batch
-                .uploaded
-                .iter()
-                .zip(&batch.columns)
-                .skip(from)
-                .zip(&hashes)
-                .map(|((u, columns), hash)| events::NewEvent {
-                    seq: u.ins.seq,
-                    ts_ms: u.ins.ts.millis(),
-                    hash,
-                    line: &u.line,
-                    columns,
-                })
-                .collect();
-            events::insert(tx, chain, &fresh, now_ms).await?;
-            chains::advance(tx, chain, &head, now_ms).await?;
-            timings
-                .events
-                .fetch_add(u64::try_from(fresh.len()).unwrap_or(0), Ordering::Relaxed);
-            Ok(Checked::Stored(
-                Reply::Acked {
+        let (from, head) = match decision {
+            Decision::Gap { expected_seq } => {
+                return Ok(Checked::Stored(Reply::Gap { expected_seq }))
+            }
+            Decision::Known { acked_seq, head } => {
+                return Ok(Checked::Stored(Reply::Acked {
                     chain: chain.clone(),
-                    acked_seq: head.seq,
-                    head: head.hash,
-                },
-                Some(from),
-            ))
-        }
+                    acked_seq,
+                    head,
+                }))
+            }
+            Decision::Refuse(r) => {
+                let reply = if r.fork {
+                    Reply::Fork { seq: r.seq }
+                } else {
+                    Reply::Tamper { seq: r.seq }
+                };
+                let finding = refusal_finding(chain, batch, *r);
+                return Ok(Checked::Refused(reply, Box::new(finding)));
+            }
+            Decision::Append { from, head } => (from, head),
+        };
+        let hashes: Vec<String> = batch
+            .uploaded
+            .iter()
+            .skip(from)
+            .map(|u| u.ins.computed.to_hex())
+            .collect();
+        let fresh: Vec<events::NewEvent<'_>> = batch
+            .uploaded
+            .iter()
+            .zip(&batch.columns)
+            .skip(from)
+            .zip(&hashes)
+            .map(|((u, columns), hash)| events::NewEvent {
+                seq: u.ins.seq,
+                ts_ms: u.ins.ts.millis(),
+                hash,
+                line: &u.line,
+                columns,
+                peer_ip: batch.peer_ip.as_deref(),
+            })
+            .collect();
+        events::insert(tx, chain, &fresh, now_ms).await?;
+        chains::advance(tx, chain, &head, now_ms).await?;
+        let raised = self
+            .alerting
+            .judge(&self.store, batch.events.get(from..).unwrap_or_default())
+            .await?;
+        findings::insert_all(tx, &raised, now_ms).await?;
+        self.timings
+            .events
+            .fetch_add(u64::try_from(fresh.len()).unwrap_or(0), Ordering::Relaxed);
+        Ok(Checked::Stored(Reply::Acked {
+            chain: chain.clone(),
+            acked_seq: head.seq,
+            head: head.hash,
+        }))
     }
 }

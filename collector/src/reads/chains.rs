@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 use sealtrail::chain::ChainId;
 use sealtrail::verify::{Options, Verifier};
 
-use super::params::{FromParams, NoParams, Params, Segment};
+use super::params::{FromParams, NoParams, Params};
 use super::{chain_param, member, parse_line, Ask, SPEC};
 use crate::auth;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
+use crate::request::Segment;
 use crate::store::{anchors, chains as chain_rows, events, findings, Store};
 
 /// Most events one evidence export holds.

@@ -5,8 +5,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use serde_json::json;
+
 use sealtrail::event::Event;
 use sealtrail::fhir::{self, BundleType};
+use sealtrail::Timestamp;
 
 use super::params::{FromParams, Params};
 use super::Ask;
@@ -34,12 +37,33 @@ impl FromParams for FhirQuery {
     }
 }
 
-/// `GET /api/fhir/AuditEvent?from=&to=&limit=`: a FHIR R4 searchset Bundle of
-/// `AuditEvent`s for events with `ts` in `[from, to)`, oldest first.
-/// Defaults: the last 24 hours; `limit` at most 1000.
+impl FhirQuery {
+    /// This search at `offset`, with `from` and `to` fixed (so later pages
+    /// are the same search, however much time has passed).
+    fn url(&self, offset: i64) -> String {
+        let at = |ms: i64| Timestamp::from_millis(ms).map(|t| t.to_string());
+        match (at(self.from), at(self.to)) {
+            (Ok(from), Ok(to)) => format!(
+                "{PATH}?from={from}&to={to}&limit={}&offset={offset}",
+                self.limit
+            ),
+            _ => format!("{PATH}?limit={}&offset={offset}", self.limit),
+        }
+    }
+}
+
+/// Where this search is served.
+const PATH: &str = "/api/fhir/AuditEvent";
+
+/// `GET /api/fhir/AuditEvent?from=&to=&limit=&offset=`: a FHIR R4 searchset
+/// Bundle of `AuditEvent`s for events with `ts` in `[from, to)`, oldest
+/// first. Defaults: the last 24 hours; `limit` at most 1000. `total` counts
+/// every match; `link` holds `self` and, when more match, `next`.
 pub(super) async fn audit_events(ask: Ask) -> Result<Response, ApiError> {
     let q: FhirQuery = ask.admit(auth::REVIEW, None).await?;
-    let lines = events::between(&ask.state.store, q.from, q.to, q.limit, q.offset).await?;
+    let store = &ask.state.store;
+    let total = events::count_between(store, q.from, q.to).await?;
+    let lines = events::between(store, q.from, q.to, q.limit, q.offset).await?;
     let mut found = Vec::with_capacity(lines.len());
     for line in lines {
         match serde_json::from_str::<Event>(&line) {
@@ -47,7 +71,16 @@ pub(super) async fn audit_events(ask: Ask) -> Result<Response, ApiError> {
             Err(e) => tracing::warn!(error = %e, "stored event not representable as FHIR"),
         }
     }
-    let bundle = fhir::bundle(&found, BundleType::Searchset);
+    let mut links = vec![json!({ "relation": "self", "url": q.url(q.offset) })];
+    let next = q.offset.saturating_add(q.limit);
+    if next < total {
+        links.push(json!({ "relation": "next", "url": q.url(next) }));
+    }
+    let mut bundle = fhir::bundle(&found, BundleType::Searchset);
+    if let Some(b) = bundle.as_object_mut() {
+        b.insert("total".into(), total.into());
+        b.insert("link".into(), links.into());
+    }
     let mut resp = Json(bundle).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

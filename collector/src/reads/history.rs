@@ -4,12 +4,13 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::params::{FromParams, Params, Segment};
+use super::params::{FromParams, Params};
 use super::{member, parse_line, since_days, Ask};
 use crate::auth;
 use crate::error::ApiError;
+use crate::request::Segment;
 use crate::store;
 use crate::store::events::{self, Filter, Found};
 
@@ -50,58 +51,67 @@ pub(super) async fn break_glass_log(ask: Ask) -> Result<Json<Value>, ApiError> {
         q.offset,
     )
     .await?;
-    let entries: Vec<Value> = page.rows.iter().map(break_glass_entry).collect();
+    let entries: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|r| entry(r, BREAK_GLASS_MEMBERS))
+        .collect();
     Ok(Json(json!({
         "days": q.days, "limit": q.limit, "offset": q.offset, "total": page.total, "entries": entries,
     })))
 }
 
-fn break_glass_entry(r: &Found) -> Value {
-    let e = parse_line(&r.line);
-    json!({
-        "staffId": member(&e, "/actor/id"),
-        "name": member(&e, "/actor/name"),
-        "role": member(&e, "/actor/role"),
-        "time": member(&e, "/ts"),
-        "ip": member(&e, "/session/ip"),
-        "sessionId": member(&e, "/session/id"),
-        "client": member(&e, "/session/client"),
-        "reasonCode": member(&e, "/reason/code"),
-        "reasonText": member(&e, "/reason/text"),
-        "context": member(&e, "/reason/context"),
-        "incidentRef": member(&e, "/reason/incidentRef"),
-        "recordId": member(&e, "/subject/recordId"),
-        "recordType": member(&e, "/subject/type"),
-        "relation": member(&e, "/subject/relation"),
-        "fields": member(&e, "/fields"),
-        "outcome": member(&e, "/outcome"),
-        "purposeOfUse": member(&e, "/purposeOfUse"),
-        "chain": r.chain,
-        "seq": r.seq,
-    })
-}
+/// What a break-glass log entry shows: name, JSON Pointer into the event.
+const BREAK_GLASS_MEMBERS: &[(&str, &str)] = &[
+    ("staffId", "/actor/id"),
+    ("name", "/actor/name"),
+    ("role", "/actor/role"),
+    ("time", "/ts"),
+    ("ip", "/session/ip"),
+    ("sessionId", "/session/id"),
+    ("client", "/session/client"),
+    ("reasonCode", "/reason/code"),
+    ("reasonText", "/reason/text"),
+    ("context", "/reason/context"),
+    ("incidentRef", "/reason/incidentRef"),
+    ("recordId", "/subject/recordId"),
+    ("recordType", "/subject/type"),
+    ("relation", "/subject/relation"),
+    ("fields", "/fields"),
+    ("outcome", "/outcome"),
+    ("purposeOfUse", "/purposeOfUse"),
+];
 
-/// One access as the history APIs list it.
-fn access_entry(r: &Found) -> Value {
+/// What an access history entry shows.
+const ACCESS_MEMBERS: &[(&str, &str)] = &[
+    ("time", "/ts"),
+    ("staffId", "/actor/id"),
+    ("name", "/actor/name"),
+    ("role", "/actor/role"),
+    ("action", "/action"),
+    ("outcome", "/outcome"),
+    ("recordId", "/subject/recordId"),
+    ("recordType", "/subject/type"),
+    ("relation", "/subject/relation"),
+    ("fields", "/fields"),
+    ("purposeOfUse", "/purposeOfUse"),
+    ("reasonCode", "/reason/code"),
+    ("reasonText", "/reason/text"),
+    ("ip", "/session/ip"),
+];
+
+/// One listed event: the `members` taken from it, where its batch came
+/// from (`uploadIp`, kept beside the event, not in it) and where it is.
+fn entry(r: &Found, members: &[(&str, &str)]) -> Value {
     let e = parse_line(&r.line);
-    json!({
-        "time": member(&e, "/ts"),
-        "staffId": member(&e, "/actor/id"),
-        "name": member(&e, "/actor/name"),
-        "role": member(&e, "/actor/role"),
-        "action": member(&e, "/action"),
-        "outcome": member(&e, "/outcome"),
-        "recordId": member(&e, "/subject/recordId"),
-        "recordType": member(&e, "/subject/type"),
-        "relation": member(&e, "/subject/relation"),
-        "fields": member(&e, "/fields"),
-        "purposeOfUse": member(&e, "/purposeOfUse"),
-        "reasonCode": member(&e, "/reason/code"),
-        "reasonText": member(&e, "/reason/text"),
-        "ip": member(&e, "/session/ip"),
-        "chain": r.chain,
-        "seq": r.seq,
-    })
+    let mut out: Map<String, Value> = members
+        .iter()
+        .map(|(name, pointer)| ((*name).to_owned(), member(&e, pointer)))
+        .collect();
+    out.insert("uploadIp".into(), json!(r.peer_ip));
+    out.insert("chain".into(), json!(r.chain));
+    out.insert("seq".into(), json!(r.seq));
+    Value::Object(out)
 }
 
 async fn access_history(
@@ -118,7 +128,7 @@ async fn access_history(
         q.offset,
     )
     .await?;
-    let entries: Vec<Value> = page.rows.iter().map(access_entry).collect();
+    let entries: Vec<Value> = page.rows.iter().map(|r| entry(r, ACCESS_MEMBERS)).collect();
     Ok(Json(json!({
         "id": id, "days": q.days, "limit": q.limit, "offset": q.offset, "total": page.total, "entries": entries,
     })))

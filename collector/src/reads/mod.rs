@@ -15,9 +15,7 @@ mod history;
 pub mod params;
 mod stats;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -31,6 +29,7 @@ use sealtrail::event::Outcome;
 use crate::auth::{self, Reviewer};
 use crate::error::ApiError;
 use crate::readlog::ReadEntry;
+use crate::request::ClientIp;
 use crate::state::AppState;
 use params::FromParams;
 
@@ -61,7 +60,7 @@ struct Ask {
     state: AppState,
     reviewer: Reviewer,
     uri: Uri,
-    peer: SocketAddr,
+    client: ClientIp,
 }
 
 impl FromRequestParts<AppState> for Ask {
@@ -71,14 +70,14 @@ impl FromRequestParts<AppState> for Ask {
         let reviewer = Reviewer::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+        let client = ClientIp::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(Self {
             state: state.clone(),
             reviewer,
             uri: parts.uri.clone(),
-            peer,
+            client,
         })
     }
 }
@@ -102,7 +101,7 @@ impl Ask {
             } else {
                 Outcome::Denied
             },
-            ip: Some(self.peer.ip().to_string()),
+            ip: Some(self.client.0.to_string()),
         };
         self.state
             .read_log

@@ -7,9 +7,6 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
-use axum::extract::{FromRequestParts, Path};
-use axum::http::request::Parts;
-
 use sealtrail::Timestamp;
 
 use crate::error::ApiError;
@@ -153,26 +150,6 @@ impl Params {
                 ))
             }),
         }
-    }
-}
-
-/// A path segment (`{id}`, `{chain}`), percent-decoded, without U+0000. Its
-/// refusals are JSON like every other error.
-pub struct Segment(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Segment {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(text) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("the path: {}", e.body_text())))?;
-        if text.contains('\0') {
-            return Err(ApiError::BadRequest(
-                "a path segment holds U+0000".to_owned(),
-            ));
-        }
-        Ok(Self(text))
     }
 }
 

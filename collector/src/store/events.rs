@@ -45,6 +45,8 @@ pub struct NewEvent<'a> {
     pub line: &'a str,
     /// Its searchable columns.
     pub columns: &'a Columns,
+    /// Where its batch came from.
+    pub peer_ip: Option<&'a str>,
 }
 
 /// A stored event of one chain, live or archived.
@@ -69,6 +71,8 @@ pub struct Found {
     pub seq: i64,
     /// Its canonical line.
     pub line: String,
+    /// Where its batch came from (none before this was recorded).
+    pub peer_ip: Option<String>,
 }
 
 /// Which events a review list holds (live events only, newest first).
@@ -91,10 +95,10 @@ pub struct Page {
     pub rows: Vec<Found>,
 }
 
-/// Rows per INSERT statement: 15 parameters each, well under both stores' limits.
+/// Rows per INSERT statement: 16 parameters each, well under both stores' limits.
 const INSERT_CHUNK: usize = 200;
 /// The inserted columns, in the order bound below.
-const INSERT_COLUMNS: usize = 15;
+const INSERT_COLUMNS: usize = 16;
 
 /// Inserts events (the caller checked they continue the chain).
 pub async fn insert(
@@ -106,7 +110,7 @@ pub async fn insert(
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO events (chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-             record_id, record_type, ip, demographics, line, received_ms) VALUES ",
+             record_id, record_type, ip, demographics, line, received_ms, peer_ip) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
@@ -140,7 +144,8 @@ pub async fn insert(
                 .bind(c.ip.as_deref())
                 .bind(c.demographics.as_deref())
                 .bind(e.line)
-                .bind(now_ms);
+                .bind(now_ms)
+                .bind(e.peer_ip);
         }
         q.execute(tx.conn()).await?;
     }
@@ -202,7 +207,7 @@ pub async fn page(
     .await?
     .try_get("n")?;
     let rows = sqlx::query(&format!(
-        "SELECT chain, seq, line FROM events WHERE {condition} AND ts_ms >= $2 \
+        "SELECT chain, seq, line, peer_ip FROM events WHERE {condition} AND ts_ms >= $2 \
          ORDER BY ts_ms DESC, chain, seq LIMIT $3 OFFSET $4"
     ))
     .bind(value)
@@ -222,6 +227,7 @@ fn found(r: &AnyRow) -> Result<Found, sqlx::Error> {
         chain: r.try_get("chain")?,
         seq: r.try_get("seq")?,
         line: r.try_get("line")?,
+        peer_ip: r.try_get("peer_ip")?,
     })
 }
 
@@ -245,6 +251,16 @@ pub async fn between(
     .iter()
     .map(|r| r.try_get("line"))
     .collect()
+}
+
+/// How many live events have `ts` in `[from_ms, to_ms)`.
+pub async fn count_between(store: &Store, from_ms: i64, to_ms: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM events WHERE ts_ms >= $1 AND ts_ms < $2")
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(store.pool())
+        .await?
+        .try_get("n")
 }
 
 /// Lines of live events with `ts` at or after `since_ms`, in time order (to
@@ -330,9 +346,9 @@ pub async fn archive_before(
     let mut tx = store.begin_write().await?;
     let copied = sqlx::query(
         "INSERT INTO events_archive (chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-         record_id, record_type, ip, demographics, line, received_ms, archived_ms) \
+         record_id, record_type, ip, demographics, line, received_ms, peer_ip, archived_ms) \
          SELECT chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-         record_id, record_type, ip, demographics, line, received_ms, $2 FROM events WHERE ts_ms < $1 \
+         record_id, record_type, ip, demographics, line, received_ms, peer_ip, $2 FROM events WHERE ts_ms < $1 \
          ON CONFLICT (chain, seq) DO NOTHING",
     )
     .bind(cutoff_ms)

@@ -86,6 +86,7 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         retention_days: 730,
         max_body_bytes: 256 * 1024,
         policy: None,
+        trusted_proxies: vec![],
     }
 }
 
@@ -175,6 +176,11 @@ impl TestServer {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         (status, headers, resp.text().await.unwrap())
+    }
+
+    /// The collector's store.
+    pub fn store(&self) -> &sealtrail_collector::Store {
+        &self.running.state.store
     }
 
     /// Stored events of a chain, straight from the store.
