@@ -297,8 +297,7 @@ impl Uploader {
                 .map_err(Halt::Retry)?;
             match status {
                 200 => {
-                    let answer: Acked =
-                        wire::parse(&text, "an acknowledgement").map_err(Halt::Retry)?;
+                    let answer: Acked = Acked::parse(&text).map_err(Halt::Retry)?;
                     if answer.chain != chain {
                         return Err(Halt::Retry(format!(
                             "the collector acknowledged chain `{}` for an upload to `{chain}`; retrying",
@@ -325,7 +324,7 @@ impl Uploader {
                     (self.on_change)();
                     from = 0;
                 }
-                409 => match wire::parse::<Conflict>(&text, "a conflict") {
+                409 => match Conflict::parse(&text) {
                     Ok(Conflict::Gap { expected_seq }) => from = expected_seq,
                     conflict => return Err(Halt::Stop(refusal(chain, conflict, text))),
                 },
@@ -390,11 +389,7 @@ impl Uploader {
                 p.anchored_seq = Some(seq);
                 None
             }
-            Ok((409, text)) => Some(refusal(
-                &chain,
-                wire::parse::<Conflict>(&text, "a conflict"),
-                text,
-            )),
+            Ok((409, text)) => Some(refusal(&chain, Conflict::parse(&text), text)),
             _ => None,
         }
     }

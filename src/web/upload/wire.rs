@@ -3,7 +3,7 @@
 //! shapes of `collector/README.md`). An answer that does not parse is an
 //! error to retry, never an acknowledgement.
 
-use serde::Deserialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -12,8 +12,7 @@ use super::super::store::StoredEvent;
 use super::super::timer::sleep;
 
 /// `200` to an upload: everything up to `ackedSeq` of `chain` is stored.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acked {
     /// The chain the collector stored.
     pub chain: String,
@@ -21,12 +20,27 @@ pub struct Acked {
     pub acked_seq: u64,
 }
 
+impl Acked {
+    /// `{"chain": C, "ackedSeq": N, ...}`; anything else is refused.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let v = answer(text)?;
+        match (
+            member(&v, "chain").as_str(),
+            member(&v, "ackedSeq").as_u64(),
+        ) {
+            (Some(chain), Some(acked_seq)) => Ok(Self {
+                chain: chain.to_owned(),
+                acked_seq,
+            }),
+            _ => Err(not_a("an acknowledgement", text)),
+        }
+    }
+}
+
 /// `409` to an upload or an anchor.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "error", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     /// The batch does not start where the collector's copy ends.
-    #[serde(rename_all = "camelCase")]
     Gap {
         /// Where to resend from.
         expected_seq: u64,
@@ -44,6 +58,27 @@ pub enum Conflict {
 }
 
 impl Conflict {
+    /// `{"error":"gap","expectedSeq":N}` or `{"error":"fork"|"tamper","seq":N|null}`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let v = answer(text)?;
+        let seq = match member(&v, "seq") {
+            Value::Null => Ok(None),
+            s => s
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| not_a("a conflict", text)),
+        };
+        match member(&v, "error").as_str() {
+            Some("gap") => member(&v, "expectedSeq")
+                .as_u64()
+                .map(|expected_seq| Self::Gap { expected_seq })
+                .ok_or_else(|| not_a("a conflict", text)),
+            Some("fork") => Ok(Self::Fork { seq: seq? }),
+            Some("tamper") => Ok(Self::Tamper { seq: seq? }),
+            _ => Err(not_a("a conflict", text)),
+        }
+    }
+
     /// The collector's name for it (`gap`, `fork`, `tamper`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -62,10 +97,21 @@ impl Conflict {
     }
 }
 
-/// The answer `text` as `T`, or why it is not one (with the text, for the reviewer).
-pub fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+// The answers are read from a `serde_json::Value` (already in the build)
+// rather than with serde derives, which cost about 20 KB of wasm for these
+// few shapes; each member is still required with its exact type.
+
+fn answer(text: &str) -> Result<Value, String> {
     serde_json::from_str(text)
-        .map_err(|e| format!("the collector's answer is not {what} ({e}): `{text}`"))
+        .map_err(|e| format!("the collector's answer is not JSON ({e}): `{text}`"))
+}
+
+fn member<'v>(v: &'v Value, name: &str) -> &'v Value {
+    v.get(name).unwrap_or(&Value::Null)
+}
+
+fn not_a(what: &str, text: &str) -> String {
+    format!("the collector's answer is not {what}: `{text}`")
 }
 
 /// POSTs JSON `body`; the status and the answer's text, or why there was none.
