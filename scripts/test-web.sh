@@ -103,6 +103,6 @@ cargo build --quiet -p sealtrail-collector
 for engine in $engines; do
   step "end-to-end in $engine (selenium-webdriver, node:test)"
   SEALTRAIL_COLLECTOR_BIN="$CARGO_TARGET_DIR/debug/sealtrail-collector" \
-    in_engine "$engine" node --test --test-reporter=spec tests/e2e/demo.test.mjs tests/e2e/review.test.mjs
+    in_engine "$engine" node --test --test-reporter=spec tests/e2e/*.test.mjs
 done
 step "ran in: $engines"

@@ -25,6 +25,8 @@
 //!   uploads them in batches and draws the break-glass dialog with DOM APIs.
 //! - **Storage and upload**: the wire contract is `docs/protocol.md`:
 //!   events in IndexedDB until a collector acknowledges them with `200`.
+//!   [`guarantees`] says what the browser promises about keeping them
+//!   (durability strict or best effort, storage persistent or evictable).
 //! - **Collector** (`collector/`): the reference server that verifies on
 //!   ingest with this crate's [`verify`] and [`alerts`], and the review page.
 //!
@@ -46,6 +48,7 @@ mod digest;
 pub mod entropy;
 pub mod event;
 pub mod fhir;
+pub mod guarantees;
 pub mod page;
 pub mod pointer;
 pub mod policy;

@@ -23,6 +23,7 @@ use sealtrail::chain::{ChainId, ChainWriter};
 use sealtrail::decision::{Cause, Decision, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::{Event, Outcome};
+use sealtrail::guarantees::{Durability, Guarantees, Persistence};
 use sealtrail::page::answer::{ChainProgress, Head, RefusalReport};
 use sealtrail::page::{
     Alert, BreakGlassResult, ErrorCode, ErrorReport, PageError, PageSession, Pending, StartConfig,
@@ -349,6 +350,10 @@ fn samples() -> Samples {
             chains: vec![progress, ChainProgress::default()],
             last_error: Some("collector answered 503".into()),
             online: true,
+            guarantees: Guarantees {
+                durability: Durability::Strict,
+                storage: Persistence::Persistent,
+            },
         },
     );
     s.add(
@@ -360,6 +365,10 @@ fn samples() -> Samples {
             chains: Vec::new(),
             last_error: None,
             online: false,
+            guarantees: Guarantees {
+                durability: Durability::BestEffort,
+                storage: Persistence::Evictable,
+            },
         },
     );
 

@@ -836,3 +836,33 @@ async fn a_200_that_is_no_acknowledgement_deletes_nothing() {
     assert!(collector.uploads().await.iter().all(|u| u["status"] == 200));
     s.close().await;
 }
+
+/// What this browser promises about stored events, as `status()` reports it.
+/// Every engine tested (Chromium, Firefox ESR, WebKitGTK) echoes the
+/// `strict` durability hint; persistence is what `navigator.storage` says,
+/// and WebKitGTK has no `navigator.storage` at all, so its storage is
+/// evictable. A browser lacking either still logs before revealing.
+#[wasm_bindgen_test]
+async fn status_reports_the_guarantees_of_this_browser() {
+    let s = offline(nurse()).await;
+    let before = s.status().await;
+    assert_eq!(before["guarantees"]["durability"], "strict", "{before}");
+    let storage = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"storage".into()))
+        .unwrap();
+    let expected = if storage.is_undefined() {
+        "evictable"
+    } else {
+        let persisted = call(&storage, "persisted", &[]).await.unwrap();
+        if persisted.as_bool() == Some(true) {
+            "persistent"
+        } else {
+            "evictable"
+        }
+    };
+    assert_eq!(before["guarantees"]["storage"], expected, "{before}");
+    // The guarantees describe the browser, not a moment: a view changes nothing.
+    s.seal("p-1001").await;
+    assert_eq!(s.status().await["guarantees"], before["guarantees"]);
+    s.close().await;
+}

@@ -286,6 +286,8 @@ async function refreshStatus() {
     ['earlier chains', String(s.chains.filter((c) => !c.current).length)],
     ['online', s.online ? 'yes' : 'no'],
     ['last error', s.lastError ?? '—'],
+    ['durability', s.guarantees.durability === 'strict' ? 'strict (on disk when stored)' : 'best effort (a crash can lose the last events)'],
+    ['storage', s.guarantees.storage === 'persistent' ? 'persistent' : 'evictable (the browser may delete what is not yet uploaded)'],
   ];
   $('status').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { 'data-key': k, text: String(v) })]));
 }

@@ -9,6 +9,7 @@ use crate::alerts::{Finding, Severity};
 use crate::breakglass::{BreakGlassGrant, Refusal};
 use crate::decision::Decision;
 use crate::event::{Event, Outcome};
+use crate::guarantees::Guarantees;
 use crate::seal::{FieldDecision, Opening};
 
 /// Where an event landed in the chain (`EventRef`).
@@ -160,6 +161,8 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Whether the browser says it is online.
     pub online: bool,
+    /// What this browser promises about keeping the stored events.
+    pub guarantees: Guarantees,
 }
 
 /// An alert for the host's `onAlert` (`SealtrailAlert`).

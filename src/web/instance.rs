@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use super::dialog::{self, Answer};
 use super::entropy::CryptoEntropy;
 use super::error::{describe, WebError};
+use super::guarantees;
 use super::interop::{call, from_js, to_js, Callbacks};
 use super::journal::Journal;
 use super::listener::Listener;
@@ -21,6 +22,7 @@ use super::upload::{CollectorAlert, UploadConfig, Uploader};
 use crate::breakglass::BreakGlassRequest;
 use crate::chain::{ChainId, ChainWriter};
 use crate::event::{Event, EventDraft};
+use crate::guarantees::Guarantees;
 use crate::page::answer::Head;
 use crate::page::{
     Alert, BreakGlassResult, DialogStrings, PageSession, Pending, StartConfig, Status, Step,
@@ -264,6 +266,10 @@ impl Inner {
             chains,
             last_error,
             online: web_sys::window().is_some_and(|w| w.navigator().on_line()),
+            guarantees: Guarantees {
+                durability: self.store.durability(),
+                storage: guarantees::persistence().await,
+            },
         })
     }
 

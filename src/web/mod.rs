@@ -18,6 +18,7 @@ pub mod api;
 pub mod dialog;
 pub mod entropy;
 pub mod error;
+pub mod guarantees;
 pub mod idb;
 pub mod instance;
 pub mod interop;

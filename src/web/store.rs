@@ -11,7 +11,9 @@
 //!
 //! Every write is one `readwrite` transaction with `strict` durability: the
 //! promise resolves only after the browser reports the data flushed, which is
-//! what "stored before revealed" means. Events are deleted only by
+//! what "stored before revealed" means. An engine that ignores the hint still
+//! resolves only after `complete` (nothing is revealed earlier), but its
+//! `complete` may precede the disk: [`EventStore::durability`] says which. Events are deleted only by
 //! [`EventStore::acknowledge`], which the uploader calls after a `200`.
 
 use std::cell::Cell;
@@ -21,7 +23,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode};
 
 use super::error::{describe, WebError};
-use super::idb;
+use super::{guarantees, idb};
+use crate::guarantees::Durability;
 
 const VERSION: u32 = 1;
 const EVENTS: &str = "events";
@@ -41,6 +44,7 @@ pub struct StoredEvent {
 pub struct EventStore {
     db: IdbDatabase,
     closed: Rc<Cell<bool>>,
+    durability: Durability,
 }
 
 impl EventStore {
@@ -53,6 +57,9 @@ impl EventStore {
             .dyn_into::<web_sys::IdbFactory>()
             .map_err(|_| WebError::StorageMissing("this page has no `indexedDB`".into()))?;
         let db = idb::open(&factory, name, VERSION, upgrade).await?;
+        let probe = idb::strict_transaction(&db, &[EVENTS], false)
+            .map_err(|e| WebError::from_storage(&e))?;
+        let durability = guarantees::durability(&probe);
         let closed = Rc::new(Cell::new(false));
         // Another tab wants to upgrade or delete the database: let it, and
         // fail every later write closed instead of writing to a stale schema.
@@ -67,7 +74,16 @@ impl EventStore {
         let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e| closed3.set(true));
         db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         on_close.forget();
-        Ok(Self { db, closed })
+        Ok(Self {
+            db,
+            closed,
+            durability,
+        })
+    }
+
+    /// Whether this browser's writes are on disk when they report `complete`.
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// Closes the connection; later calls fail with `storage-closed`.

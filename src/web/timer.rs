@@ -16,7 +16,13 @@ pub fn now() -> Result<Timestamp, WebError> {
 
 /// Resolves after `ms` milliseconds (a `setTimeout` promise; never blocks).
 pub async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+    let _ = JsFuture::from(after(ms)).await;
+}
+
+/// A promise that resolves with `undefined` after `ms` milliseconds, to race
+/// a browser promise that may never settle.
+pub fn after(ms: u32) -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
         let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
             .ok()
@@ -26,6 +32,5 @@ pub async fn sleep(ms: u32) {
         } else {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
-    });
-    let _ = JsFuture::from(promise).await;
+    })
 }

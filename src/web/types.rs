@@ -150,6 +150,19 @@ export interface SealtrailStatus {
   chains: ChainProgress[];
   lastError: string | null;
   online: boolean;
+  /** What this browser promises about keeping stored events until upload. */
+  guarantees: SealtrailGuarantees;
+}
+
+/**
+ * `durability`: `"strict"` when IndexedDB's `complete` waits for the disk,
+ * `"bestEffort"` when the engine ignores the hint (a crash can lose the last
+ * events). `storage`: `"persistent"` when `navigator.storage.persisted()`,
+ * `"evictable"` when the browser may delete the data on its own.
+ */
+export interface SealtrailGuarantees {
+  durability: "strict" | "bestEffort";
+  storage: "persistent" | "evictable";
 }
 
 /** A local alert-rule finding (`source: "local"`) or a collector refusal (`source: "collector"`). */
