@@ -1,22 +1,11 @@
 // End-to-end tests through the clinic demo against the real collector, in
 // the engine SEALTRAIL_ENGINE names (chromium, firefox, webkit): the same
 // test bodies in each. Run by scripts/test-web.sh once per engine.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINE, startCollector, launch, loadDemo, status, review, loadAxe, sleep } from './harness.mjs';
+import { ENGINE, collectorAndBrowser, loadDemo, status, review, loadAxe, sleep } from './harness.mjs';
 
-let collector;
-let browser;
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = collectorAndBrowser();
 
 const REASON = 'Strategy meeting today needs the full clinical picture of this child';
 
@@ -37,7 +26,7 @@ async function noInjection(page) {
 }
 
 test('seals per role: the nurse sees a placeholder where the outreach specialist sees the DV note', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     assert.equal(await loadDemo(page, 'u-nurse-17'), 'true');
     await openRecord(page, 'p-1001');
@@ -62,7 +51,7 @@ test('seals per role: the nurse sees a placeholder where the outreach specialist
 });
 
 test('break-glass by an unauthorised role is refused, explained and logged', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'u-nurse-17');
     await openRecord(page, 'p-1001');
@@ -81,7 +70,7 @@ test('break-glass by an unauthorised role is refused, explained and logged', asy
 });
 
 test('granted break-glass with a reason; each reveal is logged before it is shown', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'sg-001');
     await openRecord(page, 'p-1002');
@@ -119,7 +108,7 @@ test('granted break-glass with a reason; each reveal is logged before it is show
 });
 
 test('keyboard only: open, fill, confirm; Escape cancels; focus returns to the opener', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'sg-001');
     await openRecord(page, 'p-1003');
@@ -154,7 +143,7 @@ test('keyboard only: open, fill, confirm; Escape cancels; focus returns to the o
 });
 
 test('axe-core finds no violations in the dialog (form, errors, refusal)', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'sg-001');
     await loadAxe(page);
@@ -182,7 +171,7 @@ test('axe-core finds no violations in the dialog (form, errors, refusal)', async
 });
 
 test('reload in the middle of an upload loses nothing', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     // Hold every event upload: the page reloads while they are in flight.
     const uploads = /^\/api\/chains\/[^/]+\/events$/;
@@ -201,7 +190,7 @@ test('reload in the middle of an upload loses nothing', async () => {
     for (const r of page.gate.held) r.abort();
     assert.notEqual(await page.evaluate(() => window.demo.sealtrail.chain), chain, 'a new chain per page load');
     await page.waitFor(async () => (await window.demo.sealtrail.flush()).pending === 0, null, { timeout: 20_000, polling: 200 });
-    const verified = await review(collector.url, `/api/chains/${chain}/verify`);
+    const verified = await review(env.collector.url, `/api/chains/${chain}/verify`);
     assert.equal(verified.status, 200, JSON.stringify(verified.body));
     assert.equal(verified.body.valid, true, JSON.stringify(verified.body));
     assert.equal(verified.body.events, head.seq + 1, JSON.stringify(verified.body));
@@ -213,7 +202,7 @@ test('reload in the middle of an upload loses nothing', async () => {
 
 test('XSS payloads in record text, names and reasons never execute, even without CSP', async () => {
   // CSP removed on purpose: the rendering itself must be safe.
-  const page = await browser.openPage(collector.url, { bypassCSP: true });
+  const page = await env.browser.openPage(env.collector.url, { bypassCSP: true });
   try {
     await loadDemo(page, 'sg-001');
     for (const id of ['p-1001', 'p-1002', 'p-1005']) await openRecord(page, id);
@@ -247,7 +236,7 @@ test('XSS payloads in record text, names and reasons never execute, even without
 });
 
 test('without IndexedDB the module fails closed and shows no record', async () => {
-  const page = await browser.openPage(collector.url, {
+  const page = await env.browser.openPage(env.collector.url, {
     init: () => Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true }),
   });
   try {
@@ -260,7 +249,7 @@ test('without IndexedDB the module fails closed and shows no record', async () =
 });
 
 test('host actions: search is logged with its filters; export asks for a step-up, then passes', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'u-doctor-02');
     await page.fill('#q', 'p-100');
@@ -280,7 +269,7 @@ test('host actions: search is logged with its filters; export asks for a step-up
 });
 
 test('pagehide anchors the head with navigator.sendBeacon', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     // No event upload and no fetch anchor gets through: only the beacon can.
     // A beacon's string body goes as text/plain; the module's fetch anchor
@@ -293,7 +282,7 @@ test('pagehide anchors the head with navigator.sendBeacon', async () => {
     await page.goto('about:blank');
     let anchored;
     for (let i = 0; i < 50 && !anchored; i++) {
-      const chains = await review(collector.url, '/api/chains');
+      const chains = await review(env.collector.url, '/api/chains');
       const list = chains.body.chains ?? [];
       anchored = list.find((c) => c.chain === chain && c.anchor?.seq === head.seq && c.anchor?.hash === head.hash);
       if (!anchored) await sleep(100);
@@ -307,7 +296,7 @@ test('pagehide anchors the head with navigator.sendBeacon', async () => {
 });
 
 test('storage full: a view fails closed with a clear error and shows nothing', async (t) => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'sg-001');
     // Each engine's own quota machinery, shrunk to one byte for this origin

@@ -3,22 +3,11 @@
 // here, not silently), and the module's fallbacks for what an engine lacks,
 // forced in every engine through the gate's init script.
 // Run by scripts/test-web.sh once per engine (SEALTRAIL_ENGINE).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINE, startCollector, launch, loadDemo, status } from './harness.mjs';
+import { ENGINE, collectorAndBrowser, loadDemo, status } from './harness.mjs';
 
-let collector;
-let browser;
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = collectorAndBrowser();
 
 /** Per engine, what the support table says (a persist() that does not
  * settle in two seconds is `pending`: Firefox waits on a permission prompt
@@ -30,7 +19,7 @@ const FACTS = {
 };
 
 test(`${ENGINE}: the platform facts the support table states`, async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await loadDemo(page, 'u-nurse-17');
     const seen = await page.evaluate(async () => {
@@ -85,7 +74,7 @@ test(`${ENGINE}: the platform facts the support table states`, async () => {
 });
 
 test('an engine that ignores the durability hint: best effort is reported, and a view still logs before it shows', async () => {
-  const page = await browser.openPage(collector.url, {
+  const page = await env.browser.openPage(env.collector.url, {
     // An engine from before the hint: no `durability` on transactions.
     init: () => Object.defineProperty(IDBTransaction.prototype, 'durability', { get: () => undefined, configurable: true }),
   });
@@ -111,7 +100,7 @@ test('no navigator.storage, or a persisted() that never answers: status still an
     () => Object.defineProperty(Navigator.prototype, 'storage', { get: () => ({ persisted: () => new Promise(() => {}) }), configurable: true }),
   ];
   for (const init of lacking) {
-    const page = await browser.openPage(collector.url, { init });
+    const page = await env.browser.openPage(env.collector.url, { init });
     try {
       assert.equal(await loadDemo(page, 'u-nurse-17'), 'true');
       const started = Date.now();

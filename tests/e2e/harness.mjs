@@ -4,6 +4,7 @@
 // driven through WebDriver by tests/support/browsers.mjs, each page behind
 // its own gate (tests/e2e/gate.mjs) for interception and init scripts. The
 // test bodies are the same in every engine.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +84,9 @@ class Page {
     return evaluate(this.driver, fn, arg);
   }
 
-  /** Polls `fn(arg)` in the page until it returns something truthy. */
-  async waitFor(fn, arg, { timeout = 15_000, polling = 100 } = {}) {
+  /** Polls `fn(arg)` in the page until it returns something truthy (30 s
+   * by default, Playwright's default: CI machines are shared and loaded). */
+  async waitFor(fn, arg, { timeout = 30_000, polling = 100 } = {}) {
     const end = Date.now() + timeout;
     let last;
     for (;;) {
@@ -226,4 +228,22 @@ export function loadAxe(page) {
     s.onerror = () => fail(new Error('axe-core did not load'));
     document.head.append(s);
   }));
+}
+
+/**
+ * For a test file: starts the collector (`options` as in `startCollector`)
+ * and the engine's browser before its tests and stops both after them. The
+ * returned object's `collector` and `browser` are set once started.
+ */
+export function collectorAndBrowser(options) {
+  const env = {};
+  before(async () => {
+    env.collector = await startCollector(options);
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.collector?.stop();
+  });
+  return env;
 }

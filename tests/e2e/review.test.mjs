@@ -7,29 +7,21 @@
 // Needs the built package (scripts/build-web.sh) and the collector binary:
 //   cargo build --release -p sealtrail-collector && node --test tests/e2e/review.test.mjs
 // SEALTRAIL_COLLECTOR_BIN overrides the binary's path.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, startCollector, launch, loadAxe } from './harness.mjs';
+import { root, collectorAndBrowser, loadAxe } from './harness.mjs';
 
 const TOKEN = 'e2e-safeguarding-token';
 const ADMIN_TOKEN = 'e2e-admin-token-000';
 const REASON = 'Disclosure of abuse reported this morning; checking the safety plan now';
 
-let collector;
-let browser;
-
-before(async () => {
+before(() => {
   assert.ok(existsSync(join(root, 'pkg', 'sealtrail.js')), 'pkg/ is missing: run scripts/build-web.sh first');
-  collector = await startCollector({ tokens: [`${TOKEN}=safeguardingLead:sg-001:Sam Okafor`, `${ADMIN_TOKEN}=admin:ad-001:Ada Admin`] });
-  browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = collectorAndBrowser({ tokens: [`${TOKEN}=safeguardingLead:sg-001:Sam Okafor`, `${ADMIN_TOKEN}=admin:ad-001:Ada Admin`] });
 
 /** What went wrong on a page: console errors, uncaught errors, and answers
  * of 400 or more (a missing favicon is not a problem). */
@@ -43,7 +35,7 @@ async function problems(page) {
 const shown = (sel) => document.querySelector(sel)?.getClientRects().length > 0;
 
 test('a break-glass in the clinic page shows up verified on the review page', async () => {
-  const clinic = await browser.openPage(collector.url);
+  const clinic = await env.browser.openPage(env.collector.url);
   let chain;
   try {
     // The safeguarding lead opens a record that is not on their caseload: sealed.
@@ -82,7 +74,7 @@ test('a break-glass in the clinic page shows up verified on the review page', as
   }
 
   // The review page, signed in as the safeguarding lead.
-  const review = await browser.openPage(collector.url);
+  const review = await env.browser.openPage(env.collector.url);
   try {
     await review.goto('/review.html');
     await review.fill('#token', TOKEN);
@@ -129,12 +121,12 @@ test('a break-glass in the clinic page shows up verified on the review page', as
   }
 
   // And the reads were recorded, the reviewer named, in the collector's own chain.
-  const readLog = await (await fetch(`${collector.url}/api/read-log`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  const readLog = await (await fetch(`${env.collector.url}/api/read-log`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
   assert.ok(readLog.entries.some((e) => e.actor.id === 'sg-001' && e.detail.endpoint === '/api/break-glass/audit-log'));
 });
 
 test('the review page refuses an unknown token and hides what a role may not read', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await page.goto('/review.html');
     await page.fill('#token', 'not-a-real-token');
@@ -157,7 +149,7 @@ test('the review page refuses an unknown token and hides what a role may not rea
 });
 
 test('the review page has no serious accessibility violations (axe-core)', async () => {
-  const page = await browser.openPage(collector.url);
+  const page = await env.browser.openPage(env.collector.url);
   try {
     await page.goto('/review.html');
     await page.fill('#token', TOKEN);
