@@ -129,8 +129,9 @@ async function idbBench(policy) {
   t0 = now();
   await Promise.all(Array.from({ length: burst }, (_, i) => st.log({ type: 'search', query: `b${i}` })));
   const burstMs = now() - t0;
+  const { guarantees } = await st.status();
   st.close();
-  return { serialMs, serialPerSec: 1000 / serialMs, burst, burstPerSec: (burst * 1000) / burstMs };
+  return { serialMs, serialPerSec: 1000 / serialMs, burst, burstPerSec: (burst * 1000) / burstMs, guarantees };
 }
 
 async function revealBench(policy, demo) {

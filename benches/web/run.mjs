@@ -18,6 +18,7 @@
 import http from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineFromEnv, startBrowser, evaluate } from '../../tests/support/browsers.mjs';
@@ -57,7 +58,7 @@ try {
   const ours = size(join(pkgDir, 'sealtrail_bg.wasm'));
   const cedar = size('node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm');
   const f = (x, d = 1) => x.toFixed(d);
-  console.log(`sealtrail browser benchmark (${browser.name} ${browser.version}, one run)`);
+  console.log(`sealtrail browser benchmark (${browser.name} ${browser.version}, one run, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores)`);
   console.log(`append: hash one event (canonical JSON + SHA-256), ${r.append.n} events in sequence, best of ${r.append.rounds} alternating rounds`);
   console.log(`  sealtrail hashEvent           ${f(r.append.ours, 2)} µs/event`);
   console.log(`  canonicalize + subtle.digest  ${f(r.append.peer, 2)} µs/event`);
@@ -66,7 +67,7 @@ try {
   console.log(`  sealtrail sealMany            ${f(r.seal.ours)} ms (decide, seal with salted commitments, log ${r.seal.records} events durably)`);
   console.log(`  cedar-wasm statefulIsAuthorized ${f(r.seal.peer)} ms (decisions only, ${r.seal.fields} calls, ${r.seal.cedarAllowed} allowed vs sealtrail ${r.seal.oursAllowed})`);
   console.log(`  ratio cedar/sealtrail         ${f(r.seal.peer / r.seal.ours, 2)}x`);
-  console.log(`IndexedDB durable append (strict durability)`);
+  console.log(`IndexedDB durable append (status() reports durability ${r.idb.guarantees.durability}, storage ${r.idb.guarantees.storage})`);
   console.log(`  one at a time                 ${f(r.idb.serialPerSec, 0)} events/s (${f(r.idb.serialMs, 2)} ms per event)`);
   console.log(`  ${r.idb.burst} concurrent (group commit)  ${f(r.idb.burstPerSec, 0)} events/s`);
   console.log(`log-before-reveal: reveal under a grant, unseal event stored first`);

@@ -57,9 +57,13 @@ test('a break-glass in the clinic page shows up verified on the review page', as
     await clinic.element('#record .revealed');
 
     // An outreach specialist tries too: not an authorised role, refused and logged.
+    // (Each step waits for the page's state, not for markup an earlier
+    // render may have left: switching staff re-renders asynchronously.)
     await clinic.select('#staff', 'u-outreach-04');
+    await clinic.waitFor(() => window.demo.state.who.userId === 'u-outreach-04' && window.demo.state.sealed);
+    const events = await clinic.evaluate(() => window.demo.state.eventCount);
     await clinic.click('#records button[data-record="p-1002"]');
-    await clinic.element('#record .sealed');
+    await clinic.waitFor((n) => window.demo.state.eventCount > n && window.demo.state.selected === 'p-1002' && window.demo.state.sealed, events);
     if (await clinic.evaluate(() => !document.querySelector('#breakglass').disabled)) {
       await clinic.click('#breakglass');
       await clinic.element('dialog.sealtrail-dialog[open]');
