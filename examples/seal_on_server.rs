@@ -10,9 +10,10 @@
 
 use std::process::ExitCode;
 
-use sealtrail::chain::{ChainId, ChainWriter};
+use sealtrail::chain::ChainWriter;
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::OsEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::policy::Policy;
 use sealtrail::session::Session;
 use sealtrail::Timestamp;

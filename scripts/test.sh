@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 section "clippy (wasm32-unknown-unknown, the web build)"
 cargo clippy -p sealtrail --target wasm32-unknown-unknown --no-default-features --lib --tests --locked -- -D warnings
 
+section "structure: no import circles, the core and the collector never import the web layer"
+cargo test -p sealtrail --test structure --locked
+
 section "native tests (core, CLI, collector on SQLite)"
 cargo test --workspace --locked
 

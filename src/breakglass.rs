@@ -2,7 +2,8 @@
 //! a documented justification, for a few minutes.
 //!
 //! [`Access::break_glass`] validates a [`BreakGlassRequest`] against the
-//! policy's `breakGlass` rules and either issues a [`BreakGlassGrant`] for
+//! policy's `breakGlass` rules and either issues a [`BreakGlassGrant`]
+//! (a decision-layer type, which the vault honours) for
 //! one record and one user, or refuses with every [`Refusal`] found, each
 //! naming the request field as a JSON Pointer. Both outcomes, and a
 //! cancelled dialog ([`Access::break_glass_cancelled`]), come with the event
@@ -13,13 +14,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decision::{Access, Refused};
+use crate::decision::{Access, BreakGlassGrant, Refused};
 use crate::entropy::Entropy;
-use crate::event::{Action, EventDraft, Outcome, Reason, Subject};
-use crate::Timestamp;
-
-/// Purpose of use written in break-glass and unseal events.
-pub const PURPOSE_BTG: &str = "BTG";
+use crate::event::{Action, EventDraft, Outcome, Reason, Subject, PURPOSE_BTG};
 
 /// Longest incident reference kept in an event, in characters.
 const INCIDENT_REF_MAX_CHARS: usize = 100;
@@ -151,35 +148,6 @@ impl Refusal {
             Self::ContextTooLong { .. } => "/context",
             Self::IncidentRefMissing | Self::IncidentRefMalformed { .. } => "/incidentRef",
         }
-    }
-}
-
-/// Emergency access to the sealed content of one record, for one user, until `expiresAt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BreakGlassGrant {
-    /// Random id (32 lowercase hex characters), cited by unseal events.
-    pub id: String,
-    /// The user it was issued to.
-    pub user_id: String,
-    /// The user's role then.
-    pub role: String,
-    /// The one record it opens.
-    pub record_id: String,
-    /// The reason code given.
-    pub reason_code: String,
-    /// When it was issued.
-    pub issued_at: Timestamp,
-    /// When it stops opening anything.
-    pub expires_at: Timestamp,
-    /// Hash of the policy it was issued under.
-    pub policy: String,
-}
-
-impl BreakGlassGrant {
-    /// Whether it is in force at `now`.
-    pub fn is_live(&self, now: Timestamp) -> bool {
-        self.issued_at <= now && now < self.expires_at
     }
 }
 

@@ -9,13 +9,85 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::chain::ChainId;
+use crate::digest::is_lower_hex;
+use crate::entropy::{Entropy, EntropyError};
 use crate::{Digest, Timestamp};
 
 /// Format version written in every event's `v`.
 pub const VERSION: u64 = 1;
+
+/// Purpose of use written in break-glass and unseal events.
+pub const PURPOSE_BTG: &str = "BTG";
+
+/// Domain-separation prefix of the genesis value.
+pub const GENESIS_PREFIX: &str = "sealtrail/v1/genesis/";
+
+/// A chain id: 32 lowercase hex characters (128 random bits), one per page session.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainId(String);
+
+/// Why a string is not a chain id.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChainIdError {
+    /// Not 32 lowercase hex characters.
+    #[error("a chain id is 32 lowercase hex characters, found `{0}`")]
+    Malformed(String),
+}
+
+impl ChainId {
+    /// Parses the 32-character form.
+    pub fn parse(s: &str) -> Result<Self, ChainIdError> {
+        if s.len() == 32 && is_lower_hex(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ChainIdError::Malformed(s.to_owned()))
+        }
+    }
+
+    /// A new random chain id.
+    pub fn random(entropy: &mut dyn Entropy) -> Result<Self, EntropyError> {
+        let mut bytes = [0u8; 16];
+        entropy.fill(&mut bytes)?;
+        Ok(Self(hex::encode(bytes)))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `genesis(chain)`: the `prev` of the event with `seq` 0.
+    pub fn genesis(&self) -> Digest {
+        Digest::of_parts(&[GENESIS_PREFIX.as_bytes(), self.0.as_bytes()])
+    }
+}
+
+impl fmt::Display for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainId({})", self.0)
+    }
+}
+
+impl Serialize for ChainId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChainId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,5 +363,20 @@ impl Event {
     /// The event's time.
     pub fn time(&self) -> Timestamp {
         self.ts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn genesis_known_answer() {
+        let c = ChainId::parse("00000000000000000000000000000000").unwrap();
+        // printf 'sealtrail/v1/genesis/00000000000000000000000000000000' | sha256sum
+        assert_eq!(
+            c.genesis().to_hex(),
+            Digest::of(b"sealtrail/v1/genesis/00000000000000000000000000000000").to_hex()
+        );
     }
 }

@@ -18,7 +18,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::event::{Action, Event, Outcome};
+use crate::event::{Action, Event, Outcome, PURPOSE_BTG};
 
 /// Code systems used.
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
@@ -112,7 +112,7 @@ pub fn audit_event(e: &Event) -> Value {
     }
     if let Some(p) = &d.purpose_of_use {
         let mut coding = json!({ "system": ACT_REASON, "code": p });
-        if p == "BTG" {
+        if p == PURPOSE_BTG {
             set(&mut coding, "display", "break the glass");
         }
         let mut concept = json!({ "coding": [coding] });
@@ -291,7 +291,8 @@ fn set(target: &mut Value, key: &str, value: impl Into<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{ChainId, ChainWriter};
+    use crate::chain::ChainWriter;
+    use crate::event::ChainId;
     use crate::event::{Actor, EventDraft, Reason, Relation, SessionRef, Subject};
     use crate::Timestamp;
 

@@ -36,6 +36,14 @@
 //!
 //! [`sample`] writes realistic chains for the demo, the tests and the benchmark.
 //!
+//! Imports point one way, downwards, without circles (`tests/structure.rs`
+//! fails the build otherwise): [`canon`] (canonical form, its scanner and
+//! the strict event profile) and [`event`] (with the chain id and genesis)
+//! under [`chain`], under [`verify`]; [`policy`] (with the alert settings
+//! [`alerts`] reads) under [`session`], under [`decision`] (with the
+//! break-glass grant), under [`seal`] and [`breakglass`], under [`page`],
+//! under `web`. Nothing in the core imports `web`; the collector never does.
+//!
 //! The time is always passed in ([`Timestamp`]) and randomness comes from an
 //! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
 

@@ -6,8 +6,9 @@
 
 use serde_json::Value;
 
-use crate::chain::{AppendError, ChainId, ChainWriter};
+use crate::chain::{AppendError, ChainWriter};
 use crate::entropy::{EntropyError, SeededEntropy};
+use crate::event::ChainId;
 use crate::event::{
     Action, Actor, Event, EventDraft, Outcome, Reason, Relation, SessionRef, Subject,
 };
@@ -378,7 +379,8 @@ mod tests {
     #[cfg(feature = "tz")]
     #[test]
     fn the_evening_raises_every_rule_and_the_morning_none() {
-        use crate::alerts::{scan, AlertConfig, RuleId};
+        use crate::alerts::{scan, RuleId};
+        use crate::policy::AlertConfig;
         use std::collections::BTreeSet;
         let chains = evening(None).unwrap();
         let all: Vec<Event> = chains.iter().flat_map(|c| c.events.clone()).collect();

@@ -8,9 +8,11 @@
     clippy::string_slice
 )]
 
-use sealtrail::alerts::{scan, scan_values, AlertConfig, AlertEngine, Finding, RuleId, Severity};
-use sealtrail::chain::{to_line, ChainId, ChainWriter};
+use sealtrail::alerts::{scan, scan_values, AlertEngine, Finding, RuleId, Severity};
+use sealtrail::chain::{to_line, ChainWriter};
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, Event, EventDraft, Outcome, Reason, Relation, Subject};
+use sealtrail::policy::AlertConfig;
 use sealtrail::Timestamp;
 use serde_json::Value;
 
@@ -277,7 +279,7 @@ fn off_hours_follows_the_configured_zone_and_days() {
     cfg.business_hours.time_zone = "Europe/London".into();
     cfg.business_hours
         .days
-        .push(sealtrail::alerts::Weekday::Sat);
+        .push(sealtrail::policy::Weekday::Sat);
     let mut c = Chain::new(1);
     // 15:00 UTC is 15:00 in London in November: in hours, Saturday included.
     c.add(view("u1", "y1", Relation::Caseload), t(MON_10_NY))

@@ -10,10 +10,12 @@
 mod sealing_support;
 
 use sealing_support::*;
-use sealtrail::breakglass::{BreakGlassGrant, BreakGlassRequest, Refusal};
-use sealtrail::chain::{ChainId, ChainWriter};
+use sealtrail::breakglass::{BreakGlassRequest, Refusal};
+use sealtrail::chain::ChainWriter;
+use sealtrail::decision::BreakGlassGrant;
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Outcome, Relation, Subject};
 use sealtrail::policy::Policy;
 use sealtrail::seal::{verify_opening, Sealed, UnsealError};

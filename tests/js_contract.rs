@@ -19,9 +19,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use sealtrail::breakglass::{BreakGlassRequest, Refusal};
-use sealtrail::chain::{ChainId, ChainWriter};
+use sealtrail::chain::ChainWriter;
 use sealtrail::decision::{Cause, Decision, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Event, Outcome};
 use sealtrail::guarantees::{Durability, Guarantees, Persistence};
 use sealtrail::page::answer::{ChainProgress, Head, RefusalReport};

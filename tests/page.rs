@@ -14,9 +14,10 @@
 use serde_json::{json, Value};
 
 use sealtrail::breakglass::BreakGlassRequest;
-use sealtrail::chain::{ChainId, ChainWriter};
+use sealtrail::chain::ChainWriter;
 use sealtrail::decision::{Decision, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Event, Outcome};
 use sealtrail::page::{
     Alert, BreakGlassResult, ErrorCode, HeadlessRequest, PageError, PageSession, Pending, Step,
@@ -118,7 +119,7 @@ impl Page {
         self.store(p, now).unwrap()
     }
 
-    fn granted(&mut self, id: &str) -> sealtrail::breakglass::BreakGlassGrant {
+    fn granted(&mut self, id: &str) -> sealtrail::decision::BreakGlassGrant {
         match self.break_glass(id, &good_request(), t0()) {
             BreakGlassResult::Granted { grant, event } => {
                 assert_eq!(event.action, "break-glass");

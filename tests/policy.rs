@@ -227,7 +227,7 @@ fn defaults_fill_break_glass_and_alerts() {
     assert_eq!(bg.roles, ["admin", "safeguardingLead"]);
     assert_eq!((bg.reason_min_chars, bg.reason_max_chars), (10, 500));
     assert_eq!((bg.context_max_chars, bg.expires_minutes), (1000, 15));
-    assert_eq!(p.doc().alerts, sealtrail::alerts::AlertConfig::default());
+    assert_eq!(p.doc().alerts, sealtrail::policy::AlertConfig::default());
 }
 
 /// The schema and the parser agree on what they refuse for shape errors.

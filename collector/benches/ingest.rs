@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use sealtrail::chain::{to_line, ChainId, ChainWriter};
+use sealtrail::chain::{to_line, ChainWriter};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, SessionRef, Subject};
 use sealtrail::verify::{verify_jsonl, Options};
 use sealtrail::Timestamp;

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use sealtrail::alerts::{AlertConfig, AlertEngine, Finding};
+use sealtrail::alerts::{AlertEngine, Finding};
 use sealtrail::event::Event;
+use sealtrail::policy::AlertConfig;
 use sealtrail::policy::Policy;
 
 use crate::store::findings::NewFinding;

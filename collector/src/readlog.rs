@@ -6,8 +6,9 @@
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use sealtrail::chain::{to_line, ChainId, ChainWriter};
+use sealtrail::chain::{to_line, ChainWriter};
 use sealtrail::entropy::OsEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, Event, EventDraft, Outcome, SessionRef, Subject};
 
 use crate::auth::Reviewer;

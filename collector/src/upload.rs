@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 
 use crate::error::ApiError;
 use crate::ingest::{self, AnchorReply, IngestError, Reply};

@@ -23,7 +23,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use common::*;
-use sealtrail::chain::{to_line, ChainId, ChainWriter};
+use sealtrail::chain::{to_line, ChainWriter};
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, Subject};
 use sealtrail::Timestamp;
 use sealtrail_collector::Store;

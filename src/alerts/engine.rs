@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::config::{AlertConfig, AlertConfigError};
 use super::hours::Hours;
 use super::{EventRef, Finding, RuleId, StaffRef};
-use crate::event::{Action, Event, Relation};
+use crate::event::{Action, Event, Relation, PURPOSE_BTG};
+use crate::policy::{AlertConfig, AlertConfigError};
 use crate::Timestamp;
 
 /// Off-hours findings for one actor are grouped: after one, the next comes
@@ -172,7 +172,7 @@ impl AlertEngine {
         if let Some(record) = &record {
             let relation = e.body.subject.as_ref().and_then(|s| s.relation);
             let justified =
-                e.body.reason.is_some() || e.body.purpose_of_use.as_deref() == Some("BTG");
+                e.body.reason.is_some() || e.body.purpose_of_use.as_deref() == Some(PURPOSE_BTG);
             let care = matches!(relation, Some(Relation::Caseload | Relation::Team))
                 || e.body.reason.is_some()
                 || e.body

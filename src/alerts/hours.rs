@@ -6,7 +6,7 @@
 //! silent rather than guessing at an offset. The collector and the CLI build
 //! with `tz` and evaluate it.
 
-use super::config::{AlertConfigError, BusinessHours};
+use crate::policy::{AlertConfigError, BusinessHours};
 use crate::Timestamp;
 
 /// Business hours resolved for evaluation.

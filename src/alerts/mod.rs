@@ -1,4 +1,6 @@
-//! Alert rules of seed 003 over verified events, from one chain or many.
+//! Alert rules of seed 003 over verified events, from one chain or many,
+//! with the thresholds and business hours of the policy's `alerts` member
+//! ([`crate::policy::AlertConfig`]).
 //!
 //! One engine serves every host: the browser raises the break-glass and
 //! bulk-access alerts locally as it appends, the collector recomputes
@@ -9,13 +11,13 @@
 //! | rule id | severity | fires on |
 //! |---|---|---|
 //! | `outside-caseload` | medium | an access to a record the actor is not assigned to, without a break-glass justification |
-//! | `repeated-unassigned` | high | [`RepeatedUnassigned::count`] such accesses by one actor to one record within its window |
-//! | `bulk-access` | high | one actor touching more than [`BulkAccess::distinct_records`] distinct records within its window |
-//! | `off-hours` | medium | an access outside [`BusinessHours`] (needs the `tz` feature) |
+//! | `repeated-unassigned` | high | [`crate::policy::RepeatedUnassigned::count`] such accesses by one actor to one record within its window |
+//! | `bulk-access` | high | one actor touching more than [`crate::policy::BulkAccess::distinct_records`] distinct records within its window |
+//! | `off-hours` | medium | an access outside [`crate::policy::BusinessHours`] (needs the `tz` feature) |
 //! | `break-glass-unauthorised` | high | a break-glass attempt, any outcome, by a role not in the authorised list |
 //! | `export` | critical | any export or download attempt, any outcome |
 //! | `role-escalation` | critical | a role change on oneself, or one that was refused |
-//! | `concurrent-access` | critical | [`ConcurrentAccess::staff`] distinct staff without a care reason on one record within its window |
+//! | `concurrent-access` | critical | [`crate::policy::ConcurrentAccess::staff`] distinct staff without a care reason on one record within its window |
 //!
 //! A role change names the staff member whose role changes in `detail.user`
 //! (as [`crate::decision::HostAction`] writes it); without it the change is
@@ -24,26 +26,21 @@
 //! An *access* is any event naming a `subject` record, whatever its outcome:
 //! attempts count. A *care reason* is a relation of `caseload` or `team`, a
 //! break-glass `reason`, or a `purposeOfUse` listed in
-//! [`AlertConfig::care_purposes`] (default `BTG`).
+//! [`crate::policy::AlertConfig::care_purposes`] (default `BTG`).
 //!
 //! Windows are trailing: an event is judged with the events of the window
 //! that ends at its `ts`. The engine expects events in roughly time order;
 //! [`scan`] sorts a batch by (`ts`, chain, seq) first, so its answer does not
 //! depend on how chains were interleaved.
 
-mod config;
 mod engine;
 mod hours;
 
-pub use config::{
-    AlertConfig, AlertConfigError, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime,
-    RepeatedUnassigned, Weekday,
-};
 pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::ChainId;
+use crate::event::ChainId;
 use crate::Timestamp;
 
 /// How urgently a finding needs a person.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sealtrail::alerts::{scan, Finding};
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::event::Event;
 use sealtrail::fhir::{self, BundleType};
 use sealtrail::policy::Policy;

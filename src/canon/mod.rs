@@ -11,6 +11,7 @@
 //! written by [`strict`]'s own writer, which checks the profile as it goes
 //! and can feed SHA-256 directly.
 
+pub(crate) mod scan;
 pub mod strict;
 
 use std::cmp::Ordering;

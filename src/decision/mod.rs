@@ -7,6 +7,7 @@
 //! allowed, an unknown role, an unknown note type or a session past its
 //! lifetime never yields [`Decision::Allow`].
 
+mod grant;
 mod host;
 mod record;
 
@@ -14,6 +15,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use grant::BreakGlassGrant;
 pub use host::{HostAction, HostActionError, HostDecision};
 pub(crate) use record::kind as kind_of;
 pub use record::{RecordError, RecordFacts};

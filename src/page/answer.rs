@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::alerts::{Finding, Severity};
-use crate::breakglass::{BreakGlassGrant, Refusal};
+use crate::breakglass::Refusal;
+use crate::decision::BreakGlassGrant;
 use crate::decision::Decision;
 use crate::event::{Event, Outcome};
 use crate::guarantees::Guarantees;

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::alerts::AlertConfigError;
 use crate::decision::{HostActionError, RecordError};
+use crate::policy::AlertConfigError;
 use crate::policy::PolicyError;
 use crate::seal::{SealError, UnsealError};
 use crate::session::SessionError;

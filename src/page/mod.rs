@@ -28,7 +28,8 @@ pub use start::{StartConfig, StartOptions};
 pub use strings::DialogStrings;
 
 use crate::alerts::AlertEngine;
-use crate::breakglass::{BreakGlassGrant, BreakGlassRequest, Refusal};
+use crate::breakglass::{BreakGlassRequest, Refusal};
+use crate::decision::BreakGlassGrant;
 use crate::decision::{Access, FieldAction, HostAction, RecordFacts};
 use crate::entropy::Entropy;
 use crate::event::{Event, Subject};

@@ -16,7 +16,8 @@ use super::answer::{
 };
 use super::error::PageError;
 use super::PageSession;
-use crate::breakglass::{BreakGlassGrant, Refusal};
+use crate::breakglass::Refusal;
+use crate::decision::BreakGlassGrant;
 use crate::decision::Decision;
 use crate::event::{Event, EventDraft};
 use crate::seal::{FieldDecision, PendingUnseal, UnsealError, Vault};

@@ -7,8 +7,11 @@
 //! `pkg-config/policy.schema.json`). [`Policy::parse`] checks its shape,
 //! every cross-reference and every pattern once, and compiles the pointer
 //! patterns, so deciding a caseload never re-reads the policy text. Its
-//! [`Policy::hash`] names it in every event.
+//! [`Policy::hash`] names it in every event. Its `alerts` member
+//! ([`AlertConfig`]: thresholds, business hours) is what [`crate::alerts`]
+//! reads.
 
+mod alert_config;
 mod error;
 pub mod model;
 pub mod pattern;
@@ -16,6 +19,10 @@ mod validate;
 
 use serde_json::Value;
 
+pub use alert_config::{
+    AlertConfig, AlertConfigError, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime,
+    RepeatedUnassigned, Weekday,
+};
 pub use error::PolicyError;
 pub(crate) use error::{pointer_and_message as error_parts, refuse_misplaced_arrays};
 pub use model::{

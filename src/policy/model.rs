@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::AlertConfig;
+use super::alert_config::AlertConfig;
 use crate::Timestamp;
 
 /// The whole policy.

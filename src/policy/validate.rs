@@ -5,10 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use super::alert_config::{AlertConfig, AlertConfigError};
 use super::error::PolicyError;
 use super::model::{BreakGlassRules, FieldPermissions, PolicyDoc};
 use super::pattern::Pattern;
-use crate::alerts::AlertConfig;
 use crate::pointer::push;
 
 /// Checks everything [`PolicyDoc`]'s shape does not.
@@ -44,7 +44,7 @@ pub(crate) fn validate(doc: &PolicyDoc) -> Result<(), PolicyError> {
 
 /// The alert settings' own checks, their pointers placed under `/alerts`.
 fn alerts(config: &AlertConfig) -> Result<(), PolicyError> {
-    use crate::alerts::AlertConfigError as E;
+    use AlertConfigError as E;
     config.validate().map_err(|e| match e {
         E::Time(t) => PolicyError::invalid(
             "/alerts/businessHours",

@@ -11,9 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::commitment::{verify_opening, Salt};
-use crate::breakglass::{BreakGlassGrant, PURPOSE_BTG};
-use crate::decision::{Access, Refused};
-use crate::event::{Action, Event, EventDraft, Outcome, Subject};
+use crate::decision::{Access, BreakGlassGrant, Refused};
+use crate::event::{Action, Event, EventDraft, Outcome, Subject, PURPOSE_BTG};
 use crate::Timestamp;
 
 /// One sealed value with what it takes to open it. Its `Debug` form leaves

@@ -15,7 +15,7 @@
 //! ([`crate::tlog::leaf_hash`]). In an entry bundle each leaf is preceded by
 //! its length as a big-endian `u16` (always `0x0038`).
 
-use crate::chain::ChainId;
+use crate::event::ChainId;
 use crate::tlog::tree::leaf_hash;
 use crate::Digest;
 

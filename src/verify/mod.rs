@@ -20,7 +20,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::canon::strict;
-use crate::chain::{hash_event, ChainId};
+use crate::chain::hash_event;
+use crate::event::ChainId;
 use crate::event::VERSION;
 use crate::{Digest, Timestamp};
 

@@ -14,7 +14,7 @@ use super::error::WebError;
 use super::instance::{self, Inner};
 use super::interop::{from_js, to_js, to_json_text};
 use super::timer;
-use crate::breakglass::BreakGlassGrant;
+use crate::decision::BreakGlassGrant;
 use crate::decision::{FieldAction, HostAction};
 use crate::page::{HeadlessRequest, PageError};
 use crate::session::Session;

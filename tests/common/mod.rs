@@ -9,7 +9,8 @@
     clippy::string_slice
 )]
 
-use sealtrail::chain::{hash_event, ChainId, ChainWriter};
+use sealtrail::chain::{hash_event, ChainWriter};
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
 use sealtrail::verify::{
     verify_jsonl, verify_slice, Failure, Options, Rule, Summary, Verifier, VerifyError,

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::Digest;
 
 use super::decide::raw;

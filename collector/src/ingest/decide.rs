@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::verify::{Failure, Inspected, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
 

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::Digest;
 
 pub use anchor::{head, AnchorReply};

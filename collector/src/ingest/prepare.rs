@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use sealtrail::canon::strict::{self, FormatError};
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::event::Event;
 
 use super::decide::Uploaded;

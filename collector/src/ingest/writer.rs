@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 
 use super::decide::{self, Decision, Stored};
 use super::prepare::Batch;

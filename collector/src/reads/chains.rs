@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::verify::{Options, Verifier};
 
 use super::params::{FromParams, NoParams, Params};

@@ -23,7 +23,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::event::Outcome;
 
 use crate::auth::{self, Reviewer};

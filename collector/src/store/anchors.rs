@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Executor, Row};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::Digest;
 
 use super::{signed, unsigned, WriteTx};

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::{Digest, Timestamp};
 
 use super::{signed, unsigned, Store, WriteTx};

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 
 use super::{signed, unsigned, Store, WriteTx};
 

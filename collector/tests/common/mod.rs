@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 
-use sealtrail::chain::{hash_event, ChainId, ChainWriter};
+use sealtrail::chain::{hash_event, ChainWriter};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
 use sealtrail::Timestamp;
 use sealtrail_collector::{Config, Running};

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sealtrail::chain::ChainId;
+use sealtrail::event::ChainId;
 use sealtrail::tlog::checkpoint::decode_hash;
 use sealtrail::tlog::ed25519;
 use sealtrail::tlog::proof_file::ProofFile;

@@ -3,7 +3,8 @@
 //! Every number here comes from seed 003 ("Safeguarding Monitoring &
 //! Accountability") or is a documented default a facility is expected to
 //! tune. The whole struct has defaults, so `"alerts": {}` is a valid policy
-//! member and a facility only writes what it changes.
+//! member and a facility only writes what it changes. The alert engine
+//! ([`crate::alerts`]) reads it from the policy.
 
 use std::fmt;
 
