@@ -34,7 +34,8 @@
 //!   event's `(chain, seq, hash)` to a Merkle tree and signs its head, so
 //!   browsers, witnesses and the CLI can prove it never rewrote history.
 //!
-//! [`sample`] writes realistic chains for the demo, the tests and the benchmark.
+//! `sample` (feature `sample`, on with the CLI) writes realistic chains for
+//! the demo, the tests and the benchmark.
 //!
 //! Imports point one way, downwards, without circles (`tests/structure.rs`
 //! fails the build otherwise): [`canon`] (canonical form, its scanner and
@@ -58,8 +59,9 @@ pub mod event;
 pub mod fhir;
 pub mod guarantees;
 pub mod page;
-pub mod pointer;
+mod pointer;
 pub mod policy;
+#[cfg(feature = "sample")]
 pub mod sample;
 pub mod seal;
 pub mod session;

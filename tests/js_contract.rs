@@ -25,10 +25,9 @@ use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::event::{Event, Outcome};
 use sealtrail::guarantees::{Durability, Guarantees, Persistence};
-use sealtrail::page::answer::{ChainProgress, Head, RefusalReport};
 use sealtrail::page::{
-    Alert, BreakGlassResult, ErrorCode, ErrorReport, PageError, PageSession, Pending, StartConfig,
-    Status, Step,
+    Alert, BreakGlassResult, ChainProgress, ErrorCode, ErrorReport, Head, PageError, PageSession,
+    Pending, RefusalReport, StartConfig, Status, Step,
 };
 use sealtrail::policy::Policy;
 use sealtrail::session::Session;

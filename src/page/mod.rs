@@ -5,11 +5,12 @@
 //! of the records it sealed, the grants it issued and the local alert
 //! engine. Each call takes parsed inputs, the time and (when it draws salts
 //! or grant ids) an [`Entropy`], and returns a [`Pending`]: the event drafts
-//! to store and the typed answer ([`answer`]) they unlock. The web layer
+//! to store and the typed answer ([`SealedRecord`], [`BreakGlassResult`],
+//! [`Revealed`], [`HostResult`]) they unlock. The web layer
 //! (`src/web/`) only converts JS values, stores the drafts in IndexedDB and
 //! commits; everything decided here is tested natively (`tests/page.rs`).
 
-pub mod answer;
+mod answer;
 mod error;
 mod input;
 mod pending;
@@ -20,7 +21,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use answer::{Alert, BreakGlassResult, EventRef, HostResult, Revealed, SealedRecord, Status};
+pub use answer::{
+    Alert, BreakGlassResult, ChainProgress, CollectorNotice, EventRef, Head, HostResult,
+    RefusalReport, Revealed, SealedRecord, Status,
+};
 pub use error::{ErrorCode, ErrorReport, PageError, StartError};
 pub use input::{parse, HeadlessRequest};
 pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};

@@ -24,9 +24,8 @@ use crate::chain::ChainWriter;
 use crate::event::ChainId;
 use crate::event::{Event, EventDraft};
 use crate::guarantees::Guarantees;
-use crate::page::answer::Head;
 use crate::page::{
-    Alert, BreakGlassResult, DialogStrings, PageSession, Pending, StartConfig, Status, Step,
+    Alert, BreakGlassResult, DialogStrings, Head, PageSession, Pending, StartConfig, Status, Step,
 };
 
 /// The state behind one `Sealtrail` object.

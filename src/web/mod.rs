@@ -1,32 +1,37 @@
 //! The browser layer: the only code that touches wasm-bindgen, js-sys and
 //! web-sys (compiled for `wasm32` only). It is thin: the engine of a page
 //! session is the core's [`crate::page::PageSession`]; this layer converts JS
-//! values ([`interop`]), and does the browser's part of the contract in
+//! values (`interop`), and does the browser's part of the contract in
 //! `docs/protocol.md`:
 //!
-//! - [`journal`] appends this page's events with the core's chain writer and
-//!   commits them to IndexedDB ([`store`], over the [`idb`] futures) before any
+//! - `journal` appends this page's events with the core's chain writer and
+//!   commits them to IndexedDB (`store`, over the [`idb`] futures) before any
 //!   answer that depends on them is returned (log before reveal);
-//! - [`upload`] ships stored events to the collector and deletes them only
+//! - `upload` ships stored events to the collector and deletes them only
 //!   after a `200`;
-//! - [`dialog`] draws the break-glass dialog with DOM APIs, its listeners
+//! - `dialog` draws the break-glass dialog with DOM APIs, its listeners
 //!   owned by [`listener`] guards;
-//! - [`api`] is the `Sealtrail` class JavaScript sees, typed by [`types`];
-//!   [`instance`] holds one running instance's parts.
+//! - `api` is the [`Sealtrail`] class JavaScript sees, typed by `types`;
+//!   `instance` holds one running instance's parts.
+//!
+//! Only the class, `hashEvent` and [`WebError`] are the layer's interface;
+//! [`idb`], [`listener`] and [`timer`] are public for the browser tests
+//! (`tests/web.rs`), which drive IndexedDB, listeners and sleeps directly.
 
-pub mod api;
-pub mod dialog;
-pub mod entropy;
-pub mod error;
-pub mod guarantees;
+mod api;
+mod dialog;
+mod entropy;
+mod error;
+mod guarantees;
 pub mod idb;
-pub mod instance;
-pub mod interop;
-pub mod journal;
+mod instance;
+mod interop;
+mod journal;
 pub mod listener;
-pub mod store;
+mod store;
 pub mod timer;
-pub mod types;
-pub mod upload;
+mod types;
+mod upload;
 
-pub use api::Sealtrail;
+pub use api::{hash_event, Sealtrail};
+pub use error::WebError;

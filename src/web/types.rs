@@ -1,5 +1,5 @@
 //! The TypeScript contract of the package, declared once. The answers it
-//! declares are the serde types of [`crate::page::answer`];
+//! declares are the serde types of [`crate::page`] (its answers);
 //! `tests/js_contract.rs` serialises a sample of each and `tsc` checks every
 //! sample against these declarations (`scripts/test-web.sh`), so the two
 //! cannot drift apart.

@@ -19,7 +19,7 @@ pub use config::UploadConfig;
 use super::journal::Journal;
 use super::store::EventStore;
 use super::timer::sleep;
-use crate::page::answer::ChainProgress;
+use crate::page::ChainProgress;
 use wire::{Acked, Conflict};
 
 /// Something the collector said that a reviewer must see.
