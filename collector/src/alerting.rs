@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
+use sqlx::{Any, Executor};
 use tokio::sync::Mutex;
 
 use sealtrail::alerts::{AlertEngine, Finding};
@@ -17,7 +18,7 @@ use sealtrail::policy::AlertConfig;
 use sealtrail::policy::Policy;
 
 use crate::store::findings::NewFinding;
-use crate::store::{self, Store};
+use crate::store::{self, Store, WriteTx};
 
 /// Why the alert rules could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -115,15 +116,19 @@ impl Alerting {
     }
 
     /// Judges events about to be stored (in order) and returns the findings
-    /// they complete, to store in the same transaction.
+    /// they complete, to store in the same transaction. Call it before the
+    /// events are inserted: a stale engine is rebuilt through `tx`, from
+    /// what is committed.
     pub async fn judge(
         &self,
-        store: &Store,
+        tx: &mut WriteTx,
         events: &[Option<Event>],
     ) -> Result<Vec<NewFinding>, sqlx::Error> {
         let mut engine = self.engine.lock().await;
         if self.stale.swap(false, Ordering::AcqRel) {
-            if let Err(e) = self.rebuild(&mut engine, store).await {
+            // Through the transaction's own connection: no second one is
+            // needed while every connection may be held by a waiting batch.
+            if let Err(e) = self.rebuild(&mut engine, tx.conn()).await {
                 self.stale.store(true, Ordering::Release);
                 return Err(e);
             }
@@ -148,12 +153,16 @@ impl Alerting {
     /// them, so the replay's findings are dropped, not stored twice.
     pub async fn warm(&self, store: &Store) -> Result<(), sqlx::Error> {
         let mut engine = self.engine.lock().await;
-        self.rebuild(&mut engine, store).await
+        self.rebuild(&mut engine, store.pool()).await
     }
 
-    async fn rebuild(&self, engine: &mut AlertEngine, store: &Store) -> Result<(), sqlx::Error> {
+    async fn rebuild<'e>(
+        &self,
+        engine: &mut AlertEngine,
+        conn: impl Executor<'e, Database = Any>,
+    ) -> Result<(), sqlx::Error> {
         let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
-        let lines = store::events::since(store, since).await?;
+        let lines = store::events::since(conn, since).await?;
         // INVARIANT: `new` built an engine from these settings already.
         if let Ok(e) = fresh(&self.settings) {
             *engine = e;

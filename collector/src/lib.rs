@@ -11,8 +11,9 @@
 //!   `state` (`AppState`); handlers answer with `error::ApiError`;
 //! - handlers: `upload` (the upload protocol) and `reads` (the review APIs,
 //!   each read first appended to the collector's own audit chain, `readlog`;
-//!   typed, strict query parameters in `reads::params`); they parse,
-//!   authorise (`auth`), call and render;
+//!   typed, strict query parameters in `reads::params`; path segments and
+//!   the client's address, behind a trusted proxy too, in `request`); they
+//!   parse, authorise (`auth`), call and render;
 //! - `ingest`: a batch is parsed and inspected outside any lock
 //!   (`ingest::prepare`), then judged by a pure function over (stored range,
 //!   anchors, batch) ([`decision`]) inside one write transaction per batch

@@ -244,12 +244,14 @@ impl Writer {
                 peer_ip: batch.peer_ip.as_deref(),
             })
             .collect();
-        events::insert(tx, chain, &fresh, now_ms).await?;
-        chains::advance(tx, chain, &head, now_ms).await?;
+        // Judged before the insert, so a stale engine rebuilt inside `judge`
+        // reads the committed events only; stored with them either way.
         let raised = self
             .alerting
-            .judge(&self.store, batch.events.get(from..).unwrap_or_default())
+            .judge(tx, batch.events.get(from..).unwrap_or_default())
             .await?;
+        events::insert(tx, chain, &fresh, now_ms).await?;
+        chains::advance(tx, chain, &head, now_ms).await?;
         findings::insert_all(tx, &raised, now_ms).await?;
         self.timings
             .events

@@ -141,15 +141,29 @@ impl Params {
         default: &'static str,
         allowed: &[&'static str],
     ) -> Result<&'static str, ApiError> {
-        match self.text(name) {
-            None => Ok(default),
-            Some(v) => allowed.iter().copied().find(|a| *a == v).ok_or_else(|| {
+        Ok(self.opt_choice(name, allowed)?.unwrap_or(default))
+    }
+
+    /// One of `allowed`, if given.
+    pub fn opt_choice(
+        &mut self,
+        name: &str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, ApiError> {
+        let Some(v) = self.text(name) else {
+            return Ok(None);
+        };
+        allowed
+            .iter()
+            .copied()
+            .find(|a| *a == v)
+            .map(Some)
+            .ok_or_else(|| {
                 ApiError::BadRequest(format!(
                     "parameter `{name}` must be one of {}, found `{v}`",
                     allowed.join(", ")
                 ))
-            }),
-        }
+            })
     }
 }
 

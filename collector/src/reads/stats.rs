@@ -39,15 +39,7 @@ impl FromParams for AlertsQuery {
                 severities.push(s.to_owned());
             }
         }
-        let kind = match p.text("kind") {
-            None => None,
-            Some(k) => Some(KINDS.iter().copied().find(|x| *x == k).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "parameter `kind` must be one of {}, found `{k}`",
-                    KINDS.join(", ")
-                ))
-            })?),
-        };
+        let kind = p.opt_choice("kind", KINDS)?;
         Ok(Self {
             severities,
             kind,

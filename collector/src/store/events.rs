@@ -265,10 +265,13 @@ pub async fn count_between(store: &Store, from_ms: i64, to_ms: i64) -> Result<i6
 
 /// Lines of live events with `ts` at or after `since_ms`, in time order (to
 /// warm the alert windows).
-pub async fn since(store: &Store, since_ms: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn since<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    since_ms: i64,
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query("SELECT line FROM events WHERE ts_ms >= $1 ORDER BY ts_ms, chain, seq")
         .bind(since_ms)
-        .fetch_all(store.pool())
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|r| r.try_get("line"))
