@@ -116,14 +116,20 @@ async function openRecord(id) {
   for (const b of document.querySelectorAll('#records button')) {
     b.setAttribute('aria-current', b.dataset.record === id ? 'true' : 'false');
   }
+  let sealed;
   try {
-    state.sealed = await state.st.seal(record, 'view');
+    sealed = await state.st.seal(record, 'view');
   } catch (e) {
+    if (state.selected !== id) return; // a later click owns the screen now
     state.sealed = null;
     $('record').replaceChildren();
     say(`Could not open the record: ${e.message}`, true);
     return;
   }
+  // Seals resolve in order, but a click made while an earlier one was pending
+  // owns the screen: never draw a record the user has already left.
+  if (state.selected !== id) return;
+  state.sealed = sealed;
   renderRecord();
 }
 

@@ -12,7 +12,10 @@ const REASON = 'Strategy meeting today needs the full clinical picture of this c
 async function openRecord(page, id) {
   const before = await page.evaluate(() => window.demo.state.eventCount);
   await page.click(`#records button[data-record="${id}"]`);
-  await page.waitFor((n) => window.demo.state.eventCount > n && window.demo.state.sealed, before);
+  await page.waitFor(
+    ([n, want]) => window.demo.state.eventCount > n && window.demo.state.sealed
+      && document.querySelector('#record-title')?.textContent.includes(want),
+    [before, id]);
 }
 
 async function noInjection(page) {
