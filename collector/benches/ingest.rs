@@ -126,7 +126,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn run(label: &str, database: String, clients: usize, batches: usize) {
+async fn run(label: &str, database: String, clients: usize, batches: usize, with_log: bool) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -139,6 +139,10 @@ async fn run(label: &str, database: String, clients: usize, batches: usize) {
         max_body_bytes: 4 * 1024 * 1024,
         policy: None,
         trusted_proxies: vec![],
+        log_key: None,
+        log_origin: "sealtrail-collector".into(),
+        witnesses: vec![],
+        without_log: !with_log,
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);
@@ -199,7 +203,12 @@ async fn run(label: &str, database: String, clients: usize, batches: usize) {
     let wait_s = timings.wait_ns.load(Ordering::Relaxed) as f64 / 1e9;
     let rate = total_events as f64 / wall.as_secs_f64();
     let peer_rate = total_events as f64 / peer.as_secs_f64();
-    println!("== {label}: {clients} clients x {batches} batches x {BATCH} events = {total_events} events");
+    let tree = if with_log {
+        "with the transparency log"
+    } else {
+        "without the log (peer)"
+    };
+    println!("== {label}, {tree}: {clients} clients x {batches} batches x {BATCH} events = {total_events} events");
     println!(
         "ingest (verified + stored, HTTP loopback): {rate:>10.0} events/s  wall {:.2} s",
         wall.as_secs_f64()
@@ -225,6 +234,34 @@ async fn run(label: &str, database: String, clients: usize, batches: usize) {
     );
     running.task.abort();
     running.state.store.close().await;
+    rate
+}
+
+/// A new, empty PostgreSQL database next to the one `url` names.
+async fn fresh_postgres(url: &str, name: &str) -> String {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    let name = format!("sealtrail_bench_{name}_{}", std::process::id());
+    conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// Ingest without and with the transparency log, same work, fresh databases.
+fn compare(label: &str, without: f64, with: f64) {
+    println!(
+        "== {label}: with the log {with:.0} events/s, without {without:.0} events/s: ratio {:.2} (cost {:.0}%)\n",
+        with / without,
+        100.0 * (1.0 - with / without)
+    );
 }
 
 fn main() {
@@ -243,11 +280,34 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
-        run("SQLite", sqlite, clients, batches).await;
+        let sqlite = |n: &str| {
+            format!(
+                "sqlite://{}",
+                dir.path().join(format!("{n}.sqlite")).display()
+            )
+        };
+        let without = run("SQLite", sqlite("without"), clients, batches, false).await;
+        let with = run("SQLite", sqlite("with"), clients, batches, true).await;
+        compare("SQLite", without, with);
         if let Ok(url) = std::env::var("SEALTRAIL_BENCH_POSTGRES_URL") {
             if !url.is_empty() {
-                run("PostgreSQL", url, clients, batches).await;
+                let without = run(
+                    "PostgreSQL",
+                    fresh_postgres(&url, "without").await,
+                    clients,
+                    batches,
+                    false,
+                )
+                .await;
+                let with = run(
+                    "PostgreSQL",
+                    fresh_postgres(&url, "with").await,
+                    clients,
+                    batches,
+                    true,
+                )
+                .await;
+                compare("PostgreSQL", without, with);
             }
         }
     });

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::auth::TokenGrant;
+use crate::tlog::witnesses::WitnessTarget;
 
 /// The reference collector for sealtrail audit chains.
 #[derive(Debug, Clone, Parser)]
@@ -60,6 +61,29 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// The transparency log's private key file (`sealtrail-collector keygen`
+    /// writes one). Without it the key is made on first start and kept in the database.
+    #[arg(long, env = "SEALTRAIL_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+
+    /// The log's origin (its name in checkpoints) for a key kept in the database.
+    #[arg(
+        long,
+        env = "SEALTRAIL_LOG_ORIGIN",
+        default_value = "sealtrail-collector"
+    )]
+    pub log_origin: String,
+
+    /// A witness to send each new checkpoint to, `URL=KEY` (its submission
+    /// prefix and cosignature key; repeat; comma-separated in the environment).
+    #[arg(long = "witness", env = "SEALTRAIL_WITNESSES", value_delimiter = ',', value_parser = WitnessTarget::parse)]
+    pub witnesses: Vec<WitnessTarget>,
+
+    /// Runs without the transparency log (acknowledgements carry no proof):
+    /// only the ingest benchmark's peer uses it.
+    #[arg(long, hide = true)]
+    pub without_log: bool,
 
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
     #[arg(long, env = "SEALTRAIL_POLICY")]

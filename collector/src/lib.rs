@@ -20,8 +20,12 @@
 //!   (SQLite groups the batches waiting, a savepoint each);
 //! - `alerting`: the core's alert engine, fed as batches are stored;
 //!   `retention`: old events move to an archive table, never deleted;
+//! - `tlog`: the transparency log of every acknowledged event (a sequencer
+//!   appending leaves and signing checkpoints, the public tile and proof
+//!   endpoints, the witness client); `witness`: `sealtrail-collector
+//!   witness`, a minimal C2SP witness with its own SQLite state;
 //! - `store`: every SQL statement, one module of typed queries per table
-//!   (`chains`, `events`, `anchors`, `findings`, `read_log`), SQLite or
+//!   (`chains`, `events`, `anchors`, `findings`, `read_log`, `tlog`), SQLite or
 //!   PostgreSQL behind one `sqlx::Any` pool, migrations kept in step.
 
 mod alerting;
@@ -37,7 +41,9 @@ mod retention;
 mod server;
 mod state;
 mod store;
+mod tlog;
 mod upload;
+pub mod witness;
 
 pub use auth::TokenGrant;
 pub use config::Config;
@@ -46,6 +52,8 @@ pub use retention::archive_before;
 pub use server::{start, Running, StartError};
 pub use state::AppState;
 pub use store::{Backend, Store, StoreError};
+pub use tlog::witnesses::WitnessTarget;
+pub use tlog::{Log, LogError, Logged};
 
 /// The ingest decision as a pure function over plain data (stored range,
 /// anchors, batch), for tests and fuzzing: see [`decision::decide`].

@@ -23,6 +23,7 @@ use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
+use crate::tlog::Log;
 use crate::{reads, upload};
 
 /// The strict content security policy of every response (pages work under it:
@@ -55,6 +56,9 @@ pub enum StartError {
     /// The policy or alert settings.
     #[error(transparent)]
     Alerts(#[from] crate::alerting::AlertSetupError),
+    /// The transparency log could not open.
+    #[error(transparent)]
+    Log(#[from] crate::tlog::LogError),
     /// The read log could not resume.
     #[error("the collector's read log cannot resume: {0}")]
     ReadLog(String),
@@ -68,6 +72,15 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     let read_log = ReadLog::open(&store)
         .await
         .map_err(|e| StartError::ReadLog(e.to_string()))?;
+    let log = Log::open(
+        &store,
+        config.log_key.as_deref(),
+        &config.log_origin,
+        !config.witnesses.is_empty(),
+        !config.without_log,
+    )
+    .await?;
+    crate::tlog::witnesses::spawn(Arc::clone(&log), config.witnesses.clone());
     let timings = Arc::new(Timings::default());
     let alerting = Arc::new(alerting);
     let ingest = Arc::new(Ingestor::new(
@@ -84,6 +97,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         retention_days: config.retention_days,
         alerting,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        log,
     };
     let upload = Router::new()
         .route("/api/chains/{chain}/events", post(upload::post_events))
@@ -93,6 +107,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     let mut router = Router::new()
         .merge(upload)
         .merge(read)
+        .merge(crate::tlog::http::routes())
         // Errors are JSON everywhere under `/api`, unknown paths and methods too.
         .route("/api/{*rest}", any(no_such_api))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

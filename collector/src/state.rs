@@ -9,6 +9,7 @@ use crate::auth::{HasTokens, Tokens};
 use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
 use crate::store::Store;
+use crate::tlog::Log;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct AppState {
     pub alerting: Arc<Alerting>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// The transparency log every acknowledged event is appended to.
+    pub log: Arc<Log>,
 }
 
 impl HasTokens for AppState {

@@ -12,11 +12,14 @@ use axum::Json;
 use serde_json::json;
 
 use sealtrail::event::ChainId;
+use sealtrail::tlog::Leaf;
+use sealtrail::Digest;
 
 use crate::error::ApiError;
 use crate::ingest::{self, AnchorReply, IngestError, Reply};
 use crate::request::{ClientIp, Segment};
 use crate::state::AppState;
+use crate::tlog::{LogError, Logged};
 
 /// The `{chain}` path segment as a chain id.
 fn chain_id(s: &str) -> Result<ChainId, ApiError> {
@@ -46,34 +49,93 @@ pub async fn post_events(
     let body = body?;
     let chain = chain_id(&chain)?;
     let reply = to_completion(async move {
-        state
+        let done = state
             .ingest
             .events(&chain, &body, Some(peer.to_string()))
-            .await
+            .await?;
+        let logged = match &done {
+            Reply::Acked {
+                chain,
+                acked_seq,
+                fresh,
+                ..
+            } if state.log.enabled() => Some(log_batch(&state, chain, *acked_seq, fresh).await?),
+            _ => None,
+        };
+        Ok((done, logged))
     })
     .await?;
     Ok(match reply {
-        Reply::Acked {
-            chain,
-            acked_seq,
-            head,
-        } => Json(json!({ "chain": chain, "ackedSeq": acked_seq, "head": head })).into_response(),
-        Reply::Gap { expected_seq } => (
+        (
+            Reply::Acked {
+                chain,
+                acked_seq,
+                head,
+                ..
+            },
+            Some(log),
+        ) => Json(json!({
+            "chain": chain,
+            "ackedSeq": acked_seq,
+            "head": head,
+            "log": { "index": log.index, "firstIndex": log.first, "proof": log.proof },
+        }))
+        .into_response(),
+        (
+            Reply::Acked {
+                chain,
+                acked_seq,
+                head,
+                ..
+            },
+            None,
+        ) => Json(json!({ "chain": chain, "ackedSeq": acked_seq, "head": head })).into_response(),
+        (Reply::Gap { expected_seq }, _) => (
             StatusCode::CONFLICT,
             Json(json!({ "error": "gap", "expectedSeq": expected_seq })),
         )
             .into_response(),
-        Reply::Fork { seq } => (
+        (Reply::Fork { seq }, _) => (
             StatusCode::CONFLICT,
             Json(json!({ "error": "fork", "seq": seq })),
         )
             .into_response(),
-        Reply::Tamper { seq } => (
+        (Reply::Tamper { seq }, _) => (
             StatusCode::CONFLICT,
             Json(json!({ "error": "tamper", "seq": seq })),
         )
             .into_response(),
     })
+}
+
+/// Appends a batch's fresh events to the transparency log, or for a retry
+/// with nothing fresh finds its last event there.
+async fn log_batch(
+    state: &AppState,
+    chain: &ChainId,
+    acked_seq: u64,
+    fresh: &[(u64, Digest)],
+) -> Result<Logged, IngestError> {
+    let broken = |e: LogError| IngestError::Commit(e.to_string());
+    if fresh.is_empty() {
+        return state
+            .log
+            .find(chain, acked_seq)
+            .await
+            .map_err(broken)?
+            .ok_or_else(|| {
+                IngestError::Commit("the events are stored but not logged yet; retry".into())
+            });
+    }
+    let leaves = fresh
+        .iter()
+        .map(|(seq, hash)| Leaf {
+            chain: chain.clone(),
+            seq: *seq,
+            hash: *hash,
+        })
+        .collect();
+    state.log.append(leaves).await.map_err(broken)
 }
 
 /// `POST /api/chains/{chain}/head`: a head anchor (often a `sendBeacon`).

@@ -10,6 +10,7 @@
 //! - [`note`], [`checkpoint`]: C2SP `signed-note` and `tlog-checkpoint`,
 //!   verifier keys, and the trust policy (log key, witness quorum).
 //! - `ed25519` (native only): signing, verifying, key files.
+//! - [`receipt`]: what an uploader checks before deleting acknowledged events.
 //! - [`witness`]: C2SP `tlog-witness` `add-checkpoint`; [`proof_file`]: C2SP
 //!   `tlog-proof` files for evidence exports.
 //!
@@ -29,6 +30,7 @@ pub mod leaf;
 pub mod note;
 pub mod proof;
 pub mod proof_file;
+pub mod receipt;
 pub mod tile;
 pub mod tree;
 pub mod witness;
@@ -58,7 +60,7 @@ pub(crate) fn write_proof_and_checkpoint(
 
 pub use checkpoint::{Checkpoint, CheckpointError, Trust, Verified};
 pub use leaf::{Leaf, LeafError};
-pub use note::{KeyError, KeyType, Note, NoteError, SignatureCheck, VerifierKey};
+pub use note::{KeyError, KeyType, Note, NoteError, NoteSignature, SignatureCheck, VerifierKey};
 pub use proof::{verify_consistency, verify_inclusion, ProofError};
 pub use tile::{TileKind, TilePath, TilePathError};
 pub use tree::{empty_root, leaf_hash, node_hash, Tree, TreeError};

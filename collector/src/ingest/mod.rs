@@ -45,6 +45,9 @@ pub enum Reply {
         acked_seq: u64,
         /// Its hash.
         head: Digest,
+        /// The events this batch stored, `(seq, hash)` in order (none for a
+        /// retry of stored events): what the transparency log appends.
+        fresh: Vec<(u64, Digest)>,
     },
     /// `409 gap`: resend from `expected_seq`.
     Gap {

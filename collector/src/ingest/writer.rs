@@ -210,6 +210,7 @@ impl Writer {
                     chain: chain.clone(),
                     acked_seq,
                     head,
+                    fresh: Vec::new(),
                 }))
             }
             Decision::Refuse(r) => {
@@ -260,6 +261,12 @@ impl Writer {
             chain: chain.clone(),
             acked_seq: head.seq,
             head: head.hash,
+            fresh: batch
+                .uploaded
+                .iter()
+                .skip(from)
+                .map(|u| (u.ins.seq, u.ins.computed))
+                .collect(),
         }))
     }
 }

@@ -22,6 +22,7 @@ pub mod chains;
 pub mod events;
 pub mod findings;
 pub mod readlog;
+pub mod tlog;
 
 use std::str::FromStr;
 use std::sync::Arc;

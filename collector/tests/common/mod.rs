@@ -29,6 +29,8 @@ pub struct TestServer {
     pub running: Running,
     pub base: String,
     pub http: reqwest::Client,
+    /// The database URL (to reopen it, or to start a second collector on it).
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -88,6 +90,10 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         max_body_bytes: 256 * 1024,
         policy: None,
         trusted_proxies: vec![],
+        log_key: None,
+        log_origin: "sealtrail-collector".into(),
+        witnesses: vec![],
+        without_log: false,
     }
 }
 
@@ -100,7 +106,7 @@ pub async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     std::fs::create_dir_all(dir.path().join("www")).unwrap();
     std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
     let url = database_url(dir.path()).await;
-    let mut cfg = config(url, dir.path());
+    let mut cfg = config(url.clone(), dir.path());
     tweak(&mut cfg);
     let running = sealtrail_collector::start(&cfg).await.unwrap();
     let base = format!("http://{}", running.addr);
@@ -108,6 +114,7 @@ pub async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         running,
         base,
         http: reqwest::Client::new(),
+        url,
         _dir: dir,
     }
 }
@@ -115,6 +122,37 @@ pub async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
 impl TestServer {
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
+    }
+
+    /// Stops this collector (closing its pool) and starts another on `url`,
+    /// or on this database when `None`.
+    pub async fn restart_on(self, url: Option<String>) -> TestServer {
+        self.restart_with(url, |_| {}).await
+    }
+
+    /// As [`TestServer::restart_on`], with the configuration tweaked.
+    pub async fn restart_with(
+        self,
+        url: Option<String>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        self.stop().await;
+        let url = url.unwrap_or_else(|| self.url.clone());
+        let mut cfg = config(url.clone(), self.dir());
+        tweak(&mut cfg);
+        let running = sealtrail_collector::start(&cfg).await.unwrap();
+        TestServer {
+            base: format!("http://{}", running.addr),
+            running,
+            url,
+            ..self
+        }
+    }
+
+    /// Stops serving and closes the pool (the database can then be copied).
+    pub async fn stop(&self) {
+        self.running.task.abort();
+        self.running.state.store.close().await;
     }
 
     pub async fn upload(&self, chain: &str, events: &[Value]) -> (u16, Value) {
@@ -182,6 +220,14 @@ impl TestServer {
     /// The collector's store.
     pub fn store(&self) -> &sealtrail_collector::Store {
         &self.running.state.store
+    }
+
+    /// A GET to an absolute URL (another server: a witness).
+    pub async fn get_text_at(&self, url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+        let resp = self.http.get(url).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
     }
 
     /// Stored events of a chain, straight from the store.
