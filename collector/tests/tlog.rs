@@ -281,10 +281,20 @@ async fn backup(s: &TestServer) -> String {
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
         .await
         .unwrap();
-    conn.execute(format!("CREATE DATABASE {name}_backup TEMPLATE {name}").as_str())
-        .await
-        .unwrap();
-    format!("{base}/{name}_backup")
+    // A stopped service's sessions may linger on the server: end them, as a
+    // backup of a stopped database would, then copy it.
+    let sql = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    );
+    conn.execute(sql.as_str()).await.unwrap();
+    let sql = format!("CREATE DATABASE {name}_backup TEMPLATE {name}");
+    for _ in 0..50 {
+        if conn.execute(sql.as_str()).await.is_ok() {
+            return format!("{base}/{name}_backup");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("could not copy database `{name}`");
 }
 
 #[tokio::test]
