@@ -191,6 +191,9 @@ async fn a_hand_edited_event_is_caught_and_edited_leaves_stop_the_collector() {
     let (status, reply) = s.upload(c.as_str(), &events).await;
     assert_eq!(status, 200);
     let head_proof = reply["log"]["proof"].as_str().unwrap().to_owned();
+    // The evidence export carries its head's proof, and it holds.
+    let (export, proof) = evidence(&s, &c).await;
+    proves(&t, &proof, export.last().unwrap()).unwrap();
 
     // Someone with the database drops the append-only triggers, rewrites
     // seq 2 and re-hashes the rest, so the stored chain still verifies.
@@ -216,6 +219,10 @@ async fn a_hand_edited_event_is_caught_and_edited_leaves_stop_the_collector() {
             .await
             .unwrap();
     }
+    // The export now holds the forged chain, and its head is not in the log.
+    let (export, proof) = evidence(&s, &c).await;
+    assert_eq!(export[2]["outcome"], "cancelled");
+    assert!(proves(&t, &proof, export.last().unwrap()).is_err());
     // The head the browser was given a proof for is no longer the stored head.
     assert!(proves(&t, &head_proof, &forged[5])
         .unwrap_err()
@@ -240,6 +247,37 @@ async fn a_hand_edited_event_is_caught_and_edited_leaves_stop_the_collector() {
         .unwrap()
         .to_string();
     assert!(err.contains("leaves were changed"), "{err}");
+}
+
+/// `POST <witness>/add-checkpoint`.
+async fn add_checkpoint(
+    s: &TestServer,
+    witness: &str,
+    body: &sealtrail::tlog::witness::AddCheckpoint,
+) -> reqwest::Response {
+    s.http
+        .post(format!("{witness}/add-checkpoint"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A reviewer's evidence export: its events and its `Sealtrail-Log-Proof`.
+async fn evidence(s: &TestServer, chain: &ChainId) -> (Vec<Value>, String) {
+    use base64::Engine as _;
+    let (status, headers, body) = s
+        .get_text(&format!("/api/evidence/{chain}"), Some(common::LEAD))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let proof = base64::engine::general_purpose::STANDARD
+        .decode(headers["sealtrail-log-proof"].as_bytes())
+        .unwrap();
+    let events = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (events, String::from_utf8(proof).unwrap())
 }
 
 /// What an intruder with the database does first.
@@ -527,24 +565,12 @@ async fn a_witness_cosigns_consistent_checkpoints_and_refuses_a_split_view() {
         proof: vec![],
         checkpoint: log.sign(&split).unwrap().to_string(),
     };
-    let resp = s
-        .http
-        .post(format!("{wurl}/add-checkpoint"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let resp = add_checkpoint(&s, &wurl, &body).await;
     assert_eq!(resp.status().as_u16(), 422);
     assert!(resp.text().await.unwrap().contains("split view"));
     // An old size the witness does not have: 409 with its size.
     let body = AddCheckpoint { old: 3, ..body };
-    let resp = s
-        .http
-        .post(format!("{wurl}/add-checkpoint"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let resp = add_checkpoint(&s, &wurl, &body).await;
     assert_eq!(resp.status().as_u16(), 409);
     assert_eq!(resp.headers()["content-type"], "text/x.tlog.size");
     assert_eq!(resp.text().await.unwrap(), "12\n");
@@ -561,13 +587,7 @@ async fn a_witness_cosigns_consistent_checkpoints_and_refuses_a_split_view() {
         proof: vec![],
         checkpoint: forged.sign(&split).unwrap().to_string(),
     };
-    let resp = s
-        .http
-        .post(format!("{wurl}/add-checkpoint"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let resp = add_checkpoint(&s, &wurl, &body).await;
     assert_eq!(resp.status().as_u16(), 403);
     w.task.abort();
 }

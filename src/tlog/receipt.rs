@@ -58,7 +58,8 @@ pub fn check(
     Ok(new.clone())
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use crate::event::ChainId;

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use sealtrail::event::ChainId;
@@ -188,7 +190,9 @@ impl FromParams for EvidenceQuery {
 /// starting later carries its starting point, the hash and time of event
 /// `from - 1`, in the `Sealtrail-Prev`, `Sealtrail-Prev-Seq` and
 /// `Sealtrail-Prev-Ts` headers, so a verifier can resume there (and the
-/// `json` format holds the same in a `prev` member, plus the anchors).
+/// `json` format holds the same in a `prev` member, plus the anchors). The
+/// last event's `tlog-proof` rides along: base64 in `Sealtrail-Log-Proof`,
+/// as text in `logProof`.
 pub(super) async fn evidence(ask: Ask, Segment(chain): Segment) -> Result<Response, ApiError> {
     let q: EvidenceQuery = ask.admit(auth::REVIEW, None).await?;
     let state = ask.state;
@@ -235,6 +239,24 @@ pub(super) async fn evidence(ask: Ask, Segment(chain): Segment) -> Result<Respon
     put(&mut headers, "sealtrail-prev", &member(&prev, "/hash"));
     put(&mut headers, "sealtrail-prev-seq", &member(&prev, "/seq"));
     put(&mut headers, "sealtrail-prev-ts", &member(&prev, "/ts"));
+    // The range's last event in the transparency log: a `tlog-proof` in the
+    // latest signed checkpoint (`verify --proof`), once it is logged.
+    let log_proof = match u64::try_from(to) {
+        Ok(head) if !lines.is_empty() && state.log.enabled() => state
+            .log
+            .find(&chain, head)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map(|l| l.proof),
+        _ => None,
+    };
+    if let Some(p) = &log_proof {
+        put(
+            &mut headers,
+            "sealtrail-log-proof",
+            &json!(STANDARD.encode(p)),
+        );
+    }
     if q.json {
         let anchors: Vec<Value> = anchors::range(state.store.pool(), &chain, 0, u64::MAX)
             .await?
@@ -251,6 +273,7 @@ pub(super) async fn evidence(ask: Ask, Segment(chain): Segment) -> Result<Respon
                 "to": to,
                 "prev": prev,
                 "anchors": anchors,
+                "logProof": log_proof,
                 "events": events,
             })),
         )

@@ -136,7 +136,7 @@ pub async fn append(
         q.execute(tx.conn()).await?;
     }
     save_checkpoint(tx.conn(), size, checkpoint).await?;
-    Ok(tx.commit().await?)
+    tx.commit().await
 }
 
 async fn save_checkpoint(

@@ -258,16 +258,23 @@ impl Log {
 
     /// The consistency proof between two committed sizes.
     pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, LogError> {
+        self.committed(new, |tree| tree.consistency(old, new))
+    }
+
+    /// Asks the tree about a committed size (never about leaves not yet stored).
+    fn committed<T>(
+        &self,
+        size: u64,
+        ask: impl FnOnce(&Tree) -> Result<T, sealtrail::tlog::TreeError>,
+    ) -> Result<T, LogError> {
         let s = self.read();
-        if new > s.size {
+        if size > s.size {
             return Err(LogError::Corrupt(format!(
-                "size {new} is beyond the log's {}",
+                "size {size} is beyond the log's {}",
                 s.size
             )));
         }
-        s.tree
-            .consistency(old, new)
-            .map_err(|e| LogError::Corrupt(e.to_string()))
+        ask(&s.tree).map_err(|e| LogError::Corrupt(e.to_string()))
     }
 
     /// A tile's bytes (`width` hashes at tile level `level`), if committed.
@@ -277,16 +284,7 @@ impl Log {
 
     /// The inclusion proof of leaf `index` in the committed tree of `size`.
     pub fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, LogError> {
-        let s = self.read();
-        if size > s.size {
-            return Err(LogError::Corrupt(format!(
-                "size {size} is beyond the log's {}",
-                s.size
-            )));
-        }
-        s.tree
-            .inclusion(index, size)
-            .map_err(|e| LogError::Corrupt(e.to_string()))
+        self.committed(size, |tree| tree.inclusion(index, size))
     }
 
     /// One sequencer step: push, sign, store, answer.
