@@ -62,8 +62,8 @@ pub fn check(
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use crate::event::ChainId;
     use crate::entropy::SeededEntropy;
+    use crate::event::ChainId;
     use crate::tlog::ed25519::{self, SigningKey};
     use crate::tlog::note::KeyType;
     use crate::tlog::tree::Tree;
