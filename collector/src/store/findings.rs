@@ -40,9 +40,14 @@ pub struct NewFinding {
 }
 
 impl NewFinding {
+    /// The evidence as stored: its canonical text. A value that has no
+    /// canonical form is an encoding error, never an empty string.
+    fn evidence_text(&self) -> Result<String, sqlx::Error> {
+        sealtrail::canon::to_string(&self.evidence).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+    }
+
     /// The fingerprint that makes a retried bad batch one finding, not many.
-    pub fn id(&self) -> String {
-        let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
+    fn id(&self, evidence: &str) -> String {
         Digest::of_parts(&[
             self.kind.as_bytes(),
             b"\0",
@@ -66,7 +71,7 @@ impl NewFinding {
     }
 
     async fn insert(&self, conn: &mut AnyConnection, now_ms: i64) -> Result<bool, sqlx::Error> {
-        let evidence = sealtrail::canon::to_string(&self.evidence).unwrap_or_default();
+        let evidence = self.evidence_text()?;
         let seq = self.seq.and_then(|s| i64::try_from(s).ok());
         if let Some(chain) = &self.chain {
             // A chain refused on its first batch is still listed, as tampered.
@@ -76,7 +81,7 @@ impl NewFinding {
             "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
-        .bind(self.id())
+        .bind(self.id(&evidence))
         .bind(now_ms)
         .bind(self.kind)
         .bind(self.severity.as_str())
