@@ -71,7 +71,10 @@ pub fn bundle<'a>(events: impl IntoIterator<Item = &'a Event>, kind: BundleType)
             b.insert("total".into(), entries.len().into());
         }
     }
-    b.insert("entry".into(), entries.into());
+    // FHIR forbids empty arrays: a Bundle with nothing in it has no `entry`.
+    if !entries.is_empty() {
+        b.insert("entry".into(), entries.into());
+    }
     Value::Object(b)
 }
 
@@ -424,6 +427,18 @@ mod tests {
                 .for_each(|(k, x)| strings(x, format!("{at}/{k}"), out)),
             _ => {}
         }
+    }
+
+    #[test]
+    fn an_empty_bundle_has_no_entry_array() {
+        for kind in [BundleType::Collection, BundleType::Searchset] {
+            let b = bundle(std::iter::empty(), kind);
+            assert!(b.get("entry").is_none(), "{b}");
+        }
+        assert_eq!(
+            bundle(std::iter::empty(), BundleType::Searchset)["total"],
+            0
+        );
     }
 
     #[test]
