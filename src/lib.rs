@@ -24,9 +24,11 @@
 //!   session's events in IndexedDB before committing them for an answer,
 //!   uploads them in batches and draws the break-glass dialog with DOM APIs.
 //! - **Storage and upload**: the wire contract is `docs/protocol.md`:
-//!   events in IndexedDB until a collector acknowledges them with `200`.
-//!   [`guarantees`] says what the browser promises about keeping them
-//!   (durability strict or best effort, storage persistent or evictable).
+//!   events in IndexedDB until a collector acknowledges them with a `200`
+//!   that [`wire::Acknowledged::check`] accepts; every reply of the upload
+//!   protocol is a [`wire`] type both sides share. [`guarantees`] says what
+//!   the browser promises about keeping them (durability strict or best
+//!   effort, storage persistent or evictable).
 //! - **Collector** (`collector/`): the reference server that verifies on
 //!   ingest with this crate's [`verify`] and [`alerts`], and the review page.
 //!
@@ -70,6 +72,7 @@ pub mod tlog;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+pub mod wire;
 
 pub use digest::{Digest, DigestError};
 pub use time::{Timestamp, TimestampError};

@@ -815,25 +815,32 @@ async fn a_listener_is_removed_when_its_owner_drops_it() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn a_200_that_is_no_acknowledgement_deletes_nothing() {
-    let (s, collector) = nurse_uploading_to("notack", json!({})).await;
-    s.seal("p-1001").await;
-    let st = s
-        .flush_until(2000, |s| {
-            s["lastError"]
-                .as_str()
-                .is_some_and(|e| e.contains("not an acknowledgement"))
-        })
-        .await;
+/// Seals three records on a fresh instance uploading to `scenario`, flushes
+/// until it retried, and checks nothing was deleted: every event still
+/// pending, no chain acknowledged nor stopped, and `lastError` naming why.
+async fn nothing_deleted_by(scenario: &str, reason: &str) {
+    let (s, collector) = nurse_uploading_to(scenario, json!({})).await;
+    s.seal_many(&["p-1001", "p-1002", "p-1003"]).await;
+    let mut waited = 0;
+    while collector.uploads().await.len() < 2 && waited < 3000 {
+        s.flush().await;
+        sleep(50).await;
+        waited += 50;
+    }
+    let uploads = collector.uploads().await;
+    assert!(uploads.len() >= 2, "retried: {uploads:?}");
+    let st = s.status().await;
+    assert_eq!(st["pending"], 3, "nothing deleted: {st}");
+    let error = st["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains(reason), "{st}");
     assert!(
-        st["lastError"]
-            .as_str()
-            .is_some_and(|e| e.contains("not an acknowledgement")),
-        "{st}"
+        st["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ackedSeq"].is_null() && c["stopped"].is_null()),
+        "a retry, not an acknowledgement nor a stop: {st}"
     );
-    assert_eq!(st["pending"], 1, "kept until a real acknowledgement: {st}");
-    assert!(collector.uploads().await.iter().all(|u| u["status"] == 200));
     s.close().await;
 }
 
@@ -865,4 +872,24 @@ async fn status_reports_the_guarantees_of_this_browser() {
     s.seal("p-1001").await;
     assert_eq!(s.status().await["guarantees"], before["guarantees"]);
     s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_200_that_is_no_acknowledgement_deletes_nothing() {
+    nothing_deleted_by("notack", "is not an acknowledgement").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_200_from_a_login_page_deletes_nothing() {
+    nothing_deleted_by("login200", "is not JSON").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_redirect_deletes_nothing() {
+    nothing_deleted_by("redirect", "could not reach the collector").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_acknowledgement_past_the_batch_deletes_nothing() {
+    nothing_deleted_by("ackpast", "outside the batch sent").await;
 }

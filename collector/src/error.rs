@@ -1,11 +1,11 @@
 //! The error every handler answers with, as JSON
-//! `{"error": code, "message": text}`.
+//! `{"error": code, "message": text}`: a [`Refusal`] of the wire protocol.
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use sealtrail::wire::Refusal;
 
 use crate::ingest::IngestError;
 
@@ -15,6 +15,14 @@ pub enum ApiError {
     /// `400`.
     #[error("{0}")]
     BadRequest(String),
+    /// `400` naming the verification rule an event or the body breaks.
+    #[error("{message}")]
+    Rule {
+        /// The rule.
+        rule: String,
+        /// What a person reads.
+        message: String,
+    },
     /// `401`.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -50,6 +58,7 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::BadRequest(m) => ApiError::BadRequest(m),
+            IngestError::Rule { rule, message } => ApiError::Rule { rule, message },
             IngestError::Store(e) => e.into(),
             e @ (IngestError::Inconsistent { .. } | IngestError::Commit(_)) => {
                 ApiError::Internal(e.to_string())
@@ -72,30 +81,46 @@ impl From<BytesRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request"),
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
-            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),
-            ApiError::Body { status, .. } if *status == StatusCode::PAYLOAD_TOO_LARGE => {
-                (*status, "too-large")
+        let message = self.to_string();
+        let refusal = match self {
+            ApiError::BadRequest(_) => Refusal::BadRequest {
+                message,
+                rule: None,
+            },
+            ApiError::Rule { rule, .. } => Refusal::BadRequest {
+                message,
+                rule: Some(rule),
+            },
+            ApiError::Unauthorized(_) => Refusal::Unauthorized { message },
+            ApiError::Forbidden(_) => Refusal::Forbidden { message, seq: None },
+            ApiError::NotFound(_) => Refusal::NotFound { message },
+            ApiError::MethodNotAllowed => Refusal::MethodNotAllowed { message },
+            ApiError::Body { status, .. } if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                Refusal::TooLarge { message }
             }
-            ApiError::Body { status, .. } => (*status, "bad-request"),
+            ApiError::Body { .. } => Refusal::BadRequest {
+                message,
+                rule: None,
+            },
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                Refusal::Internal {
+                    message: "the collector failed; see its log".to_owned(),
+                }
             }
         };
-        let message = match &self {
-            ApiError::Internal(_) => "the collector failed; see its log".to_owned(),
-            other => other.to_string(),
-        };
-        let mut resp = (status, Json(json!({ "error": code, "message": message }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        resp
+        refused(&refusal)
     }
+}
+
+/// A refusal as its status and JSON body (`401` adds `WWW-Authenticate`).
+pub fn refused(refusal: &Refusal) -> Response {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, Json(refusal)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
 }

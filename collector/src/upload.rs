@@ -6,16 +6,15 @@ use std::future::Future;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use sealtrail::event::ChainId;
 use sealtrail::tlog::Leaf;
+use sealtrail::wire::{Anchored, LogReceipt, Refusal};
 use sealtrail::Digest;
 
-use crate::error::ApiError;
+use crate::error::{refused, ApiError};
 use crate::ingest::{self, AnchorReply, IngestError, Reply};
 use crate::request::{ClientIp, Segment};
 use crate::state::AppState;
@@ -53,59 +52,23 @@ pub async fn post_events(
             .ingest
             .events(&chain, &body, Some(peer.to_string()))
             .await?;
-        let logged = match &done {
-            Reply::Acked {
-                chain,
-                acked_seq,
-                fresh,
-                ..
-            } if state.log.enabled() => Some(log_batch(&state, chain, *acked_seq, fresh).await?),
-            _ => None,
-        };
-        Ok((done, logged))
+        Ok(match done {
+            Reply::Acked { mut ack, fresh } => {
+                if state.log.enabled() {
+                    let log = log_batch(&state, &ack.chain, ack.acked_seq, &fresh).await?;
+                    ack.log = Some(LogReceipt {
+                        index: log.index,
+                        first_index: log.first,
+                        proof: log.proof,
+                    });
+                }
+                Json(ack).into_response()
+            }
+            Reply::Refused(refusal) => refused(&refusal),
+        })
     })
     .await?;
-    Ok(match reply {
-        (
-            Reply::Acked {
-                chain,
-                acked_seq,
-                head,
-                ..
-            },
-            Some(log),
-        ) => Json(json!({
-            "chain": chain,
-            "ackedSeq": acked_seq,
-            "head": head,
-            "log": { "index": log.index, "firstIndex": log.first, "proof": log.proof },
-        }))
-        .into_response(),
-        (
-            Reply::Acked {
-                chain,
-                acked_seq,
-                head,
-                ..
-            },
-            None,
-        ) => Json(json!({ "chain": chain, "ackedSeq": acked_seq, "head": head })).into_response(),
-        (Reply::Gap { expected_seq }, _) => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "gap", "expectedSeq": expected_seq })),
-        )
-            .into_response(),
-        (Reply::Fork { seq }, _) => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "fork", "seq": seq })),
-        )
-            .into_response(),
-        (Reply::Tamper { seq }, _) => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "tamper", "seq": seq })),
-        )
-            .into_response(),
-    })
+    Ok(reply)
 }
 
 /// Appends a batch's fresh events to the transparency log, or for a retry
@@ -149,13 +112,16 @@ pub async fn post_head(
     let reply =
         to_completion(async move { ingest::head(&state.store, &chain, &body).await }).await?;
     Ok(match reply {
-        AnchorReply::Anchored { chain, seq } => {
-            Json(json!({ "chain": chain, "anchoredSeq": seq })).into_response()
-        }
-        AnchorReply::Tamper { seq } => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "tamper", "seq": seq })),
-        )
-            .into_response(),
+        AnchorReply::Anchored { chain, seq } => Json(Anchored {
+            chain,
+            anchored_seq: seq,
+        })
+        .into_response(),
+        AnchorReply::Tamper { seq } => refused(&Refusal::Tamper {
+            seq,
+            message: format!(
+                "the head anchored at seq {seq} contradicts what this collector holds for the chain"
+            ),
+        }),
     })
 }

@@ -46,11 +46,12 @@ async fn retries_are_idempotent_and_overlaps_store_only_new_events() {
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["ackedSeq"], json!(11));
     assert_eq!(s.stored_count(c.as_str()).await, 12);
-    // An old prefix after the chain moved on: acknowledged at the stored head.
+    // An old prefix after the chain moved on: acknowledged within the batch
+    // (an acknowledgement never names a seq the client did not send).
     let (st, body) = s.upload(c.as_str(), &ev[..2]).await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(body["ackedSeq"], json!(11));
-    assert_eq!(body["head"], ev[11]["hash"]);
+    assert_eq!(body["ackedSeq"], json!(1));
+    assert_eq!(body["head"], ev[1]["hash"]);
     assert!(s.findings(c.as_str()).await.is_empty());
 }
 
@@ -60,7 +61,10 @@ async fn a_gap_answers_the_expected_seq() {
     let c = chain_id(3);
     let ev = chain_events(&c, 10);
     let (st, body) = s.upload(c.as_str(), &ev[2..5]).await;
-    assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 0})));
+    assert_eq!(
+        (st, conflict(body)),
+        (409, json!({"error": "gap", "expectedSeq": 0}))
+    );
     let (_, chains) = s.get("/api/chains", Some(LEAD)).await;
     assert_eq!(
         chains["chains"],
@@ -69,7 +73,10 @@ async fn a_gap_answers_the_expected_seq() {
     );
     assert_eq!(s.upload(c.as_str(), &ev[..4]).await.0, 200);
     let (st, body) = s.upload(c.as_str(), &ev[6..]).await;
-    assert_eq!((st, body), (409, json!({"error": "gap", "expectedSeq": 4})));
+    assert_eq!(
+        (st, conflict(body)),
+        (409, json!({"error": "gap", "expectedSeq": 4}))
+    );
     assert_eq!(s.stored_count(c.as_str()).await, 4);
     assert!(
         s.findings(c.as_str()).await.is_empty(),
@@ -81,7 +88,10 @@ async fn a_gap_answers_the_expected_seq() {
 async fn refused(s: &TestServer, chain: &str, ev: &[Value], error: &str, seq: u64, rule: &str) {
     let before = s.stored_count(chain).await;
     let (st, body) = s.upload(chain, ev).await;
-    assert_eq!((st, body), (409, json!({"error": error, "seq": seq})));
+    assert_eq!(
+        (st, conflict(body)),
+        (409, json!({"error": error, "seq": seq}))
+    );
     assert_eq!(
         s.stored_count(chain).await,
         before,
@@ -302,7 +312,10 @@ async fn an_anchor_contradicting_stored_events_is_tamper() {
     let (st, body) = s
         .anchor(c.as_str(), 3, ev[2]["hash"].as_str().unwrap())
         .await;
-    assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 3})));
+    assert_eq!(
+        (st, conflict(body)),
+        (409, json!({"error": "tamper", "seq": 3}))
+    );
     let f = s.findings(c.as_str()).await;
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].1, "anchor");
@@ -398,7 +411,10 @@ async fn a_refused_batch_leaves_batches_committed_with_it_alone() {
     for t in tasks {
         let (c, bad, st, body) = t.await.unwrap();
         if bad {
-            assert_eq!((st, body), (409, json!({"error": "tamper", "seq": 17})));
+            assert_eq!(
+                (st, conflict(body)),
+                (409, json!({"error": "tamper", "seq": 17}))
+            );
             assert_eq!(s.stored_count(c.as_str()).await, 0);
             assert_eq!(s.findings(c.as_str()).await.len(), 1);
         } else {
@@ -484,6 +500,7 @@ async fn events_outside_the_strict_profile_are_400_format_and_store_nothing() {
         assert_eq!(st, 400, "{what}: {resp}");
         let message = resp["message"].as_str().unwrap();
         assert!(message.contains("`format` rule"), "{what}: {message}");
+        assert_eq!(resp["rule"], json!("format"), "{what}: {resp}");
         assert!(
             message.contains(&format!("/events/{k}")),
             "{what}: {message}"

@@ -72,9 +72,10 @@ pub enum Decision {
         /// The next `seq` the collector expects.
         expected_seq: u64,
     },
-    /// Every event is already stored, identical: acknowledge the stored head.
+    /// Every event is already stored, identical: acknowledge the batch's
+    /// last event (an acknowledgement never names a `seq` outside the batch).
     Known {
-        /// The last stored `seq`.
+        /// The batch's last `seq`.
         acked_seq: u64,
         /// Its hash.
         head: Digest,
@@ -211,10 +212,10 @@ pub fn decide(
         return Err(DecideError::Empty);
     };
     Ok(match from {
-        // An idempotent retry of stored events: acknowledge what is stored.
+        // An idempotent retry of stored events: acknowledge them.
         None => Decision::Known {
-            acked_seq: stored.last_seq.unwrap_or(last_seq),
-            head: stored.head.as_ref().map_or(hash, |h| h.hash),
+            acked_seq: last_seq,
+            head: hash,
         },
         Some(from) => Decision::Append {
             from,

@@ -130,9 +130,10 @@ fn retries_are_known_and_overlaps_append_only_the_new_part() {
     assert_eq!(
         d,
         Decision::Known {
-            acked_seq: 5,
-            head: ev[5].ins.computed
-        }
+            acked_seq: 2,
+            head: ev[2].ins.computed
+        },
+        "a retry is acknowledged within the batch, never past it"
     );
     assert_eq!(reads(s.last_seq, &ev[3..]).unwrap().stored, Some((2, 5)));
     let d = decide(&c, &s, &[], &ev[3..]).unwrap();

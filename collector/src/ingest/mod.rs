@@ -22,6 +22,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use sealtrail::event::ChainId;
+use sealtrail::wire::{Acknowledged, Refusal};
 use sealtrail::Digest;
 
 pub use anchor::{head, AnchorReply};
@@ -34,36 +35,19 @@ use crate::alerting::Alerting;
 use crate::store::findings::{NewFinding, CRITICAL};
 use crate::store::{Backend, Store};
 
-/// The answer to an upload, as the spec words it.
+/// The answer to an upload: the protocol's own types ([`sealtrail::wire`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// `200`: everything up to `acked_seq` is stored and verified.
+    /// `200`: everything up to `ackedSeq` is stored and verified.
     Acked {
-        /// The chain.
-        chain: ChainId,
-        /// The last stored `seq`.
-        acked_seq: u64,
-        /// Its hash.
-        head: Digest,
+        /// The acknowledgement (its `log` is added once the events are logged).
+        ack: Acknowledged,
         /// The events this batch stored, `(seq, hash)` in order (none for a
         /// retry of stored events): what the transparency log appends.
         fresh: Vec<(u64, Digest)>,
     },
-    /// `409 gap`: resend from `expected_seq`.
-    Gap {
-        /// The next `seq` the collector expects.
-        expected_seq: u64,
-    },
-    /// `409 fork`: the event at `seq` differs from the stored one.
-    Fork {
-        /// Where.
-        seq: u64,
-    },
-    /// `409 tamper`: the event at `seq` breaks the chain or an anchor.
-    Tamper {
-        /// Where.
-        seq: u64,
-    },
+    /// `409 gap`, `fork` or `tamper`.
+    Refused(Refusal),
 }
 
 /// Why a batch or anchor was not even looked at.
@@ -72,6 +56,14 @@ pub enum IngestError {
     /// Not a batch of events (`400`).
     #[error("{0}")]
     BadRequest(String),
+    /// An event, or the body, breaks a verification rule (`400` naming it).
+    #[error("{message}")]
+    Rule {
+        /// The rule (`format`, `version`, ...).
+        rule: String,
+        /// What a person reads.
+        message: String,
+    },
     /// The store failed (`500`).
     #[error(transparent)]
     Store(#[from] sqlx::Error),

@@ -77,9 +77,10 @@ fn events_of(body: &[u8]) -> Result<Vec<Value>, IngestError> {
             return Err(IngestError::BadRequest(format!("{shape}: {e}")))
         }
         Err(e) => {
-            return Err(IngestError::BadRequest(format!(
-                "the body breaks the `format` rule: {e}"
-            )))
+            return Err(IngestError::Rule {
+                rule: "format".into(),
+                message: format!("the body breaks the `format` rule: {e}"),
+            })
         }
     };
     match body.remove("events") {
@@ -98,14 +99,15 @@ fn events_of(body: &[u8]) -> Result<Vec<Value>, IngestError> {
 /// checks the strict profile (integers within ±(2^53-1), no U+0000).
 fn inspect(ev: &Value, i: usize) -> Result<Uploaded, IngestError> {
     let position = u64::try_from(i).unwrap_or(u64::MAX);
-    let line = strict::to_string(ev).map_err(|e| {
-        IngestError::BadRequest(format!("`/events/{i}` breaks the `format` rule: {e}"))
+    let line = strict::to_string(ev).map_err(|e| IngestError::Rule {
+        rule: "format".into(),
+        message: format!("`/events/{i}` breaks the `format` rule: {e}"),
     })?;
     let ins = sealtrail::verify::inspect_line(line.as_bytes(), position).map_err(|f| {
-        IngestError::BadRequest(format!(
-            "`/events/{i}` breaks the `{}` rule: {}",
-            f.rule, f.detail
-        ))
+        IngestError::Rule {
+            rule: f.rule.as_str().to_owned(),
+            message: format!("`/events/{i}` breaks the `{}` rule: {}", f.rule, f.detail),
+        }
     })?;
     Ok(Uploaded { ins, line })
 }

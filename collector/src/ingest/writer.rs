@@ -11,6 +11,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use sealtrail::event::ChainId;
+use sealtrail::wire::{Acknowledged, Refusal};
 
 use super::decide::{self, Decision, Stored};
 use super::prepare::Batch;
@@ -203,24 +204,33 @@ impl Writer {
 
         let (from, head) = match decision {
             Decision::Gap { expected_seq } => {
-                return Ok(Checked::Stored(Reply::Gap { expected_seq }))
+                return Ok(Checked::Stored(Reply::Refused(Refusal::Gap {
+                    expected_seq,
+                    message: format!(
+                        "the next seq this collector expects is {expected_seq}: resend from there"
+                    ),
+                })))
             }
             Decision::Known { acked_seq, head } => {
                 return Ok(Checked::Stored(Reply::Acked {
-                    chain: chain.clone(),
-                    acked_seq,
-                    head,
+                    ack: Acknowledged {
+                        chain: chain.clone(),
+                        acked_seq,
+                        head,
+                        log: None,
+                    },
                     fresh: Vec::new(),
                 }))
             }
             Decision::Refuse(r) => {
+                let (seq, message) = (r.seq, r.message.clone());
                 let reply = if r.fork {
-                    Reply::Fork { seq: r.seq }
+                    Refusal::Fork { seq, message }
                 } else {
-                    Reply::Tamper { seq: r.seq }
+                    Refusal::Tamper { seq, message }
                 };
                 let finding = refusal_finding(chain, batch, *r);
-                return Ok(Checked::Refused(reply, Box::new(finding)));
+                return Ok(Checked::Refused(Reply::Refused(reply), Box::new(finding)));
             }
             Decision::Append { from, head } => (from, head),
         };
@@ -258,9 +268,12 @@ impl Writer {
             .events
             .fetch_add(u64::try_from(fresh.len()).unwrap_or(0), Ordering::Relaxed);
         Ok(Checked::Stored(Reply::Acked {
-            chain: chain.clone(),
-            acked_seq: head.seq,
-            head: head.hash,
+            ack: Acknowledged {
+                chain: chain.clone(),
+                acked_seq: head.seq,
+                head: head.hash,
+                log: None,
+            },
             fresh: batch
                 .uploaded
                 .iter()

@@ -265,6 +265,13 @@ impl TestServer {
     }
 }
 
+/// A `409`'s body without its `message` (the members a client acts on).
+pub fn conflict(mut body: Value) -> Value {
+    assert!(body["message"].is_string(), "a refusal says why: {body}");
+    body.as_object_mut().unwrap().remove("message");
+    body
+}
+
 /// A fresh random chain id, deterministic per seed.
 pub fn chain_id(seed: u64) -> ChainId {
     ChainId::random(&mut SeededEntropy::new(seed)).unwrap()

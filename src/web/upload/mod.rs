@@ -1,7 +1,9 @@
-//! Ships stored events to the collector, per `docs/protocol.md`:
-//! batches by size and time, backs off exponentially with jitter, resends from
-//! `expectedSeq` on `409 gap`, stops and raises an alert on `409 fork|tamper`,
-//! anchors heads, and deletes events only after a `200`.
+//! Ships stored events to the collector, per `docs/protocol.md`: batches by
+//! size and time, backs off exponentially with jitter, resends from
+//! `expectedSeq` on `409 gap`, stops and raises an alert on any other `409`
+//! (fork, tamper, clock), anchors heads, and deletes events only after a
+//! `200` that acknowledges the batch sent ([`Acknowledged::check`]): any
+//! other `200` (a sign-in page, a captive portal) and any redirect is a retry.
 //!
 //! Everything here is `fetch` promises and timers on the event loop: the UI
 //! thread never waits on the network. One pump runs at a time; a kick while it
@@ -19,8 +21,9 @@ pub use config::UploadConfig;
 use super::journal::Journal;
 use super::store::EventStore;
 use super::timer::sleep;
+use crate::event::ChainId;
 use crate::page::ChainProgress;
-use wire::{Acked, Conflict};
+use crate::wire::{Acknowledged, Refusal, WireError};
 
 /// Something the collector said that a reviewer must see.
 #[derive(Debug, Clone)]
@@ -290,26 +293,19 @@ impl Uploader {
                     return Err(Halt::Stop(alert));
                 }
             }
-            let body = wire::batch_body(&events, self.cfg.batch_bytes);
+            let (body, last) = wire::batch_body(&events, self.cfg.batch_bytes);
             let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
             let (status, text) = wire::post(&url, &body, self.cfg.timeout_ms)
                 .await
                 .map_err(Halt::Retry)?;
             match status {
                 200 => {
-                    let answer: Acked = Acked::parse(&text).map_err(Halt::Retry)?;
-                    if answer.chain != chain {
-                        return Err(Halt::Retry(format!(
-                            "the collector acknowledged chain `{}` for an upload to `{chain}`; retrying",
-                            answer.chain
-                        )));
-                    }
-                    let acked = answer.acked_seq;
-                    if acked < first {
-                        return Err(Halt::Retry(format!(
-                            "the collector acknowledged seq {acked} of chain `{chain}` but not the batch from {first}; retrying"
-                        )));
-                    }
+                    let id = ChainId::parse(chain).map_err(|e| Halt::Retry(e.to_string()))?;
+                    let local_hash =
+                        |seq| events.iter().find(|e| e.seq == seq).and_then(wire::hash_of);
+                    let acked = Acknowledged::check(&text, &id, first, last, local_hash)
+                        .map_err(|e| Halt::Retry(format!("chain `{chain}`: {e}; retrying")))?
+                        .acked_seq;
                     self.store
                         .acknowledge(chain, acked)
                         .await
@@ -324,8 +320,8 @@ impl Uploader {
                     (self.on_change)();
                     from = 0;
                 }
-                409 => match Conflict::parse(&text) {
-                    Ok(Conflict::Gap { expected_seq }) => from = expected_seq,
+                409 => match Refusal::parse(&text) {
+                    Ok(Refusal::Gap { expected_seq, .. }) => from = expected_seq,
                     conflict => return Err(Halt::Stop(refusal(chain, conflict, text))),
                 },
                 413 => {
@@ -389,7 +385,7 @@ impl Uploader {
                 p.anchored_seq = Some(seq);
                 None
             }
-            Ok((409, text)) => Some(refusal(&chain, Conflict::parse(&text), text)),
+            Ok((409, text)) => Some(refusal(&chain, Refusal::parse(&text), text)),
             _ => None,
         }
     }
@@ -413,10 +409,10 @@ impl Uploader {
 
 /// The alert for a `409` that stops a chain: the collector's conflict, or
 /// an answer that is not one (kept as the detail for the reviewer).
-fn refusal(chain: &str, conflict: Result<Conflict, String>, text: String) -> CollectorAlert {
+fn refusal(chain: &str, conflict: Result<Refusal, WireError>, text: String) -> CollectorAlert {
     let (error, seq, detail) = match conflict {
-        Ok(c) => (c.name(), c.seq(), text),
-        Err(why) => ("conflict", None, why),
+        Ok(c) => (c.code(), c.seq(), text),
+        Err(why) => ("conflict", None, format!("{why}: `{text}`")),
     };
     CollectorAlert {
         error: error.to_owned(),

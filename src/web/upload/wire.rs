@@ -1,118 +1,14 @@
-//! The wire of the upload: `fetch` with a timeout, request bodies built from
-//! stored lines, and the collector's answers parsed strictly (the reply
-//! shapes of `collector/README.md`). An answer that does not parse is an
-//! error to retry, never an acknowledgement.
+//! The wire of the upload: `fetch` with a timeout and without following
+//! redirects, and request bodies built from stored lines. The collector's
+//! answers are the core's [`crate::wire`] types.
 
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::super::error::{describe, WebError};
 use super::super::store::StoredEvent;
 use super::super::timer::sleep;
-
-/// `200` to an upload: everything up to `ackedSeq` of `chain` is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Acked {
-    /// The chain the collector stored.
-    pub chain: String,
-    /// The last `seq` stored.
-    pub acked_seq: u64,
-}
-
-impl Acked {
-    /// `{"chain": C, "ackedSeq": N, ...}`; anything else is refused.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let v = answer(text)?;
-        match (
-            member(&v, "chain").as_str(),
-            member(&v, "ackedSeq").as_u64(),
-        ) {
-            (Some(chain), Some(acked_seq)) => Ok(Self {
-                chain: chain.to_owned(),
-                acked_seq,
-            }),
-            _ => Err(not_a("an acknowledgement", text)),
-        }
-    }
-}
-
-/// `409` to an upload or an anchor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conflict {
-    /// The batch does not start where the collector's copy ends.
-    Gap {
-        /// Where to resend from.
-        expected_seq: u64,
-    },
-    /// An event differs from the stored one at the same `seq`.
-    Fork {
-        /// Where.
-        seq: Option<u64>,
-    },
-    /// The chain does not pass through an earlier anchor.
-    Tamper {
-        /// Where.
-        seq: Option<u64>,
-    },
-}
-
-impl Conflict {
-    /// `{"error":"gap","expectedSeq":N}` or `{"error":"fork"|"tamper","seq":N|null}`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let v = answer(text)?;
-        let seq = match member(&v, "seq") {
-            Value::Null => Ok(None),
-            s => s
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| not_a("a conflict", text)),
-        };
-        match member(&v, "error").as_str() {
-            Some("gap") => member(&v, "expectedSeq")
-                .as_u64()
-                .map(|expected_seq| Self::Gap { expected_seq })
-                .ok_or_else(|| not_a("a conflict", text)),
-            Some("fork") => Ok(Self::Fork { seq: seq? }),
-            Some("tamper") => Ok(Self::Tamper { seq: seq? }),
-            _ => Err(not_a("a conflict", text)),
-        }
-    }
-
-    /// The collector's name for it (`gap`, `fork`, `tamper`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Gap { .. } => "gap",
-            Self::Fork { .. } => "fork",
-            Self::Tamper { .. } => "tamper",
-        }
-    }
-
-    /// The `seq` it names, for fork and tamper.
-    pub fn seq(&self) -> Option<u64> {
-        match self {
-            Self::Gap { .. } => None,
-            Self::Fork { seq } | Self::Tamper { seq } => *seq,
-        }
-    }
-}
-
-// The answers are read from a `serde_json::Value` (already in the build)
-// rather than with serde derives, which cost about 20 KB of wasm for these
-// few shapes; each member is still required with its exact type.
-
-fn answer(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text)
-        .map_err(|e| format!("the collector's answer is not JSON ({e}): `{text}`"))
-}
-
-fn member<'v>(v: &'v Value, name: &str) -> &'v Value {
-    v.get(name).unwrap_or(&Value::Null)
-}
-
-fn not_a(what: &str, text: &str) -> String {
-    format!("the collector's answer is not {what}: `{text}`")
-}
+use crate::Digest;
 
 /// POSTs JSON `body`; the status and the answer's text, or why there was none.
 pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String), String> {
@@ -120,6 +16,8 @@ pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String
     let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
+    // A redirect (a sign-in page, a captive portal) is a failure, never followed.
+    init.set_redirect(web_sys::RequestRedirect::Error);
     init.set_body(&JsValue::from_str(body));
     init.set_signal(Some(&controller.signal()));
     let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
@@ -165,9 +63,10 @@ pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String
 }
 
 /// `{"events":[...]}` from stored canonical lines, within `max_bytes` (the
-/// first event always goes).
-pub fn batch_body(events: &[StoredEvent], max_bytes: usize) -> String {
+/// first event always goes); also the last `seq` it holds.
+pub fn batch_body(events: &[StoredEvent], max_bytes: usize) -> (String, u64) {
     let mut body = String::from("{\"events\":[");
+    let mut last = 0;
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
             if body.len() + e.line.len() + 3 > max_bytes {
@@ -176,9 +75,16 @@ pub fn batch_body(events: &[StoredEvent], max_bytes: usize) -> String {
             body.push(',');
         }
         body.push_str(&e.line);
+        last = e.seq;
     }
     body.push_str("]}");
-    body
+    (body, last)
+}
+
+/// The `hash` member of a stored canonical line.
+pub fn hash_of(e: &StoredEvent) -> Option<Digest> {
+    let line: serde_json::Value = serde_json::from_str(&e.line).ok()?;
+    Digest::parse(line.get("hash")?.as_str()?).ok()
 }
 
 /// `{"seq":N,"hash":H}` (canonical member order).
