@@ -41,6 +41,21 @@ pub struct Session {
     /// Client IP address as the host saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// The facility the user works at now (`session.facility` in conditions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility: Option<String>,
+    /// The unit or ward the user works on now (`session.unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Where the request comes from: `onSite`, `vpn` or `remote` (`session.network`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The device's posture: `managed` or `unmanaged` (`session.device`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// How the user signed in (`password`, `passkey`, `smartcard`, ...; `session.signInMethod`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_method: Option<String>,
 }
 
 /// Why a session object was refused.
@@ -60,6 +75,16 @@ pub enum SessionError {
     /// A required text member is empty.
     #[error("at `{0}`: must not be empty")]
     Empty(String),
+    /// A member holds a value outside its list (`network`, `device`).
+    #[error("at `{pointer}`: expected one of {expected}, found `{found}`")]
+    NotOneOf {
+        /// Where.
+        pointer: String,
+        /// The values accepted, in backticks.
+        expected: String,
+        /// The value given.
+        found: String,
+    },
 }
 
 impl SessionError {
@@ -67,7 +92,9 @@ impl SessionError {
     pub fn pointer(&self) -> &str {
         match self {
             Self::Syntax(_) => "",
-            Self::Shape { pointer, .. } | Self::Empty(pointer) => pointer,
+            Self::Shape { pointer, .. } | Self::Empty(pointer) | Self::NotOneOf { pointer, .. } => {
+                pointer
+            }
         }
     }
 }
@@ -95,6 +122,23 @@ impl Session {
         ] {
             if v.trim().is_empty() {
                 return Err(SessionError::Empty(at.to_owned()));
+            }
+        }
+        use crate::policy::condition::{DEVICES, NETWORKS};
+        for (at, v, allowed) in [
+            ("/network", &s.network, &NETWORKS[..]),
+            ("/device", &s.device, &DEVICES[..]),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !allowed.contains(v)) {
+                return Err(SessionError::NotOneOf {
+                    pointer: at.to_owned(),
+                    expected: allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    found: v.to_owned(),
+                });
             }
         }
         Ok(s)

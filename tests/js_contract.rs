@@ -84,7 +84,7 @@ fn session(user: &str, role: &str, strength: &str) -> Session {
         "userId": user, "name": "Sample", "role": role, "caseload": ["p-1001"],
         "team": "team-north", "authStrength": strength, "ip": "10.0.0.1",
         "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
-        "sessionId": "s-1", "client": "tests/js_contract.rs"
+        "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/js_contract.rs"
     }))
     .unwrap()
 }
@@ -125,6 +125,7 @@ fn causes() -> Vec<Cause> {
         Cause::Malformed,
         Cause::SessionExpired,
         Cause::UnknownRole,
+        Cause::Condition,
     ];
     for c in &all {
         match c {
@@ -133,7 +134,8 @@ fn causes() -> Vec<Cause> {
             | Cause::UnknownNoteType
             | Cause::Malformed
             | Cause::SessionExpired
-            | Cause::UnknownRole => {}
+            | Cause::UnknownRole
+            | Cause::Condition => {}
         }
     }
     all

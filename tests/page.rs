@@ -49,7 +49,7 @@ fn session(user: &str, role: &str, caseload: &[&str], strength: &str) -> Session
         "userId": user, "name": format!("Test {role}"), "role": role,
         "caseload": caseload, "team": "team-north", "authStrength": strength,
         "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
-        "sessionId": "s-1", "client": "tests/page.rs"
+        "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/page.rs"
     }))
     .unwrap()
 }

@@ -297,6 +297,7 @@ fn time_bound_grants_apply_only_while_in_force() {
         not_before: Some(later(-60)),
         expires_at: later(60),
         reason: Some("night cover".to_owned()),
+        when: None,
     };
     let other = unassigned("nurse");
     assert_eq!(

@@ -56,7 +56,8 @@ fn session(user: &str, role: &str, caseload: &[&str]) -> Value {
         "userId": user, "name": format!("Test {role}"), "role": role,
         "caseload": caseload, "team": "team-north", "authStrength": "mfa",
         "authTime": iso(now - 60_000.0), "expiresAt": iso(now + 3_600_000.0),
-        "sessionId": unique("s"), "client": "wasm-bindgen-test"
+        "sessionId": unique("s"), "client": "wasm-bindgen-test",
+        "network": "onSite", "device": "managed"
     })
 }
 

@@ -48,6 +48,8 @@ function sessionFor(person, authStrength = person.authStrength, authAgeMinutes =
     expiresAt: new Date(now + 8 * 3_600_000).toISOString(),
     sessionId: `demo-${person.userId}-${now.toString(36)}`,
     client: 'sealtrail-demo/1 (' + navigator.userAgent.slice(0, 60) + ')',
+    network: 'onSite',
+    device: 'managed',
   };
 }
 

@@ -11,7 +11,8 @@ const iso = (ms) => new Date(ms).toISOString();
 function session(userId, role, caseload) {
   const t = Date.now();
   return { userId, name: `Bench ${role}`, role, caseload, team: 'team-north', authStrength: 'mfa',
-    authTime: iso(t - 60_000), expiresAt: iso(t + 3_600_000), sessionId: `bench-${t}`, client: 'bench' };
+    authTime: iso(t - 60_000), expiresAt: iso(t + 3_600_000), sessionId: `bench-${t}`, client: 'bench',
+    network: 'onSite', device: 'managed' };
 }
 
 async function start(policy, s) {

@@ -174,7 +174,8 @@ impl Access<'_> {
         record: Option<&RecordFacts>,
     ) -> Result<HostDecision, HostActionError> {
         let detail = action.detail()?;
-        let relation = record.map(|r| self.relation(&r.id, r.team.as_deref()));
+        let standing = self.standing(record);
+        let relation = standing.relation;
         let decision = if !self.live {
             Decision::Deny {
                 cause: Cause::SessionExpired,
@@ -199,7 +200,7 @@ impl Access<'_> {
                 },
                 _ => cell,
             };
-            self.settle(cell, relation)
+            self.settle(&cell, &standing)
                 .unwrap_or_else(|cause| Decision::Deny { cause })
         };
         let mut draft = match &decision {

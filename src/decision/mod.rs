@@ -7,6 +7,7 @@
 //! allowed, an unknown role, an unknown note type or a session past its
 //! lifetime never yields [`Decision::Allow`].
 
+mod condition;
 mod grant;
 mod host;
 mod record;
@@ -21,9 +22,13 @@ pub(crate) use record::kind as kind_of;
 pub use record::{RecordError, RecordFacts};
 
 use crate::event::{Action, EventDraft, Outcome, Relation};
+use crate::policy::clock::LocalClock;
+use crate::policy::condition::CondId;
+use crate::policy::rules::RuleId;
 use crate::policy::{FieldPermissions, Grant, HostPermissions, Operation, Policy, Scope};
 use crate::session::Session;
 use crate::Timestamp;
+use condition::{Facts, Truth};
 
 /// Operations on the content of a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,6 +135,9 @@ pub enum Cause {
     SessionExpired,
     /// The session's role is not in the policy.
     UnknownRole,
+    /// A rule would allow it, but its condition does not hold or cannot
+    /// be evaluated (an attribute is missing).
+    Condition,
 }
 
 impl Cause {
@@ -142,6 +150,7 @@ impl Cause {
             Self::Malformed => "malformed",
             Self::SessionExpired => "sessionExpired",
             Self::UnknownRole => "unknownRole",
+            Self::Condition => "condition",
         }
     }
 }
@@ -149,9 +158,33 @@ impl Cause {
 /// The allowance for one operation after folding role and grants.
 #[derive(Debug, Clone, Copy, Default)]
 struct Cell {
+    /// The widest scope allowed whatever the record, and the rule that allows it.
     scope: Option<Scope>,
+    rule: Option<RuleId>,
     /// Index of the first step-up rule the session does not satisfy.
     step_up: Option<usize>,
+    /// The first rule whose condition refused this session.
+    refused: Option<(RuleId, Truth)>,
+    /// Allowances whose conditions read the record: `pending[start..end]`.
+    pending: (u32, u32),
+}
+
+/// An allowance decided per record: its rule and the slot of its condition
+/// in [`Standing`].
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    scope: Scope,
+    rule: RuleId,
+    slot: usize,
+}
+
+/// How the user stands to one record: the relation, and the truth of every
+/// condition of this session's rules that reads the record, evaluated once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The user's relation to the record (none for a bulk action).
+    pub relation: Option<Relation>,
+    truths: Vec<Truth>,
 }
 
 /// A policy evaluated for one session at one time.
@@ -160,17 +193,83 @@ pub struct Access<'a> {
     policy: &'a Policy,
     session: &'a Session,
     now: Timestamp,
+    clock: Option<LocalClock>,
     live: bool,
     role_known: bool,
     break_glass: bool,
     caseload: HashSet<&'a str>,
     fields: Vec<[Cell; 5]>,
     host: [Cell; 6],
+    pending: Vec<Pending>,
+    /// The conditions that read the record, by slot.
+    record_conditions: Vec<CondId>,
+}
+
+/// Builds the table of an [`Access`].
+struct Fold<'p> {
+    policy: &'p Policy,
+    facts: Facts<'p>,
+    pending: Vec<Pending>,
+    record_conditions: Vec<CondId>,
+}
+
+impl Fold<'_> {
+    /// Folds candidate allowances `(scope, rule, condition)` into a cell.
+    fn cell(
+        &mut self,
+        candidates: impl Iterator<Item = (Scope, Option<RuleId>, Option<CondId>)>,
+        step_up: Option<usize>,
+    ) -> Cell {
+        let conditions = &self.policy.rules.conditions;
+        let start = self.pending.len();
+        let mut cell = Cell {
+            step_up,
+            ..Cell::default()
+        };
+        for (scope, rule, when) in candidates {
+            let truth = match (when, rule) {
+                (None, _) => Truth::Yes,
+                // A grant passed at run time has no compiled condition: it never applies.
+                (Some(c), None) => Truth::No(c),
+                (Some(c), Some(rule)) if conditions.of_record(c) => {
+                    let slot = match self.record_conditions.iter().position(|x| *x == c) {
+                        Some(i) => i,
+                        None => {
+                            self.record_conditions.push(c);
+                            self.record_conditions.len() - 1
+                        }
+                    };
+                    self.pending.push(Pending { scope, rule, slot });
+                    continue;
+                }
+                (Some(c), Some(_)) => self.facts.eval(conditions, c),
+            };
+            match (truth, rule) {
+                (Truth::Yes, _) if cell.scope.is_none_or(|s| scope > s) => {
+                    cell.scope = Some(scope);
+                    cell.rule = rule;
+                }
+                (Truth::Yes, _) => {}
+                (refusal, Some(rule)) => {
+                    cell.refused.get_or_insert((rule, refusal));
+                }
+                (_, None) => {}
+            }
+        }
+        let end = self.pending.len();
+        cell.pending = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        );
+        cell
+    }
 }
 
 impl<'a> Access<'a> {
     /// Evaluates `policy` for `session` at `now`, with the policy's own grants
     /// and `extra_grants` (issued by the host at run time) that are in force.
+    /// Conditions that read only the session and the time are decided here,
+    /// once; those that read the record once per record ([`Access::standing`]).
     pub fn new(
         policy: &'a Policy,
         session: &'a Session,
@@ -178,57 +277,101 @@ impl<'a> Access<'a> {
         extra_grants: &[Grant],
     ) -> Self {
         let doc = policy.doc();
+        let rules = &policy.rules;
         let role = doc.roles.get(&session.role);
+        let holder = rules.roles.get(&session.role);
         let live = session.is_live(now, doc.session.max_age_minutes);
-        let grants: Vec<&Grant> = doc
+        let clock = LocalClock::at(&doc.alerts.business_hours, now);
+        let facts = Facts {
+            session,
+            now,
+            clock,
+            record: None,
+        };
+        // Grants in force with their rules (none for grants passed at run time).
+        let grants: Vec<(&Grant, Option<&crate::policy::rules::Holder>)> = doc
             .grants
             .iter()
-            .chain(extra_grants)
-            .filter(|g| grant_applies(g, session, now))
+            .zip(rules.grants.iter().map(Some))
+            .chain(extra_grants.iter().map(|g| (g, None)))
+            .filter(|(g, _)| grant_applies(g, session, now))
             .collect();
+        let step_up_holds = |i: usize| {
+            let rule = rules.step_up.get(i).and_then(|r| rules.rule(*r));
+            // Unknown applies the rule: a step-up is the careful side.
+            rule.and_then(|r| r.when)
+                .is_none_or(|c| !matches!(facts.eval(&rules.conditions, c), Truth::No(_)))
+        };
+        let mut fold = Fold {
+            policy,
+            facts,
+            pending: Vec::new(),
+            record_conditions: Vec::new(),
+        };
+        let when_of = |r: Option<RuleId>| r.and_then(|r| rules.rule(r)).and_then(|r| r.when);
         let mut fields = vec![[Cell::default(); 5]; policy.note_types.len()];
         for (i, row) in fields.iter_mut().enumerate() {
             let id = policy.note_types.id(i);
             for op in FieldAction::ALL {
                 let from_role = role
                     .and_then(|r| r.note_types.get(id))
-                    .and_then(|p| op.allowance(p));
-                let from_grants = grants
-                    .iter()
-                    .filter_map(|g| g.note_types.get(id).and_then(|p| op.allowance(p)));
+                    .and_then(|p| op.allowance(p))
+                    .map(|scope| {
+                        let rule = holder.and_then(|h| h.note_types.get(id)).copied();
+                        (scope, rule, when_of(rule))
+                    });
+                let from_grants = grants.iter().filter_map(|(g, h)| {
+                    let scope = g.note_types.get(id).and_then(|p| op.allowance(p))?;
+                    let rule = h.and_then(|h| h.note_types.get(id)).copied();
+                    Some((scope, rule, grant_when(g, when_of(rule))))
+                });
+                let step_up = unmet_step_up(
+                    policy,
+                    session,
+                    now,
+                    op.operation(),
+                    Some(id),
+                    &step_up_holds,
+                );
                 if let Some(cell) = row.get_mut(op.slot()) {
-                    *cell = Cell {
-                        scope: from_role.into_iter().chain(from_grants).max(),
-                        step_up: unmet_step_up(policy, session, now, op.operation(), Some(id)),
-                    };
+                    *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
                 }
             }
         }
         let mut host = [Cell::default(); 6];
         for (slot, op) in HostAction::OPERATIONS.iter().enumerate() {
             let pick = |p: &HostPermissions| host::allowance(*op, p);
-            let scope = role
-                .and_then(|r| pick(&r.host_actions))
-                .into_iter()
-                .chain(grants.iter().filter_map(|g| pick(&g.host_actions)))
-                .max();
+            let from_role = role.and_then(|r| pick(&r.host_actions)).map(|scope| {
+                let rule = holder.map(|h| h.host);
+                (scope, rule, when_of(rule))
+            });
+            let from_grants = grants.iter().filter_map(|(g, h)| {
+                let scope = pick(&g.host_actions)?;
+                let rule = h.map(|h| h.host);
+                Some((scope, rule, grant_when(g, when_of(rule))))
+            });
+            let step_up = unmet_step_up(policy, session, now, *op, None, &step_up_holds);
             if let Some(cell) = host.get_mut(slot) {
-                *cell = Cell {
-                    scope,
-                    step_up: unmet_step_up(policy, session, now, *op, None),
-                };
+                *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
             }
         }
+        let break_glass_when = rules.rule(rules.break_glass).and_then(|r| r.when);
+        let break_glass = live
+            && doc.break_glass.roles.contains(&session.role)
+            && break_glass_when.is_none_or(|c| fold.facts.eval(&rules.conditions, c) == Truth::Yes);
         Self {
             policy,
             session,
             now,
+            clock,
             live,
             role_known: role.is_some(),
-            break_glass: live && doc.break_glass.roles.contains(&session.role),
+            break_glass,
             caseload: session.caseload.iter().map(String::as_str).collect(),
             fields,
             host,
+            pending: fold.pending,
+            record_conditions: fold.record_conditions,
         }
     }
 
@@ -268,13 +411,34 @@ impl<'a> Access<'a> {
         }
     }
 
+    /// How the user stands to `record` (none: a bulk action): the relation,
+    /// and every condition of this session's rules that reads the record,
+    /// evaluated once for all its fields.
+    pub fn standing(&self, record: Option<&RecordFacts>) -> Standing {
+        let facts = Facts {
+            session: self.session,
+            now: self.now,
+            clock: self.clock,
+            record: record.map(|r| r.attributes.as_slice()),
+        };
+        let conditions = &self.policy.rules.conditions;
+        Standing {
+            relation: record.map(|r| self.relation(&r.id, r.team.as_deref())),
+            truths: self
+                .record_conditions
+                .iter()
+                .map(|c| facts.eval(conditions, *c))
+                .collect(),
+        }
+    }
+
     /// Decides `action` on content of note type `note_type` (an index into
     /// the policy's note types; `None` when the type is unknown).
     pub(crate) fn decide_index(
         &self,
         note_type: Option<usize>,
         action: FieldAction,
-        relation: Relation,
+        standing: &Standing,
     ) -> Decision {
         let refuse = |cause: Cause, bg: bool| match action {
             FieldAction::View => Decision::Seal {
@@ -295,19 +459,41 @@ impl<'a> Access<'a> {
         else {
             return refuse(Cause::UnknownNoteType, self.break_glass);
         };
-        self.settle(*cell, Some(relation))
+        self.settle(cell, standing)
             .unwrap_or_else(|cause| refuse(cause, self.break_glass))
     }
 
     /// Decides `action` on content of the note type named `note_type`.
-    pub fn decide(&self, note_type: &str, action: FieldAction, relation: Relation) -> Decision {
-        self.decide_index(self.policy.note_types.index(note_type), action, relation)
+    pub fn decide(&self, note_type: &str, action: FieldAction, standing: &Standing) -> Decision {
+        self.decide_index(self.policy.note_types.index(note_type), action, standing)
     }
 
-    /// Applies scope and step-up to a folded allowance.
-    fn settle(&self, cell: Cell, relation: Option<Relation>) -> Result<Decision, Cause> {
-        let scope = cell.scope.ok_or(Cause::NotPermitted)?;
-        if let Some(relation) = relation {
+    /// Applies the record's conditions, scope and step-up to a folded allowance.
+    fn settle(&self, cell: &Cell, standing: &Standing) -> Result<Decision, Cause> {
+        let mut scope = cell.scope;
+        let mut refused = cell.refused;
+        let (start, end) = cell.pending;
+        let pending = self
+            .pending
+            .get(start as usize..end as usize)
+            .unwrap_or_default();
+        for p in pending {
+            match standing.truths.get(p.slot).copied() {
+                Some(Truth::Yes) => scope = scope.max(Some(p.scope)),
+                Some(other) => {
+                    refused.get_or_insert((p.rule, other));
+                }
+                None => {
+                    refused.get_or_insert((p.rule, Truth::No(0)));
+                }
+            }
+        }
+        let scope = scope.ok_or(if refused.is_some() {
+            Cause::Condition
+        } else {
+            Cause::NotPermitted
+        })?;
+        if let Some(relation) = standing.relation {
             if !covers(scope, relation) {
                 return Err(Cause::OutOfScope);
             }
@@ -357,29 +543,45 @@ pub fn grant_applies(g: &Grant, session: &Session, now: Timestamp) -> bool {
     who && g.not_before.is_none_or(|nb| nb <= now) && now < g.expires_at
 }
 
-/// The first step-up rule covering `op` (on `note_type`) that the session does not meet.
+/// A grant passed at run time carries no compiled condition: one that has
+/// a `when` anywhere never applies (the sentinel condition is never met).
+fn grant_when(g: &Grant, compiled: Option<CondId>) -> Option<CondId> {
+    let conditional = g.when.is_some()
+        || g.host_actions.when.is_some()
+        || g.note_types.values().any(|p| p.when.is_some());
+    compiled.or(conditional.then_some(CondId::MAX))
+}
+
+/// The first step-up rule covering `op` (on `note_type`) that the session
+/// does not meet; `applies` says whether rule `i`'s condition holds.
 fn unmet_step_up(
     policy: &Policy,
     session: &Session,
     now: Timestamp,
     op: Operation,
     note_type: Option<&str>,
+    applies: &dyn Fn(usize) -> bool,
 ) -> Option<usize> {
     let have = policy.auth_rank(&session.auth_strength);
-    policy.doc().step_up.iter().position(|rule| {
-        let covers_op = rule.actions.contains(&op);
-        let covers_type = match (&rule.note_types, note_type) {
-            (None, _) => true,
-            (Some(list), Some(nt)) => list.iter().any(|x| x == nt),
-            (Some(_), None) => false,
-        };
-        let strong = have >= policy.auth_rank(&rule.auth_strength) && have.is_some();
-        let recent = now
-            < session
-                .auth_time
-                .plus_millis(i64::from(rule.max_age_minutes).saturating_mul(60_000));
-        covers_op && covers_type && !(strong && recent)
-    })
+    policy
+        .doc()
+        .step_up
+        .iter()
+        .enumerate()
+        .position(|(i, rule)| {
+            let covers_op = rule.actions.contains(&op);
+            let covers_type = match (&rule.note_types, note_type) {
+                (None, _) => true,
+                (Some(list), Some(nt)) => list.iter().any(|x| x == nt),
+                (Some(_), None) => false,
+            };
+            let strong = have >= policy.auth_rank(&rule.auth_strength) && have.is_some();
+            let recent = now
+                < session
+                    .auth_time
+                    .plus_millis(i64::from(rule.max_age_minutes).saturating_mul(60_000));
+            covers_op && covers_type && !(strong && recent) && applies(i)
+        })
 }
 
 #[cfg(test)]
@@ -415,6 +617,11 @@ mod tests {
             session_id: "s".into(),
             client: "c".into(),
             ip: None,
+            facility: None,
+            unit: None,
+            network: None,
+            device: None,
+            sign_in_method: None,
         };
         let grant = Grant {
             id: "g".into(),
@@ -425,6 +632,7 @@ mod tests {
             not_before: Some(t("2026-11-23T11:00:00.000Z")),
             expires_at: t("2026-11-23T12:00:00.000Z"),
             reason: None,
+            when: None,
         };
         assert!(!grant_applies(
             &grant,

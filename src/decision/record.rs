@@ -50,6 +50,10 @@ pub struct RecordFacts {
     pub team: Option<String>,
     /// Demographic attributes the policy names that the record holds.
     pub demographics: BTreeMap<String, String>,
+    /// The values where the policy's `record` section points for conditions
+    /// (`record.unit`, `record.excludedStaff`, ...), in
+    /// `Attribute::RECORD` order; checked when a condition reads them.
+    pub(crate) attributes: Vec<Option<Value>>,
 }
 
 impl RecordFacts {
@@ -80,11 +84,22 @@ impl RecordFacts {
                 demographics.insert(name.clone(), scalar(p, v, "a string")?);
             }
         }
+        let attributes = crate::policy::condition::Attribute::RECORD
+            .iter()
+            .map(|a| {
+                a.layout_pointer(layout)
+                    .and_then(|p| record.pointer(p))
+                    .filter(|v| !v.is_null())
+                    .or_else(|| a.layout_default(layout))
+                    .cloned()
+            })
+            .collect();
         Ok(Self {
             id,
             record_type,
             team,
             demographics,
+            attributes,
         })
     }
 

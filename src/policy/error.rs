@@ -122,10 +122,21 @@ pub(crate) fn refuse_misplaced_arrays(
     value: &serde_json::Value,
     allowed: &[&str],
 ) -> Result<(), (String, String)> {
+    refuse_misplaced_arrays_outside(value, allowed, &[])
+}
+
+/// [`refuse_misplaced_arrays`], not looking inside the values at `opaque`
+/// patterns (checked by their own parser).
+pub(crate) fn refuse_misplaced_arrays_outside(
+    value: &serde_json::Value,
+    allowed: &[&str],
+    opaque: &[&str],
+) -> Result<(), (String, String)> {
     fn walk(
         v: &serde_json::Value,
         at: &mut String,
         allowed: &[crate::policy::Pattern],
+        opaque: &[crate::policy::Pattern],
     ) -> Result<(), (String, String)> {
         use crate::policy::pattern::Key;
         let keys: Vec<String> = at
@@ -140,6 +151,9 @@ pub(crate) fn refuse_misplaced_arrays(
                 _ => Key::Member(k),
             })
             .collect();
+        if opaque.iter().any(|p| p.matches(&key_refs)) {
+            return Ok(());
+        }
         match v {
             serde_json::Value::Array(items) => {
                 if !allowed.iter().any(|p| p.matches(&key_refs)) {
@@ -152,7 +166,7 @@ pub(crate) fn refuse_misplaced_arrays(
                     let len = at.len();
                     at.push('/');
                     at.push_str(&i.to_string());
-                    walk(x, at, allowed)?;
+                    walk(x, at, allowed, opaque)?;
                     at.truncate(len);
                 }
             }
@@ -161,7 +175,7 @@ pub(crate) fn refuse_misplaced_arrays(
                     let len = at.len();
                     at.push('/');
                     at.push_str(&crate::pointer::escape_token(k));
-                    walk(x, at, allowed)?;
+                    walk(x, at, allowed, opaque)?;
                     at.truncate(len);
                 }
             }
@@ -169,9 +183,15 @@ pub(crate) fn refuse_misplaced_arrays(
         }
         Ok(())
     }
-    let patterns: Vec<crate::policy::Pattern> = allowed
-        .iter()
-        .filter_map(|p| crate::policy::Pattern::parse(p).ok())
-        .collect();
-    walk(value, &mut String::new(), &patterns)
+    let compile = |list: &[&str]| -> Vec<crate::policy::Pattern> {
+        list.iter()
+            .filter_map(|p| crate::policy::Pattern::parse(p).ok())
+            .collect()
+    };
+    walk(
+        value,
+        &mut String::new(),
+        &compile(allowed),
+        &compile(opaque),
+    )
 }

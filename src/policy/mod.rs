@@ -12,9 +12,12 @@
 //! reads.
 
 mod alert_config;
+pub(crate) mod clock;
+pub mod condition;
 mod error;
 pub mod model;
 pub mod pattern;
+pub(crate) mod rules;
 mod validate;
 
 use serde_json::Value;
@@ -54,6 +57,21 @@ const ARRAYS: &[&str] = &[
     "/alerts/carePurposes",
 ];
 
+/// Where a policy holds conditions and record defaults, which their own
+/// checks read (their arrays nest to any depth).
+const OPAQUE: &[&str] = &[
+    "/record/defaults",
+    "/conditions/*",
+    "/roles/*/when",
+    "/roles/*/noteTypes/*/when",
+    "/roles/*/hostActions/when",
+    "/grants/*/when",
+    "/grants/*/noteTypes/*/when",
+    "/grants/*/hostActions/when",
+    "/stepUp/*/when",
+    "/breakGlass/when",
+];
+
 /// A parsed, checked and compiled policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -64,6 +82,7 @@ pub struct Policy {
     pub(crate) notes: Vec<NoteMatcher>,
     pub(crate) default_note_type: usize,
     pub(crate) incident_ref: Option<regex_lite::Regex>,
+    pub(crate) rules: rules::Rules,
 }
 
 /// Note types by index (the policy's sorted order), with their labels.
@@ -123,7 +142,7 @@ impl Policy {
         let canonical =
             canon::to_vec(value).map_err(|e| PolicyError::invalid("", e.to_string()))?;
         let hash = format!("{HASH_PREFIX}{}", Digest::of(&canonical).to_hex());
-        error::refuse_misplaced_arrays(value, ARRAYS)
+        error::refuse_misplaced_arrays_outside(value, ARRAYS, OPAQUE)
             .map_err(|(pointer, message)| PolicyError::Shape { pointer, message })?;
         let doc: PolicyDoc =
             serde_path_to_error::deserialize(value).map_err(error::from_path_error)?;
@@ -177,6 +196,7 @@ impl Policy {
             })?),
             None => None,
         };
+        let rules = rules::Rules::compile(&doc)?;
         Ok(Self {
             doc,
             hash,
@@ -185,6 +205,7 @@ impl Policy {
             notes,
             default_note_type,
             incident_ref,
+            rules,
         })
     }
 

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::alert_config::AlertConfig;
 use crate::Timestamp;
@@ -51,6 +52,10 @@ pub struct PolicyDoc {
     /// Business hours, time zone and alert thresholds (all have defaults).
     #[serde(default)]
     pub alerts: AlertConfig,
+    /// Named conditions rules use through `{"ref": name}` (see
+    /// [`super::condition`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, Value>,
 }
 
 /// Where a record keeps the facts events need (JSON Pointers into the record).
@@ -71,6 +76,36 @@ pub struct RecordLayout {
     pub demographics: BTreeMap<String, String>,
     /// Note type of every value no field or note rule claims.
     pub default_note_type: String,
+    /// Pointer to the facility the record belongs to (`record.facility`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility: Option<String>,
+    /// Pointer to the unit or ward (`record.unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Pointer to the status of the current encounter (`record.encounterStatus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encounter_status: Option<String>,
+    /// Pointer to the staff ids treating the patient in that encounter
+    /// (`record.treatingTeam`, an array of strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treating_team: Option<String>,
+    /// Pointer to the restricted-patient flag (`record.restricted`, a boolean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restricted: Option<String>,
+    /// Pointer to the staff ids the patient excluded (`record.excludedStaff`,
+    /// an array of strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_staff: Option<String>,
+    /// Pointer to the patient's consents (`record.consents`: an array of
+    /// `{"noteTypes": [...], "users"|"roles"|"teams": [...], "until": time}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consents: Option<String>,
+    /// Values record attributes take when the record holds nothing at
+    /// their pointer, by attribute name without `record.` (`{"excludedStaff":
+    /// []}`: a record without a restriction list restricts nobody). An
+    /// attribute without one is unknown when absent, and its conditions deny.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub defaults: BTreeMap<String, Value>,
 }
 
 /// FHIR confidentiality codes (HL7 v3 `Confidentiality`), least to most restricted.
@@ -177,6 +212,9 @@ pub struct FieldPermissions {
     /// Delete it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<Scope>,
+    /// When these hold (a condition, see [`super::condition`]); always when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 /// Operations the host application performs on whole records or the system.
@@ -201,6 +239,9 @@ pub struct HostPermissions {
     /// Change a user's role or permissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_change: Option<Scope>,
+    /// When these hold (a condition, see [`super::condition`]); always when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 /// A role template.
@@ -215,6 +256,10 @@ pub struct Role {
     /// Allowed host operations; one not listed is denied.
     #[serde(default)]
     pub host_actions: HostPermissions,
+    /// When the role's note type permissions hold (with each permission's
+    /// own `when`; host actions carry their own); always when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 /// A temporary permission (training, cross-cover) for one user or one role.
@@ -243,6 +288,10 @@ pub struct Grant {
     /// Why it was granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When its note type permissions apply (with each permission's own
+    /// `when`; host actions carry their own); always when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 /// Session lifetime.
@@ -305,6 +354,10 @@ pub struct StepUpRule {
     pub auth_strength: String,
     /// Maximum minutes since that authentication.
     pub max_age_minutes: u32,
+    /// When the rule applies (session and time attributes only); always
+    /// when absent. A condition that cannot be evaluated applies the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 /// Emergency access rules.
@@ -334,6 +387,10 @@ pub struct BreakGlassRules {
     /// Minutes a grant lasts.
     #[serde(default = "default_grant_minutes")]
     pub expires_minutes: u32,
+    /// When the authorised roles may break the glass (session and time
+    /// attributes only); always when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Value>,
 }
 
 fn default_break_glass_roles() -> Vec<String> {

@@ -80,6 +80,20 @@ fn record(doc: &PolicyDoc) -> Result<(), PolicyError> {
     for (name, p) in &r.demographics {
         plain_pointer(&push("/record/demographics", name), p)?;
     }
+    let attributes = [
+        ("/record/facility", &r.facility),
+        ("/record/unit", &r.unit),
+        ("/record/encounterStatus", &r.encounter_status),
+        ("/record/treatingTeam", &r.treating_team),
+        ("/record/restricted", &r.restricted),
+        ("/record/excludedStaff", &r.excluded_staff),
+        ("/record/consents", &r.consents),
+    ];
+    for (at, p) in attributes {
+        if let Some(p) = p {
+            plain_pointer(at, p)?;
+        }
+    }
     note_type_ref(doc, "/record/defaultNoteType", &r.default_note_type)
 }
 

@@ -139,10 +139,10 @@ impl Access<'_> {
         action: FieldAction,
     ) -> Result<(RecordFacts, Vec<FieldDecision>), RecordError> {
         let facts = RecordFacts::read(self.policy(), record)?;
-        let relation = self.relation(&facts.id, facts.team.as_deref());
+        let standing = self.standing(Some(&facts));
         let decisions = walk::units(self.policy(), record)
             .into_iter()
-            .map(|u| self.field_decision(u, action, relation))
+            .map(|u| self.field_decision(u, action, &standing))
             .collect();
         Ok((facts, decisions))
     }
@@ -151,7 +151,7 @@ impl Access<'_> {
         &self,
         unit: walk::Unit,
         action: FieldAction,
-        relation: crate::event::Relation,
+        standing: &crate::decision::Standing,
     ) -> FieldDecision {
         let policy = self.policy();
         let (index, note_type, labels) = match unit.kind {
@@ -163,7 +163,7 @@ impl Access<'_> {
             Kind::Unknown(name) => (None, name, unknown_labels()),
             Kind::Malformed => (None, MALFORMED_NOTE_TYPE.to_owned(), unknown_labels()),
         };
-        let mut decision = self.decide_index(index, action, relation);
+        let mut decision = self.decide_index(index, action, standing);
         if note_type == MALFORMED_NOTE_TYPE && index.is_none() {
             if let Decision::Seal { cause, .. } | Decision::Deny { cause } = &mut decision {
                 if *cause == Cause::UnknownNoteType {
@@ -364,6 +364,11 @@ mod tests {
             session_id: "s".into(),
             client: "c".into(),
             ip: None,
+            facility: None,
+            unit: None,
+            network: None,
+            device: None,
+            sign_in_method: None,
         }
     }
 

@@ -29,6 +29,15 @@ export interface Session {
   sessionId: string;
   client: string;
   ip?: string;
+  /** Where the user works now, for the policy's conditions (`session.facility`, `session.unit`). */
+  facility?: string;
+  unit?: string;
+  /** Where the request comes from (`session.network`). */
+  network?: "onSite" | "vpn" | "remote";
+  /** The device's posture (`session.device`). */
+  device?: "managed" | "unmanaged";
+  /** How the user signed in (`password`, `passkey`, `smartcard`, ...; `session.signInMethod`). */
+  signInMethod?: string;
 }
 
 /** Every text of the break-glass dialog; `{record}`, `{role}`, `{count}`, `{min}`, `{max}` are filled in. */
@@ -81,7 +90,7 @@ export interface StartConfig {
 }
 
 export type FieldAction = "view" | "edit" | "export" | "print" | "delete";
-export type Cause = "notPermitted" | "outOfScope" | "unknownNoteType" | "malformed" | "sessionExpired" | "unknownRole";
+export type Cause = "notPermitted" | "outOfScope" | "unknownNoteType" | "malformed" | "sessionExpired" | "unknownRole" | "condition";
 export type Decision =
   | { type: "allow" }
   | { type: "seal"; breakGlass: boolean; cause: Cause }

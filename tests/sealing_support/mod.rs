@@ -62,6 +62,11 @@ pub fn session(role: &str) -> Session {
         session_id: "s-1".to_owned(),
         client: "test-suite/1".to_owned(),
         ip: Some("10.0.0.7".to_owned()),
+        facility: None,
+        unit: None,
+        network: Some("onSite".to_owned()),
+        device: Some("managed".to_owned()),
+        sign_in_method: None,
     }
 }
 
