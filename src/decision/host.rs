@@ -194,7 +194,7 @@ impl Access<'_> {
                 .unwrap_or_default();
             let cell = match (action.on_records(), relation) {
                 // Bulk: only a reach over every record will do.
-                (true, None) if cell.scope != Some(Scope::All) => super::Cell {
+                (true, None) if cell.scope != Some(Scope::All) => super::fold::Cell {
                     scope: None,
                     ..cell
                 },

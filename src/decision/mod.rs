@@ -8,6 +8,7 @@
 //! lifetime never yields [`Decision::Allow`].
 
 mod condition;
+mod fold;
 mod grant;
 mod host;
 mod record;
@@ -24,11 +25,11 @@ pub use record::{RecordError, RecordFacts};
 use crate::event::{Action, EventDraft, Outcome, Relation};
 use crate::policy::clock::LocalClock;
 use crate::policy::condition::CondId;
-use crate::policy::rules::RuleId;
-use crate::policy::{FieldPermissions, Grant, HostPermissions, Operation, Policy, Scope};
+use crate::policy::{FieldPermissions, Grant, Operation, Policy, Scope};
 use crate::session::Session;
 use crate::Timestamp;
 use condition::{Facts, Truth};
+use fold::{Cell, Pending};
 
 /// Operations on the content of a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,29 +156,6 @@ impl Cause {
     }
 }
 
-/// The allowance for one operation after folding role and grants.
-#[derive(Debug, Clone, Copy, Default)]
-struct Cell {
-    /// The widest scope allowed whatever the record, and the rule that allows it.
-    scope: Option<Scope>,
-    rule: Option<RuleId>,
-    /// Index of the first step-up rule the session does not satisfy.
-    step_up: Option<usize>,
-    /// The first rule whose condition refused this session.
-    refused: Option<(RuleId, Truth)>,
-    /// Allowances whose conditions read the record: `pending[start..end]`.
-    pending: (u32, u32),
-}
-
-/// An allowance decided per record: its rule and the slot of its condition
-/// in [`Standing`].
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    scope: Scope,
-    rule: RuleId,
-    slot: usize,
-}
-
 /// How the user stands to one record: the relation, and the truth of every
 /// condition of this session's rules that reads the record, evaluated once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,176 +183,7 @@ pub struct Access<'a> {
     record_conditions: Vec<CondId>,
 }
 
-/// Builds the table of an [`Access`].
-struct Fold<'p> {
-    policy: &'p Policy,
-    facts: Facts<'p>,
-    pending: Vec<Pending>,
-    record_conditions: Vec<CondId>,
-}
-
-impl Fold<'_> {
-    /// Folds candidate allowances `(scope, rule, condition)` into a cell.
-    fn cell(
-        &mut self,
-        candidates: impl Iterator<Item = (Scope, Option<RuleId>, Option<CondId>)>,
-        step_up: Option<usize>,
-    ) -> Cell {
-        let conditions = &self.policy.rules.conditions;
-        let start = self.pending.len();
-        let mut cell = Cell {
-            step_up,
-            ..Cell::default()
-        };
-        for (scope, rule, when) in candidates {
-            let truth = match (when, rule) {
-                (None, _) => Truth::Yes,
-                // A grant passed at run time has no compiled condition: it never applies.
-                (Some(c), None) => Truth::No(c),
-                (Some(c), Some(rule)) if conditions.of_record(c) => {
-                    let slot = match self.record_conditions.iter().position(|x| *x == c) {
-                        Some(i) => i,
-                        None => {
-                            self.record_conditions.push(c);
-                            self.record_conditions.len() - 1
-                        }
-                    };
-                    self.pending.push(Pending { scope, rule, slot });
-                    continue;
-                }
-                (Some(c), Some(_)) => self.facts.eval(conditions, c),
-            };
-            match (truth, rule) {
-                (Truth::Yes, _) if cell.scope.is_none_or(|s| scope > s) => {
-                    cell.scope = Some(scope);
-                    cell.rule = rule;
-                }
-                (Truth::Yes, _) => {}
-                (refusal, Some(rule)) => {
-                    cell.refused.get_or_insert((rule, refusal));
-                }
-                (_, None) => {}
-            }
-        }
-        let end = self.pending.len();
-        cell.pending = (
-            u32::try_from(start).unwrap_or(u32::MAX),
-            u32::try_from(end).unwrap_or(u32::MAX),
-        );
-        cell
-    }
-}
-
 impl<'a> Access<'a> {
-    /// Evaluates `policy` for `session` at `now`, with the policy's own grants
-    /// and `extra_grants` (issued by the host at run time) that are in force.
-    /// Conditions that read only the session and the time are decided here,
-    /// once; those that read the record once per record ([`Access::standing`]).
-    pub fn new(
-        policy: &'a Policy,
-        session: &'a Session,
-        now: Timestamp,
-        extra_grants: &[Grant],
-    ) -> Self {
-        let doc = policy.doc();
-        let rules = &policy.rules;
-        let role = doc.roles.get(&session.role);
-        let holder = rules.roles.get(&session.role);
-        let live = session.is_live(now, doc.session.max_age_minutes);
-        let clock = LocalClock::at(&doc.alerts.business_hours, now);
-        let facts = Facts {
-            session,
-            now,
-            clock,
-            record: None,
-        };
-        // Grants in force with their rules (none for grants passed at run time).
-        let grants: Vec<(&Grant, Option<&crate::policy::rules::Holder>)> = doc
-            .grants
-            .iter()
-            .zip(rules.grants.iter().map(Some))
-            .chain(extra_grants.iter().map(|g| (g, None)))
-            .filter(|(g, _)| grant_applies(g, session, now))
-            .collect();
-        let step_up_holds = |i: usize| {
-            let rule = rules.step_up.get(i).and_then(|r| rules.rule(*r));
-            // Unknown applies the rule: a step-up is the careful side.
-            rule.and_then(|r| r.when)
-                .is_none_or(|c| !matches!(facts.eval(&rules.conditions, c), Truth::No(_)))
-        };
-        let mut fold = Fold {
-            policy,
-            facts,
-            pending: Vec::new(),
-            record_conditions: Vec::new(),
-        };
-        let when_of = |r: Option<RuleId>| r.and_then(|r| rules.rule(r)).and_then(|r| r.when);
-        let mut fields = vec![[Cell::default(); 5]; policy.note_types.len()];
-        for (i, row) in fields.iter_mut().enumerate() {
-            let id = policy.note_types.id(i);
-            for op in FieldAction::ALL {
-                let from_role = role
-                    .and_then(|r| r.note_types.get(id))
-                    .and_then(|p| op.allowance(p))
-                    .map(|scope| {
-                        let rule = holder.and_then(|h| h.note_types.get(id)).copied();
-                        (scope, rule, when_of(rule))
-                    });
-                let from_grants = grants.iter().filter_map(|(g, h)| {
-                    let scope = g.note_types.get(id).and_then(|p| op.allowance(p))?;
-                    let rule = h.and_then(|h| h.note_types.get(id)).copied();
-                    Some((scope, rule, grant_when(g, when_of(rule))))
-                });
-                let step_up = unmet_step_up(
-                    policy,
-                    session,
-                    now,
-                    op.operation(),
-                    Some(id),
-                    &step_up_holds,
-                );
-                if let Some(cell) = row.get_mut(op.slot()) {
-                    *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
-                }
-            }
-        }
-        let mut host = [Cell::default(); 6];
-        for (slot, op) in HostAction::OPERATIONS.iter().enumerate() {
-            let pick = |p: &HostPermissions| host::allowance(*op, p);
-            let from_role = role.and_then(|r| pick(&r.host_actions)).map(|scope| {
-                let rule = holder.map(|h| h.host);
-                (scope, rule, when_of(rule))
-            });
-            let from_grants = grants.iter().filter_map(|(g, h)| {
-                let scope = pick(&g.host_actions)?;
-                let rule = h.map(|h| h.host);
-                Some((scope, rule, grant_when(g, when_of(rule))))
-            });
-            let step_up = unmet_step_up(policy, session, now, *op, None, &step_up_holds);
-            if let Some(cell) = host.get_mut(slot) {
-                *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
-            }
-        }
-        let break_glass_when = rules.rule(rules.break_glass).and_then(|r| r.when);
-        let break_glass = live
-            && doc.break_glass.roles.contains(&session.role)
-            && break_glass_when.is_none_or(|c| fold.facts.eval(&rules.conditions, c) == Truth::Yes);
-        Self {
-            policy,
-            session,
-            now,
-            clock,
-            live,
-            role_known: role.is_some(),
-            break_glass,
-            caseload: session.caseload.iter().map(String::as_str).collect(),
-            fields,
-            host,
-            pending: fold.pending,
-            record_conditions: fold.record_conditions,
-        }
-    }
-
     /// The policy.
     pub fn policy(&self) -> &'a Policy {
         self.policy
@@ -541,47 +350,6 @@ pub fn grant_applies(g: &Grant, session: &Session, now: Timestamp) -> bool {
     let who = g.user.as_deref() == Some(session.user_id.as_str())
         || g.role.as_deref() == Some(session.role.as_str());
     who && g.not_before.is_none_or(|nb| nb <= now) && now < g.expires_at
-}
-
-/// A grant passed at run time carries no compiled condition: one that has
-/// a `when` anywhere never applies (the sentinel condition is never met).
-fn grant_when(g: &Grant, compiled: Option<CondId>) -> Option<CondId> {
-    let conditional = g.when.is_some()
-        || g.host_actions.when.is_some()
-        || g.note_types.values().any(|p| p.when.is_some());
-    compiled.or(conditional.then_some(CondId::MAX))
-}
-
-/// The first step-up rule covering `op` (on `note_type`) that the session
-/// does not meet; `applies` says whether rule `i`'s condition holds.
-fn unmet_step_up(
-    policy: &Policy,
-    session: &Session,
-    now: Timestamp,
-    op: Operation,
-    note_type: Option<&str>,
-    applies: &dyn Fn(usize) -> bool,
-) -> Option<usize> {
-    let have = policy.auth_rank(&session.auth_strength);
-    policy
-        .doc()
-        .step_up
-        .iter()
-        .enumerate()
-        .position(|(i, rule)| {
-            let covers_op = rule.actions.contains(&op);
-            let covers_type = match (&rule.note_types, note_type) {
-                (None, _) => true,
-                (Some(list), Some(nt)) => list.iter().any(|x| x == nt),
-                (Some(_), None) => false,
-            };
-            let strong = have >= policy.auth_rank(&rule.auth_strength) && have.is_some();
-            let recent = now
-                < session
-                    .auth_time
-                    .plus_millis(i64::from(rule.max_age_minutes).saturating_mul(60_000));
-            covers_op && covers_type && !(strong && recent) && applies(i)
-        })
 }
 
 #[cfg(test)]

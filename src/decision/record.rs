@@ -128,13 +128,4 @@ fn scalar(pointer: &str, v: &Value, expected: &'static str) -> Result<String, Re
 }
 
 /// A JSON value's kind, in words.
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::policy::json_kind as kind;

@@ -56,6 +56,19 @@ impl PolicyError {
     }
 }
 
+/// A JSON value's kind, in words.
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Turns a serde error with its path into a [`PolicyError::Shape`].
 pub(crate) fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> PolicyError {
     let (pointer, message) = pointer_and_message(e);

@@ -12,6 +12,7 @@
 //! reads.
 
 mod alert_config;
+mod attribute;
 pub(crate) mod clock;
 pub mod condition;
 mod error;
@@ -27,7 +28,7 @@ pub use alert_config::{
     RepeatedUnassigned, Weekday,
 };
 pub use error::PolicyError;
-pub(crate) use error::{pointer_and_message as error_parts, refuse_misplaced_arrays};
+pub(crate) use error::{json_kind, pointer_and_message as error_parts, refuse_misplaced_arrays};
 pub use model::{
     BreakGlassRules, Confidentiality, FieldPermissions, FieldRule, Grant, HostPermissions,
     NoteRule, NoteType, Operation, PolicyDoc, RecordLayout, Role, Scope, SessionRules, StepUpRule,

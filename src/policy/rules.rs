@@ -81,9 +81,8 @@ impl Rules {
         self.list.get(id as usize)
     }
 
-    fn add(&mut self, pointer: String, when: Option<CondId>) -> RuleId {
+    fn add(&mut self, _at: String, when: Option<CondId>) -> RuleId {
         let id = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-        let _ = pointer;
         self.list.push(Rule { when });
         id
     }
