@@ -204,7 +204,6 @@ impl<'a> Access<'a> {
             record_conditions: fold.record_conditions,
         }
     }
-
 }
 
 /// A grant passed at run time carries no compiled condition: one that has
@@ -247,4 +246,3 @@ fn unmet_step_up(
             covers_op && covers_type && !(strong && recent) && applies(i)
         })
 }
-

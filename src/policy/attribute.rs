@@ -1,7 +1,6 @@
 //! The attributes conditions test: their names, what each holds, where
 //! record attributes are found, and the values some take.
 
-
 use serde_json::Value;
 
 use super::alert_config::Weekday;

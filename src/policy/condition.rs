@@ -37,8 +37,8 @@ use super::model::RecordLayout;
 use crate::pointer::push;
 use crate::Timestamp;
 
-pub use super::attribute::{Attribute, DEVICES, NETWORKS};
 pub(crate) use super::attribute::{check_defaults, weekday_name};
+pub use super::attribute::{Attribute, DEVICES, NETWORKS};
 
 /// Index of a node in [`Conditions`].
 pub(crate) type CondId = u32;
