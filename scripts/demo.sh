@@ -27,6 +27,6 @@ echo "demo:   http://127.0.0.1:$port/"
 echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding)"
 exec cargo run --release --quiet -p sealtrail-collector -- \
   --listen "127.0.0.1:$port" --database "$db" --static-dir www --pkg-dir pkg \
-  --policy "$policy" \
+  --policy "$policy" --insecure-open-ingest \
   --token "demo-safeguarding=safeguardingLead:sg-001:Sam Okafor" \
   --token "demo-admin=admin:ad-001:Ada Admin"

@@ -54,6 +54,7 @@ pub mod alerts;
 pub mod breakglass;
 pub mod canon;
 pub mod chain;
+pub mod credential;
 pub mod decision;
 mod digest;
 pub mod entropy;

@@ -3,7 +3,10 @@
 //! percentiles, and where the server's time goes (verification with the core
 //! vs the store). The peer measured in the same run is the core verifying the
 //! same events in memory on one thread, so the printed ratio says what HTTP,
-//! JSON and the database cost on top of verification.
+//! JSON and the database cost on top of verification. Each store runs three
+//! times on the same kind of work: without the transparency log, with it,
+//! and with it under upload credentials (as shipped), and prints what the
+//! log and the credential checks cost.
 //!
 //! ```text
 //! cargo bench -p sealtrail-collector --bench ingest                 # SQLite
@@ -27,11 +30,13 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use sealtrail::chain::{to_line, ChainWriter};
+use sealtrail::credential::Claims;
 use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, SessionRef, Subject};
 use sealtrail::verify::{verify_jsonl, Options};
 use sealtrail::Timestamp;
+use sealtrail_collector::credentials::{Alg, Minter};
 use sealtrail_collector::Config;
 use sealtrail_collector::TokenGrant;
 
@@ -46,12 +51,13 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn draft(i: usize) -> EventDraft {
+/// Event `i` of a chain written by staff member `staff` (a chain is one user's).
+fn draft(i: usize, staff: usize) -> EventDraft {
     let mut d = EventDraft::new(
         Actor {
-            id: format!("staff-{}", i % 40),
+            id: format!("staff-{}", staff % 40),
             role: "nurse".into(),
-            name: Some(format!("Staff {}", i % 40)),
+            name: Some(format!("Staff {}", staff % 40)),
             auth_strength: Some("mfa".into()),
         },
         if i % 50 == 0 {
@@ -78,17 +84,18 @@ fn draft(i: usize) -> EventDraft {
     d
 }
 
-/// One client's work: its chains, each as pre-serialised batch bodies.
+/// One client's work: its chains, each as pre-serialised batch bodies with
+/// its credential (when the collector requires them).
 struct ClientWork {
-    chains: Vec<(ChainId, Vec<String>)>,
+    chains: Vec<(ChainId, Vec<String>, Option<String>)>,
     lines: Vec<String>,
 }
 
-fn build_work(clients: usize, batches: usize) -> Vec<ClientWork> {
+fn build_work(clients: usize, batches: usize, minter: Option<&Minter>) -> Vec<ClientWork> {
     let mut entropy = SeededEntropy::new(sealtrail_collector::clock::now_ms() as u64);
     let base = sealtrail_collector::clock::now_ms() - 3_600_000;
     (0..clients)
-        .map(|_| {
+        .map(|client| {
             let mut chains = Vec::new();
             let mut lines = Vec::new();
             let mut left = batches;
@@ -96,6 +103,18 @@ fn build_work(clients: usize, batches: usize) -> Vec<ClientWork> {
                 let n = left.min(BATCHES_PER_CHAIN);
                 left -= n;
                 let id = ChainId::random(&mut entropy).unwrap();
+                let staff = client * 1000 + chains.len();
+                let credential = minter.map(|m| {
+                    m.mint(&Claims {
+                        sub: format!("staff-{}", staff % 40),
+                        sid: "bench-session".into(),
+                        role: "nurse".into(),
+                        chain: id.clone(),
+                        iat: base / 1000 - 60,
+                        exp: base / 1000 + 7200,
+                    })
+                    .unwrap()
+                });
                 let mut w = ChainWriter::new(id.clone());
                 let mut bodies = Vec::new();
                 for b in 0..n {
@@ -103,7 +122,10 @@ fn build_work(clients: usize, batches: usize) -> Vec<ClientWork> {
                         .map(|k| {
                             let i = b * BATCH + k;
                             let e = w
-                                .append(draft(i), Timestamp::from_millis(base + i as i64).unwrap())
+                                .append(
+                                    draft(i, staff),
+                                    Timestamp::from_millis(base + i as i64).unwrap(),
+                                )
                                 .unwrap();
                             lines.push(to_line(&e).unwrap());
                             serde_json::to_value(&e).unwrap()
@@ -111,7 +133,7 @@ fn build_work(clients: usize, batches: usize) -> Vec<ClientWork> {
                         .collect();
                     bodies.push(json!({ "events": events }).to_string());
                 }
-                chains.push((id, bodies));
+                chains.push((id, bodies, credential));
             }
             ClientWork { chains, lines }
         })
@@ -126,8 +148,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn run(label: &str, database: String, clients: usize, batches: usize, with_log: bool) -> f64 {
+/// What a run turns on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No transparency log, no credentials: the log's peer.
+    Bare,
+    /// The transparency log, no credentials: the credentials' peer.
+    Log,
+    /// The log and upload credentials: the collector as shipped.
+    Shipped,
+}
+
+async fn run(label: &str, database: String, clients: usize, batches: usize, mode: Mode) -> f64 {
     let dir = tempfile::tempdir().unwrap();
+    let minter = (mode == Mode::Shipped).then(|| {
+        let (private, public) = sealtrail_collector::credentials::generate_ed25519().unwrap();
+        std::fs::write(dir.path().join("sign.pem"), private).unwrap();
+        std::fs::write(dir.path().join("verify.pem"), public).unwrap();
+        Minter::load(&dir.path().join("sign.pem"), Alg::EdDsa).unwrap()
+    });
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database,
@@ -142,11 +181,16 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, with
         log_key: None,
         log_origin: "sealtrail-collector".into(),
         witnesses: vec![],
-        without_log: !with_log,
+        without_log: mode == Mode::Bare,
+        credential_key: minter.as_ref().map(|_| dir.path().join("verify.pem")),
+        credential_alg: Alg::EdDsa,
+        credential_grace_days: 30,
+        clock_skew_seconds: 120,
+        insecure_open_ingest: minter.is_none(),
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);
-    let work = build_work(clients, batches);
+    let work = build_work(clients, batches, minter.as_ref());
     let total_events: usize = work.iter().map(|w| w.lines.len()).sum();
 
     // Peer: the core verifying the same events in memory, one thread.
@@ -171,15 +215,16 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, with
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            for (chain, bodies) in w.chains {
+            for (chain, bodies, credential) in w.chains {
                 for body in bodies {
                     let t = Instant::now();
-                    let resp = http
+                    let mut req = http
                         .post(format!("{base}/api/chains/{chain}/events"))
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
+                        .body(body);
+                    if let Some(c) = &credential {
+                        req = req.bearer_auth(c);
+                    }
+                    let resp = req.send().await.unwrap();
                     let status = resp.status();
                     let text = resp.text().await.unwrap();
                     assert!(status.is_success(), "{status}: {text}");
@@ -203,10 +248,10 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, with
     let wait_s = timings.wait_ns.load(Ordering::Relaxed) as f64 / 1e9;
     let rate = total_events as f64 / wall.as_secs_f64();
     let peer_rate = total_events as f64 / peer.as_secs_f64();
-    let tree = if with_log {
-        "with the transparency log"
-    } else {
-        "without the log (peer)"
+    let tree = match mode {
+        Mode::Bare => "without the log (peer)",
+        Mode::Log => "with the transparency log, no credentials (peer)",
+        Mode::Shipped => "with the transparency log and credentials",
     };
     println!("== {label}, {tree}: {clients} clients x {batches} batches x {BATCH} events = {total_events} events");
     println!(
@@ -255,13 +300,27 @@ async fn fresh_postgres(url: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Ingest without and with the transparency log, same work, fresh databases.
-fn compare(label: &str, without: f64, with: f64) {
+/// Ingest without and with `what`, same work, fresh databases.
+fn compare(label: &str, what: &str, without: f64, with: f64) {
     println!(
-        "== {label}: with the log {with:.0} events/s, without {without:.0} events/s: ratio {:.2} (cost {:.0}%)\n",
+        "== {label}: with {what} {with:.0} events/s, without {without:.0} events/s: ratio {:.2} (cost {:.0}%)\n",
         with / without,
         100.0 * (1.0 - with / without)
     );
+}
+
+/// The three runs on one store, and what the log and credentials cost.
+async fn runs(
+    label: &str,
+    mut database: impl FnMut(&str) -> String,
+    clients: usize,
+    batches: usize,
+) {
+    let bare = run(label, database("bare"), clients, batches, Mode::Bare).await;
+    let log = run(label, database("log"), clients, batches, Mode::Log).await;
+    let shipped = run(label, database("shipped"), clients, batches, Mode::Shipped).await;
+    compare(label, "the log", bare, log);
+    compare(label, "credential checks", log, shipped);
 }
 
 fn main() {
@@ -286,28 +345,21 @@ fn main() {
                 dir.path().join(format!("{n}.sqlite")).display()
             )
         };
-        let without = run("SQLite", sqlite("without"), clients, batches, false).await;
-        let with = run("SQLite", sqlite("with"), clients, batches, true).await;
-        compare("SQLite", without, with);
+        runs("SQLite", sqlite, clients, batches).await;
         if let Ok(url) = std::env::var("SEALTRAIL_BENCH_POSTGRES_URL") {
             if !url.is_empty() {
-                let without = run(
-                    "PostgreSQL",
-                    fresh_postgres(&url, "without").await,
-                    clients,
-                    batches,
-                    false,
-                )
-                .await;
-                let with = run(
-                    "PostgreSQL",
-                    fresh_postgres(&url, "with").await,
-                    clients,
-                    batches,
-                    true,
-                )
-                .await;
-                compare("PostgreSQL", without, with);
+                let mut names = Vec::new();
+                for n in ["bare", "log", "shipped"] {
+                    names.push((n, fresh_postgres(&url, n).await));
+                }
+                let pick = |n: &str| {
+                    names
+                        .iter()
+                        .find(|(m, _)| *m == n)
+                        .map(|(_, u)| u.clone())
+                        .unwrap()
+                };
+                runs("PostgreSQL", pick, clients, batches).await;
             }
         }
     });

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
 
 use sealtrail::Digest;
 
@@ -119,27 +119,27 @@ impl<S: HasTokens + Send + Sync> FromRequestParts<S> for Reviewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized(
-                "an `Authorization: Bearer` token is required",
-            ))?;
-        // The scheme is case-insensitive (RFC 9110 section 11.1).
-        let token = value
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-            .ok_or(ApiError::Unauthorized(
-                "an `Authorization: Bearer` token is required",
-            ))?;
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("an `Authorization: Bearer` token is required".into())
+        })?;
         state
             .tokens()
-            .find(token.trim())
+            .find(token)
             .cloned()
-            .ok_or(ApiError::Unauthorized("the token is not known"))
+            .ok_or_else(|| ApiError::Unauthorized("the token is not known".into()))
     }
+}
+
+/// The token of an `Authorization: Bearer` header (the scheme is
+/// case-insensitive, RFC 9110 section 11.1): a review token, or an upload
+/// credential.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::auth::TokenGrant;
+use crate::credentials::Alg;
 use crate::tlog::witnesses::WitnessTarget;
 
 /// The reference collector for sealtrail audit chains.
@@ -84,6 +85,33 @@ pub struct Config {
     /// only the ingest benchmark's peer uses it.
     #[arg(long, hide = true)]
     pub without_log: bool,
+
+    /// The key that verifies upload credentials (`docs/protocol.md`,
+    /// "Credentials"): an Ed25519 public key in SPKI PEM
+    /// (`sealtrail-collector keygen --verifying-key` writes one), or with
+    /// `--credential-alg HS256` a shared secret of at least 32 bytes.
+    #[arg(long, env = "SEALTRAIL_CREDENTIAL_KEY")]
+    pub credential_key: Option<PathBuf>,
+
+    /// The algorithm upload credentials are signed with (only this one is accepted).
+    #[arg(long, env = "SEALTRAIL_CREDENTIAL_ALG", value_enum, default_value_t = Alg::EdDsa)]
+    pub credential_alg: Alg,
+
+    /// Days after a credential's `exp` its chain's events are still taken
+    /// (written offline, uploaded late).
+    #[arg(long, env = "SEALTRAIL_CREDENTIAL_GRACE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub credential_grace_days: u32,
+
+    /// Seconds an event's `ts` may lie before its credential's `iat`, after
+    /// its `exp`, or ahead of the collector's clock.
+    #[arg(long, env = "SEALTRAIL_CLOCK_SKEW_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub clock_skew_seconds: u32,
+
+    /// Development only: take uploads without credentials, as collectors did
+    /// before them (anyone who reaches the collector can write any chain).
+    /// Without it, a collector with no `--credential-key` does not start.
+    #[arg(long, env = "SEALTRAIL_INSECURE_OPEN_INGEST")]
+    pub insecure_open_ingest: bool,
 
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
     #[arg(long, env = "SEALTRAIL_POLICY")]

@@ -25,7 +25,7 @@ pub enum ApiError {
     },
     /// `401`.
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(String),
     /// `403`.
     #[error("{0}")]
     Forbidden(String),
@@ -58,6 +58,7 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::BadRequest(m) => ApiError::BadRequest(m),
+            IngestError::Unauthorized(m) => ApiError::Unauthorized(m),
             IngestError::Rule { rule, message } => ApiError::Rule { rule, message },
             IngestError::Store(e) => e.into(),
             e @ (IngestError::Inconsistent { .. } | IngestError::Commit(_)) => {

@@ -32,6 +32,7 @@ mod alerting;
 mod auth;
 pub mod clock;
 mod config;
+pub mod credentials;
 mod error;
 mod ingest;
 mod readlog;

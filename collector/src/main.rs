@@ -1,5 +1,6 @@
 //! `sealtrail-collector`: starts the reference collector (see `--help`), a
-//! witness (`witness`), or makes a key (`keygen`).
+//! witness (`witness`), makes a key (`keygen`) or mints an upload
+//! credential (`credential`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use sealtrail::credential::Claims;
 use sealtrail::entropy::OsEntropy;
+use sealtrail::event::ChainId;
 use sealtrail::tlog::ed25519::SigningKey;
 use sealtrail::tlog::KeyType;
+use sealtrail_collector::credentials::{self, Alg, Minter};
 use sealtrail_collector::witness::WitnessConfig;
 use sealtrail_collector::Config;
 
@@ -30,20 +34,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make a private key file (never overwritten) and print its public key.
+    /// Make a key (files are never overwritten): a transparency log's or a
+    /// witness's (`--name`, `--out`, printing its public key), or the
+    /// Ed25519 pair upload credentials are signed and verified with
+    /// (`--signing-key`, `--verifying-key`).
     Keygen {
         /// The key's name: for a log, its origin (e.g. `audit.clinic.example/sealtrail`).
-        #[arg(long)]
-        name: String,
+        #[arg(long, requires = "out", conflicts_with_all = ["signing_key", "verifying_key"])]
+        name: Option<String>,
         /// A witness's cosignature key (type 0x04) instead of a log key.
-        #[arg(long)]
+        #[arg(long, requires = "name")]
         witness: bool,
-        /// Where to write the private key.
-        #[arg(long)]
-        out: PathBuf,
+        /// Where to write the log's or witness's private key.
+        #[arg(long, requires = "name")]
+        out: Option<PathBuf>,
+        /// Where to write the credentials' signing key (PKCS#8 PEM: the host's backend keeps it).
+        #[arg(long, requires = "verifying_key", required_unless_present = "name")]
+        signing_key: Option<PathBuf>,
+        /// Where to write the credentials' verifying key (SPKI PEM: `--credential-key`).
+        #[arg(long, requires = "signing_key")]
+        verifying_key: Option<PathBuf>,
     },
+    /// Print one upload credential (a JWT) on stdout, as a host's backend mints them.
+    Credential(CredentialArgs),
     /// Run a witness: cosign the checkpoints of the given logs (C2SP tlog-witness).
     Witness(WitnessConfig),
+}
+
+#[derive(clap::Args)]
+struct CredentialArgs {
+    /// The signing key (`keygen --signing-key`), or the HS256 secret.
+    #[arg(long)]
+    signing_key: PathBuf,
+    /// The algorithm.
+    #[arg(long, value_enum, default_value_t = Alg::EdDsa)]
+    alg: Alg,
+    /// `sub`: the user id every event's `actor.id` must be.
+    #[arg(long)]
+    user: String,
+    /// `sid`: the session id every event's `session.id` must be.
+    #[arg(long)]
+    session: String,
+    /// `role`: the role every event's `actor.role` must be.
+    #[arg(long)]
+    role: String,
+    /// `chain`: the one chain it is for (32 lowercase hex digits).
+    #[arg(long)]
+    chain: String,
+    /// Seconds from now to `exp`.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..))]
+    ttl: u32,
 }
 
 #[tokio::main]
@@ -55,7 +95,21 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Keygen { name, witness, out }) => keygen(&name, witness, &out),
+        Some(Command::Keygen {
+            name: Some(name),
+            witness,
+            out: Some(out),
+            ..
+        }) => keygen(&name, witness, &out),
+        Some(Command::Keygen {
+            signing_key: Some(signing),
+            verifying_key: Some(verifying),
+            ..
+        }) => credential_keygen(&signing, &verifying),
+        Some(Command::Keygen { .. }) => Err(
+            "keygen: pass `--name` and `--out`, or `--signing-key` and `--verifying-key`".into(),
+        ),
+        Some(Command::Credential(args)) => credential(&args),
         Some(Command::Witness(w)) => witness(&w).await,
         None => collector(&cli.config).await,
     };
@@ -68,15 +122,8 @@ async fn main() -> ExitCode {
     }
 }
 
-fn keygen(name: &str, witness: bool, out: &Path) -> Result<(), String> {
-    let kind = if witness {
-        KeyType::Cosignature
-    } else {
-        KeyType::Ed25519
-    };
-    let key = SigningKey::generate(name, kind, &mut OsEntropy)
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("`--name`: {e}"))?;
+/// Writes `text` to a new file `out`, readable by its owner only.
+fn create(out: &Path, text: &str) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -87,7 +134,43 @@ fn keygen(name: &str, witness: bool, out: &Path) -> Result<(), String> {
             out.display()
         )
     })?;
-    writeln!(file, "{}", key.to_private()).map_err(|e| e.to_string())?;
+    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn credential_keygen(signing: &Path, verifying: &Path) -> Result<(), String> {
+    let (private, public) = credentials::generate_ed25519().map_err(|e| e.to_string())?;
+    create(signing, &private)?;
+    create(verifying, &public)
+}
+
+fn credential(args: &CredentialArgs) -> Result<(), String> {
+    let minter = Minter::load(&args.signing_key, args.alg).map_err(|e| e.to_string())?;
+    let chain = ChainId::parse(&args.chain).map_err(|e| format!("`--chain`: {e}"))?;
+    let iat = sealtrail_collector::clock::now_ms() / 1000;
+    let claims = Claims {
+        sub: args.user.clone(),
+        sid: args.session.clone(),
+        role: args.role.clone(),
+        chain,
+        iat,
+        exp: iat + i64::from(args.ttl),
+    }
+    .checked()
+    .map_err(|e| e.to_string())?;
+    println!("{}", minter.mint(&claims).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn keygen(name: &str, witness: bool, out: &Path) -> Result<(), String> {
+    let kind = if witness {
+        KeyType::Cosignature
+    } else {
+        KeyType::Ed25519
+    };
+    let key = SigningKey::generate(name, kind, &mut OsEntropy)
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("`--name`: {e}"))?;
+    create(out, &format!("{}\n", key.to_private()))?;
     println!("{}", key.verifier());
     Ok(())
 }

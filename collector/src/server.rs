@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::alerting::{AlertSettings, Alerting};
 use crate::auth::Tokens;
 use crate::config::Config;
+use crate::credentials::Verifier;
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
@@ -29,6 +30,10 @@ use crate::{reads, upload};
 /// The strict content security policy of every response (pages work under it:
 /// no inline script or style, only `wasm-unsafe-eval` for the module).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Largest anchor body: `{"seq", "hash", "credential"}` with room for a
+/// host's extra claims in the credential.
+pub const ANCHOR_BODY_BYTES: usize = 8 * 1024;
 
 /// Why the collector could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,12 @@ pub enum StartError {
     /// The transparency log could not open.
     #[error(transparent)]
     Log(#[from] crate::tlog::LogError),
+    /// The upload credentials' key.
+    #[error("`--credential-key`: {0}")]
+    CredentialKey(#[from] crate::credentials::KeyError),
+    /// Neither a credential key nor open ingest.
+    #[error("uploads need a credential key: pass `--credential-key FILE` (`sealtrail-collector keygen` makes one), or `--insecure-open-ingest` for development only")]
+    NoCredentialKey,
     /// The read log could not resume.
     #[error("the collector's read log cannot resume: {0}")]
     ReadLog(String),
@@ -81,12 +92,21 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     )
     .await?;
     crate::tlog::witnesses::spawn(Arc::clone(&log), config.witnesses.clone());
+    let credentials = match (&config.credential_key, config.insecure_open_ingest) {
+        (Some(path), _) => Some(Arc::new(
+            Verifier::load(path, config.credential_alg)?
+                .with_limits(config.credential_grace_days, config.clock_skew_seconds),
+        )),
+        (None, true) => None,
+        (None, false) => return Err(StartError::NoCredentialKey),
+    };
     let timings = Arc::new(Timings::default());
     let alerting = Arc::new(alerting);
     let ingest = Arc::new(Ingestor::new(
         store.clone(),
         Arc::clone(&timings),
         Arc::clone(&alerting),
+        i64::from(config.clock_skew_seconds) * 1000,
     ));
     let state = AppState {
         store,
@@ -98,11 +118,17 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         alerting,
         trusted_proxies: config.trusted_proxies.clone().into(),
         log,
+        credentials,
     };
     let upload = Router::new()
-        .route("/api/chains/{chain}/events", post(upload::post_events))
-        .route("/api/chains/{chain}/head", post(upload::post_head))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+        .route(
+            "/api/chains/{chain}/events",
+            post(upload::post_events).layer(DefaultBodyLimit::max(config.max_body_bytes)),
+        )
+        .route(
+            "/api/chains/{chain}/head",
+            post(upload::post_head).layer(DefaultBodyLimit::max(ANCHOR_BODY_BYTES)),
+        );
     let read = reads::routes();
     let mut router = Router::new()
         .merge(upload)

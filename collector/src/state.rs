@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::alerting::Alerting;
 use crate::auth::{HasTokens, Tokens};
+use crate::credentials::Verifier;
 use crate::ingest::{Ingestor, Timings};
 use crate::readlog::ReadLog;
 use crate::store::Store;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The transparency log every acknowledged event is appended to.
     pub log: Arc<Log>,
+    /// Checks upload credentials (none only with `--insecure-open-ingest`).
+    pub credentials: Option<Arc<Verifier>>,
 }
 
 impl HasTokens for AppState {

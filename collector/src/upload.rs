@@ -1,11 +1,13 @@
-//! The upload handlers: `POST /api/chains/{chain}/events` and `/head`. No
-//! token: the chain is its own proof.
+//! The upload handlers: `POST /api/chains/{chain}/events` and `/head`, each
+//! written under the chain owner's upload credential ([`crate::credentials`]):
+//! events send it as `Authorization: Bearer`, an anchor in its body.
 
 use std::future::Future;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -14,6 +16,7 @@ use sealtrail::tlog::Leaf;
 use sealtrail::wire::{Anchored, LogReceipt, Refusal};
 use sealtrail::Digest;
 
+use crate::auth::bearer;
 use crate::error::{refused, ApiError};
 use crate::ingest::{self, AnchorReply, IngestError, Reply};
 use crate::request::{ClientIp, Segment};
@@ -43,14 +46,27 @@ pub async fn post_events(
     State(state): State<AppState>,
     Segment(chain): Segment,
     ClientIp(peer): ClientIp,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body?;
     let chain = chain_id(&chain)?;
+    // The credential first: nothing of a stranger's body is even parsed.
+    let claims = match &state.credentials {
+        Some(v) => Some(
+            v.verify(
+                bearer(&headers).unwrap_or_default(),
+                &chain,
+                crate::clock::now_ms(),
+            )
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let body = body?;
     let reply = to_completion(async move {
         let done = state
             .ingest
-            .events(&chain, &body, Some(peer.to_string()))
+            .events(&chain, &body, Some(peer.to_string()), claims)
             .await?;
         Ok(match done {
             Reply::Acked { mut ack, fresh } => {
@@ -109,8 +125,10 @@ pub async fn post_head(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let chain = chain_id(&chain)?;
-    let reply =
-        to_completion(async move { ingest::head(&state.store, &chain, &body).await }).await?;
+    let reply = to_completion(async move {
+        ingest::head(&state.store, &chain, &body, state.credentials.as_deref()).await
+    })
+    .await?;
     Ok(match reply {
         AnchorReply::Anchored { chain, seq } => Json(Anchored {
             chain,
@@ -123,5 +141,6 @@ pub async fn post_head(
                 "the head anchored at seq {seq} contradicts what this collector holds for the chain"
             ),
         }),
+        AnchorReply::Forbidden { message } => refused(&Refusal::Forbidden { message, seq: None }),
     })
 }

@@ -80,6 +80,7 @@ fn chain_of(k: u64) -> (ChainId, Vec<Value>, Vec<String>) {
 async fn spawn(database: &str, dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealtrail-collector"))
         .args(["--listen", "127.0.0.1:0", "--database", database])
+        .arg("--insecure-open-ingest")
         .arg("--static-dir")
         .arg(dir.join("www"))
         .arg("--pkg-dir")

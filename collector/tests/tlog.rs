@@ -388,6 +388,7 @@ async fn kill_9_during_ingest_leaves_a_log_that_verifies() {
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sealtrail-collector"))
         .args(["--listen", "127.0.0.1:0", "--database", &db])
+        .arg("--insecure-open-ingest")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()

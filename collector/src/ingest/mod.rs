@@ -11,6 +11,7 @@
 //! the store as it was, except the finding that records it.
 
 mod anchor;
+pub mod attribution;
 pub mod decide;
 mod prepare;
 mod writer;
@@ -21,6 +22,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use sealtrail::credential::Claims;
 use sealtrail::event::ChainId;
 use sealtrail::wire::{Acknowledged, Refusal};
 use sealtrail::Digest;
@@ -32,7 +34,7 @@ use writer::{Checked, Job, Writer};
 
 use crate::alerting::Alerting;
 
-use crate::store::findings::{NewFinding, CRITICAL};
+use crate::store::findings::{NewFinding, CRITICAL, HIGH};
 use crate::store::{Backend, Store};
 
 /// The answer to an upload: the protocol's own types ([`sealtrail::wire`]).
@@ -64,6 +66,9 @@ pub enum IngestError {
         /// What a person reads.
         message: String,
     },
+    /// No valid credential for the chain (`401`).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The store failed (`500`).
     #[error(transparent)]
     Store(#[from] sqlx::Error),
@@ -134,11 +139,13 @@ pub struct Ingestor {
 
 impl Ingestor {
     /// An ingestor over `store`; on SQLite this starts the writer task.
-    pub fn new(store: Store, timings: Arc<Timings>, alerting: Arc<Alerting>) -> Self {
+    /// `skew_ms` is the clock skew credentials allow.
+    pub fn new(store: Store, timings: Arc<Timings>, alerting: Arc<Alerting>, skew_ms: i64) -> Self {
         let writer = Writer {
             store,
             timings,
             alerting,
+            skew_ms,
         };
         let group = (writer.store.backend() == Backend::Sqlite).then(|| {
             let (tx, rx) = mpsc::channel(1024);
@@ -148,20 +155,27 @@ impl Ingestor {
         Self { writer, group }
     }
 
-    /// Handles `POST /chains/{chain}/events` from `peer_ip`.
+    /// Handles `POST /chains/{chain}/events` from `peer_ip`, written under
+    /// the verified credential `claims` (none: a collector run with
+    /// `--insecure-open-ingest`).
     pub async fn events(
         &self,
         chain: &ChainId,
         body: &[u8],
         peer_ip: Option<String>,
+        claims: Option<Claims>,
     ) -> Result<Reply, IngestError> {
         let started = Instant::now();
         let batch = Batch::parse(chain, body, peer_ip)?;
         Timings::add(&self.writer.timings.verify_ns, started);
         let now_ms = crate::clock::now_ms();
         let checked = match &self.group {
-            Some(group) => writer::queue(group, chain, batch, now_ms).await?,
-            None => self.writer.one_transaction(chain, &batch, now_ms).await?,
+            Some(group) => writer::queue(group, chain, batch, claims, now_ms).await?,
+            None => {
+                self.writer
+                    .one_transaction(chain, &batch, claims.as_ref(), now_ms)
+                    .await?
+            }
         };
         match checked {
             Checked::Stored(reply) => Ok(reply),
@@ -186,5 +200,25 @@ fn refusal_finding(chain: &ChainId, batch: &Batch, r: decide::Refusal) -> NewFin
         record_id: columns.and_then(|c| c.record_id.clone()),
         message: r.message,
         evidence: r.evidence,
+    }
+}
+
+/// The finding a credential's refused write records: one per chain, cause
+/// and credential holder, however many batches repeat it (so a flood of
+/// refused batches cannot bury anything).
+fn fault_finding(chain: &ChainId, claims: &Claims, fault: &attribution::Fault) -> NewFinding {
+    NewFinding {
+        kind: if fault.clock { "clock" } else { "credential" },
+        severity: HIGH.into(),
+        rule: fault.cause.into(),
+        chain: Some(chain.to_string()),
+        seq: None,
+        actor_id: Some(claims.sub.clone()),
+        record_id: None,
+        message: fault.message.clone(),
+        evidence: serde_json::json!({
+            "cause": fault.cause,
+            "credential": { "sub": claims.sub, "sid": claims.sid, "role": claims.role },
+        }),
     }
 }

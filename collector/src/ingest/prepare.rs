@@ -15,7 +15,7 @@ use super::decide::Uploaded;
 use super::IngestError;
 use crate::store::events::Columns;
 
-/// A parsed, inspected batch: three lists of the same length, in upload order.
+/// A parsed, inspected batch: four lists of the same length, in upload order.
 pub struct Batch {
     /// Each event as the alert rules read it (none if the core's event type
     /// does not take it: the rules skip it, ingest does not).
@@ -24,6 +24,8 @@ pub struct Batch {
     pub uploaded: Vec<Uploaded>,
     /// The searchable columns of each.
     pub columns: Vec<Columns>,
+    /// The `session.id` of each (what a credential's `sid` must be).
+    pub sessions: Vec<String>,
     /// Where the batch came from (see [`crate::request`]).
     pub peer_ip: Option<String>,
 }
@@ -39,7 +41,8 @@ impl Batch {
     ) -> Result<Self, IngestError> {
         let values = events_of(body)?;
         let n = values.len();
-        let (mut events, mut uploaded, mut columns) = (
+        let (mut events, mut uploaded, mut columns, mut sessions) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -54,12 +57,15 @@ impl Batch {
             }
             uploaded.push(u);
             columns.push(columns_of(ev));
+            // Missing: empty, which no credential's `sid` is.
+            sessions.push(text(ev, "/session/id").unwrap_or_default());
             events.push(Event::deserialize(ev).ok());
         }
         Ok(Self {
             events,
             uploaded,
             columns,
+            sessions,
             peer_ip,
         })
     }

@@ -10,13 +10,16 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use sealtrail::credential::Claims;
 use sealtrail::event::ChainId;
 use sealtrail::wire::{Acknowledged, Refusal};
 
+use super::attribution::{self, Claimed};
 use super::decide::{self, Decision, Stored};
 use super::prepare::Batch;
-use super::{refusal_finding, IngestError, Reply, Timings};
+use super::{fault_finding, refusal_finding, IngestError, Reply, Timings};
 use crate::alerting::Alerting;
+use crate::store::credentials::{self, Seen};
 use crate::store::findings::{self, NewFinding};
 use crate::store::{anchors, chains, events, Store, WriteTx};
 
@@ -43,6 +46,7 @@ impl Checked {
 pub(super) struct Job {
     chain: ChainId,
     batch: Batch,
+    claims: Option<Claims>,
     now_ms: i64,
     done: oneshot::Sender<Result<Checked, IngestError>>,
 }
@@ -52,6 +56,7 @@ pub(super) async fn queue(
     group: &mpsc::Sender<Job>,
     chain: &ChainId,
     batch: Batch,
+    claims: Option<Claims>,
     now_ms: i64,
 ) -> Result<Checked, IngestError> {
     let stopped = || IngestError::Commit("the writer task has stopped".into());
@@ -59,6 +64,7 @@ pub(super) async fn queue(
     let job = Job {
         chain: chain.clone(),
         batch,
+        claims,
         now_ms,
         done,
     };
@@ -72,6 +78,8 @@ pub(super) struct Writer {
     pub(super) store: Store,
     pub(super) timings: Arc<Timings>,
     pub(super) alerting: Arc<Alerting>,
+    /// The clock skew credentials allow, in milliseconds.
+    pub(super) skew_ms: i64,
 }
 
 impl Writer {
@@ -80,13 +88,17 @@ impl Writer {
         &self,
         chain: &ChainId,
         batch: &Batch,
+        claims: Option<&Claims>,
         now_ms: i64,
     ) -> Result<Checked, IngestError> {
         let waited = Instant::now();
         let mut tx = self.store.begin_write().await?;
         Timings::add(&self.timings.wait_ns, waited);
         let started = Instant::now();
-        let result = match self.check_and_store(&mut tx, chain, batch, now_ms).await {
+        let result = match self
+            .check_and_store(&mut tx, chain, batch, claims, now_ms)
+            .await
+        {
             Ok(c) if c.keeps() => tx.commit().await.map(|()| c).map_err(IngestError::from),
             Ok(c) => tx.rollback().await.map(|()| c).map_err(IngestError::from),
             Err(e) => {
@@ -150,7 +162,13 @@ impl Writer {
                 return failed(e.to_string());
             }
             let result = self
-                .check_and_store(&mut tx, &job.chain, &job.batch, job.now_ms)
+                .check_and_store(
+                    &mut tx,
+                    &job.chain,
+                    &job.batch,
+                    job.claims.as_ref(),
+                    job.now_ms,
+                )
                 .await;
             let keep = matches!(&result, Ok(c) if c.keeps());
             if !keep {
@@ -180,9 +198,17 @@ impl Writer {
         tx: &mut WriteTx,
         chain: &ChainId,
         batch: &Batch,
+        claims: Option<&Claims>,
         now_ms: i64,
     ) -> Result<Checked, IngestError> {
         let row = chains::lock(&self.store, tx, chain, now_ms).await?;
+        let credential = match claims {
+            Some(claims) => match self.attribute(tx, chain, batch, claims, now_ms).await? {
+                Ok(new) => new,
+                Err(refused) => return Ok(refused),
+            },
+            None => None,
+        };
         let wanted = decide::reads(row.last_seq, &batch.uploaded)
             .map_err(|e| IngestError::decide(chain, e))?;
         let stored_events = match wanted.stored {
@@ -212,6 +238,9 @@ impl Writer {
                 })))
             }
             Decision::Known { acked_seq, head } => {
+                if let Some(seen) = &credential {
+                    credentials::insert(tx, chain, seen, now_ms).await?;
+                }
                 return Ok(Checked::Stored(Reply::Acked {
                     ack: Acknowledged {
                         chain: chain.clone(),
@@ -220,7 +249,7 @@ impl Writer {
                         log: None,
                     },
                     fresh: Vec::new(),
-                }))
+                }));
             }
             Decision::Refuse(r) => {
                 let (seq, message) = (r.seq, r.message.clone());
@@ -262,6 +291,9 @@ impl Writer {
             .judge(tx, batch.events.get(from..).unwrap_or_default())
             .await?;
         events::insert(tx, chain, &fresh, now_ms).await?;
+        if let Some(seen) = &credential {
+            credentials::insert(tx, chain, seen, now_ms).await?;
+        }
         chains::advance(tx, chain, &head, now_ms).await?;
         findings::insert_all(tx, &raised, now_ms).await?;
         self.timings
@@ -281,5 +313,41 @@ impl Writer {
                 .map(|u| (u.ins.seq, u.ins.computed))
                 .collect(),
         }))
+    }
+
+    /// Judges whether `claims` may write `batch` ([`attribution::judge`]):
+    /// a refusal with its finding, or the credential to record with the
+    /// batch when the chain has not seen its window yet.
+    async fn attribute(
+        &self,
+        tx: &mut WriteTx,
+        chain: &ChainId,
+        batch: &Batch,
+        claims: &Claims,
+        now_ms: i64,
+    ) -> Result<Result<Option<Seen>, Checked>, IngestError> {
+        let seen = credentials::seen(tx, chain).await?;
+        let claimed: Vec<Claimed<'_>> = batch
+            .uploaded
+            .iter()
+            .zip(&batch.columns)
+            .zip(&batch.sessions)
+            .map(|((u, c), session)| Claimed {
+                seq: u.ins.seq,
+                ts_ms: u.ins.ts.millis(),
+                actor_id: &c.actor_id,
+                session_id: session,
+                role: &c.actor_role,
+            })
+            .collect();
+        if let Err(fault) = attribution::judge(claims, &seen, &claimed, now_ms, self.skew_ms) {
+            let finding = fault_finding(chain, claims, &fault);
+            return Ok(Err(Checked::Refused(
+                Reply::Refused(fault.refusal()),
+                Box::new(finding),
+            )));
+        }
+        let this = Seen::of(claims);
+        Ok(Ok((!seen.contains(&this)).then_some(this)))
     }
 }

@@ -15,11 +15,13 @@ use super::{Store, WriteTx};
 
 /// Fork and tamper findings are always critical (the spec: "raised as a critical alert").
 pub const CRITICAL: &str = "critical";
+/// A write refused for its credential or its clock: high, one per cause.
+pub const HIGH: &str = "high";
 
 /// One finding to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFinding {
-    /// `fork`, `tamper` or `alert`.
+    /// `fork`, `tamper`, `credential`, `clock` or `alert`.
     pub kind: &'static str,
     /// `critical`, `high`, `medium` or `low`.
     pub severity: String,
@@ -153,7 +155,7 @@ pub struct StoredFinding {
     pub id: String,
     /// When the collector saw it (RFC 3339).
     pub created: String,
-    /// `fork`, `tamper` or `alert`.
+    /// `fork`, `tamper`, `credential`, `clock` or `alert`.
     pub kind: String,
     /// Severity.
     pub severity: String,

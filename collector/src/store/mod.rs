@@ -3,7 +3,7 @@
 //! once. Queries use `$N` placeholders, which both drivers accept, and only
 //! `BIGINT` and `TEXT` columns, which both map to `i64` and `String`.
 //!
-//! One submodule of typed queries per table (`chains`, `events`, `anchors`,
+//! One submodule of typed queries per table (`chains`, `credentials`, `events`, `anchors`,
 //! `findings`, `read_log`): every SQL statement of the collector is in this
 //! module. A new column or table is a numbered migration in both
 //! `migrations/sqlite` and `migrations/postgres` (a test checks they match)
@@ -19,6 +19,7 @@
 
 pub mod anchors;
 pub mod chains;
+pub mod credentials;
 pub mod events;
 pub mod findings;
 pub mod readlog;

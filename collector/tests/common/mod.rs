@@ -19,6 +19,7 @@ use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
 use sealtrail::Timestamp;
+use sealtrail_collector::credentials::{Alg, Minter};
 use sealtrail_collector::{Config, Running};
 
 pub const LEAD: &str = "lead-token-123456";
@@ -94,7 +95,39 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         log_origin: "sealtrail-collector".into(),
         witnesses: vec![],
         without_log: false,
+        credential_key: None,
+        credential_alg: sealtrail_collector::credentials::Alg::EdDsa,
+        credential_grace_days: 30,
+        clock_skew_seconds: 120,
+        // The earlier suites post chains of many actors; tests/credentials.rs
+        // runs the collector as shipped, with `--credential-key`.
+        insecure_open_ingest: true,
     }
+}
+
+/// A collector that requires upload credentials, and the host's minter for them.
+pub async fn server_with_credentials() -> (TestServer, Minter) {
+    let keys = tempfile::tempdir().unwrap();
+    let (signing, verifying) = (
+        keys.path().join("signing.pem"),
+        keys.path().join("verifying.pem"),
+    );
+    let (private, public) = sealtrail_collector::credentials::generate_ed25519().unwrap();
+    std::fs::write(&signing, private).unwrap();
+    std::fs::write(&verifying, public).unwrap();
+    let minter = Minter::load(&signing, Alg::EdDsa).unwrap();
+    let s = server_with(|c| {
+        c.credential_key = Some(verifying.clone());
+        c.insecure_open_ingest = false;
+    })
+    .await;
+    drop(keys);
+    (s, minter)
+}
+
+/// Milliseconds since 1970, now.
+pub fn now_ms() -> i64 {
+    sealtrail_collector::clock::now_ms()
 }
 
 pub async fn server() -> TestServer {
@@ -163,6 +196,39 @@ impl TestServer {
         .await
     }
 
+    /// Posts a batch with `credential` as `Authorization: Bearer` (none: no header).
+    pub async fn upload_as(
+        &self,
+        chain: &str,
+        events: &[Value],
+        credential: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/chains/{chain}/events", self.base))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(json!({ "events": events }).to_string());
+        if let Some(c) = credential {
+            req = req.bearer_auth(c);
+        }
+        answer(req).await
+    }
+
+    /// Posts an anchor whose body carries `credential` (as `sendBeacon` must).
+    pub async fn anchor_as(
+        &self,
+        chain: &str,
+        seq: u64,
+        hash: &str,
+        credential: &str,
+    ) -> (u16, Value) {
+        self.post(
+            &format!("/api/chains/{chain}/head"),
+            json!({ "seq": seq, "hash": hash, "credential": credential }).to_string(),
+        )
+        .await
+    }
+
     pub async fn anchor(&self, chain: &str, seq: u64, hash: &str) -> (u16, Value) {
         self.post(
             &format!("/api/chains/{chain}/head"),
@@ -172,20 +238,13 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, body: String) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "text/plain;charset=UTF-8")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        answer(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "text/plain;charset=UTF-8")
+                .body(body),
         )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -193,13 +252,7 @@ impl TestServer {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        answer(req).await
     }
 
     pub async fn get_text(
@@ -257,12 +310,23 @@ impl TestServer {
             (
                 r.try_get("kind").unwrap(),
                 r.try_get("rule").unwrap(),
-                r.try_get("seq").unwrap(),
+                r.try_get::<Option<i64>, _>("seq").unwrap().unwrap_or(-1),
                 serde_json::from_str(&r.try_get::<String, _>("evidence").unwrap()).unwrap(),
             )
         })
         .collect()
     }
+}
+
+/// Sends `req`: its status and its body as JSON (or as a string when it is not JSON).
+async fn answer(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// A `409`'s body without its `message` (the members a client acts on).
