@@ -377,3 +377,74 @@ fn large_files_show_no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(stdout(&o).starts_with("valid: 7000 events, head "));
     assert_eq!(stderr(&o), "", "no bar drawn into a pipe");
 }
+
+#[test]
+fn policy_explain_says_which_rule_and_condition_decided() {
+    let dir = scratch("explain");
+    let record = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/records/clinic-record.json")
+        .display()
+        .to_string();
+    let session = |network: &str| {
+        serde_json::json!({
+            "userId": "u-doctor-9", "name": "Dr Nine", "role": "doctor", "caseload": ["p-1001"],
+            "team": "east", "authStrength": "mfa", "authTime": "2026-11-23T14:30:00.000Z",
+            "expiresAt": "2026-11-23T22:00:00.000Z", "sessionId": "s-1", "client": "cli",
+            "network": network, "device": "unmanaged"
+        })
+        .to_string()
+    };
+    let remote = write(&dir, "remote.json", session("remote").as_bytes());
+    let pol = policy();
+    let ask = |s: &str, extra: &[&str]| {
+        let mut args = vec![
+            "policy",
+            "explain",
+            "--policy",
+            &pol,
+            "--session",
+            s,
+            "--record",
+            &record,
+            "--action",
+            "view",
+            "--at",
+            "2026-11-23T15:00:00.000Z",
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let o = ask(&remote, &["--pointer", "/hivStatus"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("/hivStatus [hivStatus] sealed (condition)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule `/roles/doctor/noteTypes/hivStatus`"),
+        "{text}"
+    );
+    assert!(text.contains("(unmanaged remote device)"), "{text}");
+    let on_site = write(&dir, "on-site.json", session("onSite").as_bytes());
+    let o = ask(&on_site, &["--pointer", "/diagnoses", "--json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["decision"]["type"], "allow");
+    assert_eq!(v[0]["why"]["rule"], "/roles/doctor/noteTypes/clinical");
+    // Bad input: one line, exit 2.
+    assert_input_error(&ask(&on_site, &["--pointer", "/nowhere"]));
+    let bad = write(&dir, "bad.json", br#"{"userId": "u"}"#);
+    assert_input_error(&ask(&bad, &[]));
+    assert_input_error(&run(&[
+        "policy",
+        "explain",
+        "--policy",
+        &pol,
+        "--session",
+        &on_site,
+        "--record",
+        &record,
+        "--action",
+        "peek",
+    ]));
+}

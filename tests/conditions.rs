@@ -490,3 +490,63 @@ fn sessions_name_their_network_and_device_from_a_fixed_list() {
         assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
     }
 }
+
+#[test]
+fn every_decision_says_why_and_the_event_names_rules_not_values() {
+    use sealtrail::entropy::SeededEntropy;
+    use sealtrail::policy::condition::Attribute;
+    let p = policy();
+    let nurse = Session {
+        network: None,
+        device: None,
+        ..session("nurse")
+    };
+    let mut r = record();
+    r["restrictions"] = json!({ "excludedStaff": ["u-neighbour-77"] });
+    let access = Access::new(&p, &nurse, now(), &[]);
+    let sealed = access
+        .seal(r, FieldAction::View, &mut SeededEntropy::new(3))
+        .unwrap();
+    let why = |pointer: &str| {
+        sealed
+            .decisions
+            .iter()
+            .find(|d| d.pointer == pointer)
+            .unwrap()
+            .why
+            .clone()
+    };
+    // Allowed: the rule that allowed.
+    assert_eq!(
+        why("/name").rule.as_deref(),
+        Some("/roles/nurse/noteTypes/general")
+    );
+    assert!(why("/name").condition.is_none());
+    // Refused by a condition that could not be evaluated: rule, condition, label, attribute.
+    let hiv = why("/hivStatus");
+    assert_eq!(
+        hiv.rule.as_deref(),
+        Some("/roles/nurse/noteTypes/hivStatus")
+    );
+    assert_eq!(
+        hiv.condition.as_deref(),
+        Some("/conditions/trustedDevice/anyOf/0")
+    );
+    assert_eq!(hiv.label.as_deref(), Some("unmanaged remote device"));
+    assert_eq!(hiv.missing, Some(Attribute::SessionNetwork));
+    // No rule at all: nothing to cite.
+    assert!(why("/legalStatus").is_empty());
+    // The event cites the rules, never what the conditions read.
+    let rules = sealed.draft.detail["rules"].as_array().unwrap();
+    assert!(rules.contains(&json!("/roles/nurse/noteTypes/hivStatus")));
+    assert!(rules.contains(&json!("/roles/nurse/noteTypes/general")));
+    let text = serde_json::to_string(&sealed.draft).unwrap();
+    assert!(!text.contains("u-neighbour-77"), "{text}");
+    // Host actions too.
+    let facts = RecordFacts::read(&p, &record()).unwrap();
+    let d = access
+        .decide_host(&HostAction::Print, Some(&facts))
+        .unwrap();
+    assert_eq!(d.why.rule.as_deref(), Some("/roles/nurse/hostActions"));
+    assert_eq!(d.draft.detail["rule"], json!("/roles/nurse/hostActions"));
+}

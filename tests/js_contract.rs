@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use sealtrail::breakglass::{BreakGlassRequest, Refusal};
 use sealtrail::chain::ChainWriter;
-use sealtrail::decision::{Cause, Decision, FieldAction, HostAction};
+use sealtrail::decision::{Cause, Decision, Explanation, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::event::{Event, Outcome};
@@ -29,6 +29,7 @@ use sealtrail::page::{
     Alert, BreakGlassResult, ChainProgress, ErrorCode, ErrorReport, Head, PageError, PageSession,
     Pending, RefusalReport, StartConfig, Status, Step,
 };
+use sealtrail::policy::condition::Attribute;
 use sealtrail::policy::Policy;
 use sealtrail::session::Session;
 use sealtrail::Timestamp;
@@ -299,6 +300,31 @@ fn samples() -> Samples {
             s.add("HostResult", &page.store(p).unwrap());
         }
     }
+
+    // Explanations: a record the patient closed to this nurse (refused by a
+    // labelled condition), and one of every member.
+    let mut restricted = record("p-1001");
+    restricted["restrictions"] = json!({ "excludedStaff": ["u-nurse-17"] });
+    let p = nurse
+        .page
+        .seal(restricted, FieldAction::View, t0(), &mut entropy)
+        .unwrap();
+    let sealed = nurse.store(p).unwrap().pop().unwrap();
+    assert!(sealed.decisions.iter().all(|d| !d.decision.is_allow()));
+    assert!(sealed
+        .decisions
+        .iter()
+        .any(|d| d.why.label.as_deref() == Some("patient restriction")));
+    s.add("SealedRecord", &sealed);
+    s.add(
+        "Explanation",
+        &Explanation {
+            rule: Some("/roles/nurse/noteTypes/hivStatus".into()),
+            condition: Some("/conditions/trustedDevice/anyOf/0".into()),
+            label: Some("unmanaged remote device".into()),
+            missing: Some(Attribute::SessionNetwork),
+        },
+    );
 
     // Alerts: a local finding (the nurse's break-glass attempt) and a collector refusal.
     let p = nurse

@@ -156,6 +156,31 @@ enum PolicyCommand {
         /// The policy file.
         file: PathBuf,
     },
+    /// May this session do this to this record? Every field's decision and
+    /// why: the rule that allowed, or the rule and condition that refused.
+    Explain {
+        /// The policy file.
+        #[arg(long, value_name = "P")]
+        policy: PathBuf,
+        /// The host's session (JSON, as the browser package takes it).
+        #[arg(long, value_name = "S")]
+        session: PathBuf,
+        /// The record (JSON).
+        #[arg(long, value_name = "R")]
+        record: PathBuf,
+        /// `view`, `edit`, `export`, `print` or `delete`.
+        #[arg(long, value_name = "A")]
+        action: String,
+        /// Only the field at this JSON Pointer.
+        #[arg(long, value_name = "POINTER")]
+        pointer: Option<String>,
+        /// Decide at this time (`2026-11-23T15:00:00.000Z`; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Print the decisions as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Why a command stopped.
@@ -206,6 +231,26 @@ fn main() -> ExitCode {
             Command::Policy {
                 command: PolicyCommand::Check { file },
             } => policy::check(&file),
+            Command::Policy {
+                command:
+                    PolicyCommand::Explain {
+                        policy: p,
+                        session,
+                        record,
+                        action,
+                        pointer,
+                        at,
+                        json,
+                    },
+            } => policy::explain(&policy::Question {
+                policy: &p,
+                session: &session,
+                record: &record,
+                action: &action,
+                pointer: pointer.as_deref(),
+                at: at.as_deref(),
+                json,
+            }),
             Command::Sample {
                 dir,
                 policy,

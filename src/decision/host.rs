@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Access, Cause, Decision, RecordFacts};
+use super::{Access, Cause, Decision, Explanation, RecordFacts};
 use crate::event::{Action, EventDraft, Outcome};
 use crate::policy::{HostPermissions, Operation, Scope};
 
@@ -75,6 +75,8 @@ impl HostActionError {
 pub struct HostDecision {
     /// [`Decision::Allow`], [`Decision::Deny`] or [`Decision::StepUp`].
     pub decision: Decision,
+    /// Why (the event records its `rule` as `detail.rule`).
+    pub why: Explanation,
     /// The event: the action itself (`success` or `denied`), or
     /// `step-up-required` (`denied`) naming the requested action in `detail`.
     pub draft: EventDraft,
@@ -176,14 +178,12 @@ impl Access<'_> {
         let detail = action.detail()?;
         let standing = self.standing(record);
         let relation = standing.relation;
-        let decision = if !self.live {
-            Decision::Deny {
-                cause: Cause::SessionExpired,
-            }
+        let (decision, why) = if !self.live {
+            let cause = Cause::SessionExpired;
+            (Decision::Deny { cause }, Explanation::default())
         } else if !self.role_known {
-            Decision::Deny {
-                cause: Cause::UnknownRole,
-            }
+            let cause = Cause::UnknownRole;
+            (Decision::Deny { cause }, Explanation::default())
         } else {
             let slot = HostAction::OPERATIONS
                 .iter()
@@ -200,8 +200,11 @@ impl Access<'_> {
                 },
                 _ => cell,
             };
-            self.settle(&cell, &standing)
-                .unwrap_or_else(|cause| Decision::Deny { cause })
+            let (decision, why) = self.settle(&cell, &standing);
+            (
+                decision.unwrap_or_else(|cause| Decision::Deny { cause }),
+                why,
+            )
         };
         let mut draft = match &decision {
             Decision::Allow => self.draft(action.event_action(), Outcome::Success),
@@ -229,6 +232,9 @@ impl Access<'_> {
         for (k, v) in detail {
             draft.detail.insert(k, v);
         }
+        if let Some(rule) = &why.rule {
+            draft.detail.insert("rule".into(), Value::from(&**rule));
+        }
         draft.subject = record.zip(relation).map(|(r, rel)| r.subject(rel));
         draft.purpose_of_use = Some(
             if matches!(action, HostAction::RoleChange { .. }) {
@@ -238,7 +244,11 @@ impl Access<'_> {
             }
             .to_owned(),
         );
-        Ok(HostDecision { decision, draft })
+        Ok(HostDecision {
+            decision,
+            why,
+            draft,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! lifetime never yields [`Decision::Allow`].
 
 mod condition;
+mod explain;
 mod fold;
 mod grant;
 mod host;
@@ -17,6 +18,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use explain::Explanation;
 pub use grant::BreakGlassGrant;
 pub use host::{HostAction, HostActionError, HostDecision};
 pub(crate) use record::kind as kind_of;
@@ -242,13 +244,13 @@ impl<'a> Access<'a> {
     }
 
     /// Decides `action` on content of note type `note_type` (an index into
-    /// the policy's note types; `None` when the type is unknown).
+    /// the policy's note types; `None` when the type is unknown), and why.
     pub(crate) fn decide_index(
         &self,
         note_type: Option<usize>,
         action: FieldAction,
         standing: &Standing,
-    ) -> Decision {
+    ) -> (Decision, Explanation) {
         let refuse = |cause: Cause, bg: bool| match action {
             FieldAction::View => Decision::Seal {
                 break_glass: bg,
@@ -257,29 +259,41 @@ impl<'a> Access<'a> {
             _ => Decision::Deny { cause },
         };
         if !self.live {
-            return refuse(Cause::SessionExpired, false);
+            return (refuse(Cause::SessionExpired, false), Explanation::default());
         }
         if !self.role_known {
-            return refuse(Cause::UnknownRole, false);
+            return (refuse(Cause::UnknownRole, false), Explanation::default());
         }
         let Some(cell) = note_type
             .and_then(|i| self.fields.get(i))
             .and_then(|row| row.get(action.slot()))
         else {
-            return refuse(Cause::UnknownNoteType, self.break_glass);
+            return (
+                refuse(Cause::UnknownNoteType, self.break_glass),
+                Explanation::default(),
+            );
         };
-        self.settle(cell, standing)
-            .unwrap_or_else(|cause| refuse(cause, self.break_glass))
+        let (decision, why) = self.settle(cell, standing);
+        (
+            decision.unwrap_or_else(|cause| refuse(cause, self.break_glass)),
+            why,
+        )
     }
 
-    /// Decides `action` on content of the note type named `note_type`.
-    pub fn decide(&self, note_type: &str, action: FieldAction, standing: &Standing) -> Decision {
+    /// Decides `action` on content of the note type named `note_type`, and why.
+    pub fn decide(
+        &self,
+        note_type: &str,
+        action: FieldAction,
+        standing: &Standing,
+    ) -> (Decision, Explanation) {
         self.decide_index(self.policy.note_types.index(note_type), action, standing)
     }
 
-    /// Applies the record's conditions, scope and step-up to a folded allowance.
-    fn settle(&self, cell: &Cell, standing: &Standing) -> Result<Decision, Cause> {
-        let mut scope = cell.scope;
+    /// Applies the record's conditions, scope and step-up to a folded
+    /// allowance: the decision (or why not) and its explanation.
+    fn settle(&self, cell: &Cell, standing: &Standing) -> (Result<Decision, Cause>, Explanation) {
+        let mut best = cell.scope.map(|s| (s, cell.rule));
         let mut refused = cell.refused;
         let (start, end) = cell.pending;
         let pending = self
@@ -288,32 +302,41 @@ impl<'a> Access<'a> {
             .unwrap_or_default();
         for p in pending {
             match standing.truths.get(p.slot).copied() {
-                Some(Truth::Yes) => scope = scope.max(Some(p.scope)),
+                Some(Truth::Yes) if best.is_none_or(|(s, _)| p.scope > s) => {
+                    best = Some((p.scope, Some(p.rule)));
+                }
+                Some(Truth::Yes) => {}
                 Some(other) => {
                     refused.get_or_insert((p.rule, other));
                 }
                 None => {
-                    refused.get_or_insert((p.rule, Truth::No(0)));
+                    refused.get_or_insert((p.rule, Truth::No(CondId::MAX)));
                 }
             }
         }
-        let scope = scope.ok_or(if refused.is_some() {
-            Cause::Condition
-        } else {
-            Cause::NotPermitted
-        })?;
+        let Some((scope, rule)) = best else {
+            return match refused {
+                Some((rule, truth)) => (
+                    Err(Cause::Condition),
+                    Explanation::refused(self.policy, rule, truth),
+                ),
+                None => (Err(Cause::NotPermitted), Explanation::default()),
+            };
+        };
+        let why = Explanation::allowed(self.policy, rule);
         if let Some(relation) = standing.relation {
             if !covers(scope, relation) {
-                return Err(Cause::OutOfScope);
+                return (Err(Cause::OutOfScope), why);
             }
         }
-        if let Some(rule) = cell.step_up.and_then(|i| self.policy.doc().step_up.get(i)) {
-            return Ok(Decision::StepUp {
-                auth_strength: rule.auth_strength.clone(),
-                max_age_minutes: rule.max_age_minutes,
-            });
+        if let Some(step) = cell.step_up.and_then(|i| self.policy.doc().step_up.get(i)) {
+            let decision = Decision::StepUp {
+                auth_strength: step.auth_strength.clone(),
+                max_age_minutes: step.max_age_minutes,
+            };
+            return (Ok(decision), why);
         }
-        Ok(Decision::Allow)
+        (Ok(Decision::Allow), why)
     }
 
     /// A draft for this session with actor, session and policy filled in.

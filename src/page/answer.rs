@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::alerts::{Finding, Severity};
 use crate::breakglass::Refusal;
 use crate::decision::BreakGlassGrant;
-use crate::decision::Decision;
+use crate::decision::{Decision, Explanation};
 use crate::event::{Event, Outcome};
 use crate::guarantees::Guarantees;
 use crate::seal::{FieldDecision, Opening};
@@ -117,6 +117,8 @@ pub struct Revealed {
 pub struct HostResult {
     /// Allow, deny, or step up (authenticate again, then retry).
     pub decision: Decision,
+    /// Why: the rule that allowed, or the rule and condition that refused.
+    pub why: Explanation,
     /// The event: the action itself, or `step-up-required`.
     pub event: EventRef,
 }

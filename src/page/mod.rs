@@ -279,7 +279,7 @@ impl PageSession {
             .map_err(PageError::HostAction)?;
         Ok(Pending::new(
             vec![decided.draft],
-            HostStep(decided.decision),
+            HostStep(decided.decision, decided.why),
         ))
     }
 

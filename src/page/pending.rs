@@ -18,7 +18,7 @@ use super::error::PageError;
 use super::PageSession;
 use crate::breakglass::Refusal;
 use crate::decision::BreakGlassGrant;
-use crate::decision::Decision;
+use crate::decision::{Decision, Explanation};
 use crate::event::{Event, EventDraft};
 use crate::seal::{FieldDecision, PendingUnseal, UnsealError, Vault};
 use serde_json::Value;
@@ -156,7 +156,7 @@ impl Step for Revealing {
 
 /// A decided host action.
 #[derive(Debug)]
-pub struct HostStep(pub(super) Decision);
+pub struct HostStep(pub(super) Decision, pub(super) Explanation);
 
 impl Step for HostStep {
     type Answer = HostResult;
@@ -164,6 +164,7 @@ impl Step for HostStep {
     fn finish(self, _page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
         Ok(HostResult {
             decision: self.0,
+            why: self.1,
             event: first(events)?,
         })
     }

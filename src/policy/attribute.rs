@@ -84,6 +84,21 @@ pub enum Attribute {
     TimeBusinessHours,
 }
 
+impl serde::Serialize for Attribute {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Attribute {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::named(&name)
+            .map(|(a, _)| a)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown attribute `{name}`")))
+    }
+}
+
 /// Every attribute with its name and kind.
 pub(crate) const ATTRIBUTES: [(Attribute, &str, Kind); 22] = [
     (Attribute::SessionUserId, "session.userId", Kind::Text),

@@ -27,6 +27,7 @@
 //! wrong kind makes its test unknown, and unknown never allows.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -86,8 +87,8 @@ pub(crate) enum Node {
 pub(crate) struct Conditions {
     nodes: Vec<Node>,
     /// Where each node is written (a JSON Pointer into the policy).
-    pointers: Vec<String>,
-    labels: Vec<Option<String>>,
+    pointers: Vec<Arc<str>>,
+    labels: Vec<Option<Arc<str>>>,
     /// Whether a node reads the record.
     of_record: Vec<bool>,
     /// Named conditions (`conditions`), compiled.
@@ -104,6 +105,39 @@ impl Conditions {
     #[cfg(test)]
     pub(crate) fn named(&self, name: &str) -> Option<CondId> {
         self.named.get(name).copied()
+    }
+
+    /// Where node `id` is written.
+    pub(crate) fn pointer(&self, id: CondId) -> Option<&Arc<str>> {
+        self.pointers.get(id as usize)
+    }
+
+    /// The label of node `id`, or of the nearest labelled node above it on
+    /// the way down from `root`.
+    pub(crate) fn label(&self, root: CondId, id: CondId) -> Option<&Arc<str>> {
+        let own = |i: CondId| self.labels.get(i as usize).and_then(Option::as_ref);
+        if root == id {
+            return own(id);
+        }
+        let children: &[CondId] = match self.node(root) {
+            Some(Node::All(c) | Node::Any(c)) => c,
+            Some(Node::Not(c)) => std::slice::from_ref(c),
+            _ => &[],
+        };
+        children
+            .iter()
+            .find(|&&c| self.reaches(c, id))
+            .and_then(|&c| self.label(c, id))
+            .or_else(|| own(root))
+    }
+
+    fn reaches(&self, from: CondId, to: CondId) -> bool {
+        from == to
+            || match self.node(from) {
+                Some(Node::All(c) | Node::Any(c)) => c.iter().any(|&x| self.reaches(x, to)),
+                Some(Node::Not(c)) => self.reaches(*c, to),
+                _ => false,
+            }
     }
 
     /// Whether node `id` reads the record.
@@ -136,8 +170,8 @@ impl Conditions {
         };
         let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
         self.nodes.push(node);
-        self.pointers.push(at);
-        self.labels.push(label);
+        self.pointers.push(at.into());
+        self.labels.push(label.map(Arc::from));
         self.of_record.push(of_record);
         id
     }

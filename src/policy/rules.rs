@@ -3,6 +3,7 @@
 //! that pointer is the rule id explanations and events cite.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::condition::{CondId, Conditions, Scope};
 use super::error::PolicyError;
@@ -15,6 +16,8 @@ pub(crate) type RuleId = u32;
 /// A rule that may carry a condition.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
+    /// Where it is written: its id.
+    pub(crate) pointer: Arc<str>,
     /// Its condition, with the role's or grant's own; none: always.
     pub(crate) when: Option<CondId>,
 }
@@ -81,9 +84,12 @@ impl Rules {
         self.list.get(id as usize)
     }
 
-    fn add(&mut self, _at: String, when: Option<CondId>) -> RuleId {
+    fn add(&mut self, pointer: String, when: Option<CondId>) -> RuleId {
         let id = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-        self.list.push(Rule { when });
+        self.list.push(Rule {
+            pointer: pointer.into(),
+            when,
+        });
         id
     }
 

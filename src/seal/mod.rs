@@ -46,7 +46,9 @@ pub use commitment::{commit, verify_opening, Salt, SaltError};
 pub use vault::{Opening, PendingUnseal, UnsealError, Vault, VaultEntry};
 
 use crate::canon::CanonError;
-use crate::decision::{Access, Cause, Decision, FieldAction, RecordError, RecordFacts};
+use crate::decision::{
+    Access, Cause, Decision, Explanation, FieldAction, RecordError, RecordFacts,
+};
 use crate::entropy::{Entropy, EntropyError};
 use crate::event::{Action, EventDraft, Outcome};
 use walk::Kind;
@@ -72,6 +74,9 @@ pub struct FieldDecision {
     pub labels: Vec<String>,
     /// What the policy says.
     pub decision: Decision,
+    /// Why: the rule that allowed, or the rule and condition that refused.
+    #[serde(default, skip_serializing_if = "Explanation::is_empty")]
+    pub why: Explanation,
 }
 
 /// The body of a placeholder (see the module documentation).
@@ -163,7 +168,7 @@ impl Access<'_> {
             Kind::Unknown(name) => (None, name, unknown_labels()),
             Kind::Malformed => (None, MALFORMED_NOTE_TYPE.to_owned(), unknown_labels()),
         };
-        let mut decision = self.decide_index(index, action, standing);
+        let (mut decision, why) = self.decide_index(index, action, standing);
         if note_type == MALFORMED_NOTE_TYPE && index.is_none() {
             if let Decision::Seal { cause, .. } | Decision::Deny { cause } = &mut decision {
                 if *cause == Cause::UnknownNoteType {
@@ -176,6 +181,7 @@ impl Access<'_> {
             note_type,
             labels,
             decision,
+            why,
         }
     }
 
@@ -266,6 +272,18 @@ impl Access<'_> {
         draft.note_types = note_types.into_iter().map(str::to_owned).collect();
         draft.labels = labels.into_iter().map(str::to_owned).collect();
         draft.purpose_of_use = Some("TREAT".to_owned());
+        // The rules that decided (allowing, or refusing by a condition), by
+        // their pointers in the policy; never an attribute's value.
+        let rules: BTreeSet<&str> = decisions
+            .iter()
+            .filter_map(|d| d.why.rule.as_deref())
+            .collect();
+        if !rules.is_empty() {
+            draft.detail.insert(
+                "rules".to_owned(),
+                rules.into_iter().map(Value::from).collect(),
+            );
+        }
         if !entries.is_empty() {
             draft.detail.insert(
                 "sealed".to_owned(),
@@ -443,6 +461,7 @@ mod tests {
                 note_type: "dvIndicator".into(),
                 labels: vec!["V".into(), "SDV".into()],
                 decision: decision.clone(),
+                why: Explanation::default(),
             };
             let documented = Placeholder {
                 pointer: d.pointer.clone(),

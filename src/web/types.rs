@@ -96,7 +96,16 @@ export type Decision =
   | { type: "seal"; breakGlass: boolean; cause: Cause }
   | { type: "deny"; cause: Cause }
   | { type: "stepUp"; authStrength: string; maxAgeMinutes: number };
-export interface FieldDecision { pointer: string; noteType: string; labels: string[]; decision: Decision }
+/** An attribute a policy condition reads. */
+export type Attribute =
+  | "session.userId" | "session.role" | "session.team" | "session.facility" | "session.unit"
+  | "session.network" | "session.device" | "session.signInMethod" | "session.authStrength"
+  | "record.type" | "record.team" | "record.facility" | "record.unit" | "record.encounterStatus"
+  | "record.treatingTeam" | "record.restricted" | "record.excludedStaff" | "record.consents"
+  | "time.now" | "time.weekday" | "time.localTime" | "time.businessHours";
+/** Why: the rule that allowed (its JSON Pointer in the policy), or the rule and the condition that refused, with the condition's label (show it: "sealed: patient restriction") and the attribute that was missing. */
+export interface Explanation { rule?: string; condition?: string; label?: string; missing?: Attribute }
+export interface FieldDecision { pointer: string; noteType: string; labels: string[]; decision: Decision; why?: Explanation }
 export type Outcome = "success" | "denied" | "cancelled" | "error";
 
 /** Where an event landed in the chain. */
@@ -146,7 +155,7 @@ export type HostAction =
   | { type: "delete" }
   | { type: "roleChange"; targetUser: string; from?: string; to: string };
 /** `decision.type === "stepUp"` means: authenticate again (`authStrength`) and retry. */
-export interface HostResult { decision: Decision; event: EventRef }
+export interface HostResult { decision: Decision; why: Explanation; event: EventRef }
 
 export interface ChainProgress { chain: string; ackedSeq: number | null; anchoredSeq: number | null; stopped: string | null; current: boolean }
 export interface SealtrailStatus {

@@ -1,10 +1,15 @@
-//! Policy files: load one for another command, or check it.
+//! Policy files: load one for another command, check it, or ask it to
+//! explain a decision.
 
 use std::path::Path;
 
+use sealtrail::decision::{Access, Decision, FieldAction};
 use sealtrail::policy::Policy;
+use sealtrail::session::Session;
+use sealtrail::Timestamp;
+use serde_json::Value;
 
-use super::{out, read, Stop};
+use super::{out, pretty, read, Stop};
 
 pub fn load_policy(path: &Path) -> Result<Policy, Stop> {
     let bytes = read(path)?;
@@ -31,4 +36,88 @@ pub fn check(path: &Path) -> Result<(), Stop> {
             Err(Stop::Invalid)
         }
     }
+}
+
+/// What `policy explain` is asked.
+pub struct Question<'a> {
+    pub policy: &'a Path,
+    pub session: &'a Path,
+    pub record: &'a Path,
+    pub action: &'a str,
+    pub pointer: Option<&'a str>,
+    pub at: Option<&'a str>,
+    pub json: bool,
+}
+
+pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
+    let policy = load_policy(q.policy)?;
+    let session = Session::from_value(&json_file(q.session)?)
+        .map_err(|e| Stop::Input(format!("session `{}`: {e}", q.session.display())))?;
+    let record = json_file(q.record)?;
+    let action: FieldAction = serde_json::from_value(Value::from(q.action)).map_err(|_| {
+        Stop::Input(format!(
+            "--action: expected one of `view`, `edit`, `export`, `print`, `delete`, found `{}`",
+            q.action
+        ))
+    })?;
+    let now = match q.at {
+        Some(t) => Timestamp::parse(t).map_err(|e| Stop::Input(format!("--at: {e}")))?,
+        None => now()?,
+    };
+    let access = Access::new(&policy, &session, now, &[]);
+    let (facts, decisions) = access
+        .decide_record(&record, action)
+        .map_err(|e| Stop::Input(format!("record `{}`: {e}", q.record.display())))?;
+    let decisions: Vec<_> = decisions
+        .into_iter()
+        .filter(|d| q.pointer.is_none_or(|p| d.pointer == p))
+        .collect();
+    if let (Some(p), true) = (q.pointer, decisions.is_empty()) {
+        return Err(Stop::Input(format!(
+            "--pointer: the record has no field at `{p}`"
+        )));
+    }
+    if q.json {
+        out(pretty(&decisions)?.as_bytes());
+        return Ok(());
+    }
+    let mut text = format!(
+        "{} ({}) may {} record `{}` at {now} under policy {}:\n",
+        session.user_id,
+        session.role,
+        q.action,
+        facts.id,
+        policy.hash()
+    );
+    for d in &decisions {
+        let verdict = match &d.decision {
+            Decision::Allow => "allowed".to_owned(),
+            Decision::Seal { cause, .. } => format!("sealed ({})", cause.as_str()),
+            Decision::Deny { cause } => format!("denied ({})", cause.as_str()),
+            Decision::StepUp {
+                auth_strength,
+                max_age_minutes,
+            } => format!("step-up ({auth_strength} within {max_age_minutes} min)"),
+        };
+        text.push_str(&format!(
+            "{} [{}] {verdict}: {}\n",
+            d.pointer, d.note_type, d.why
+        ));
+    }
+    out(text.as_bytes());
+    Ok(())
+}
+
+fn json_file(path: &Path) -> Result<Value, Stop> {
+    serde_json::from_slice(&read(path)?)
+        .map_err(|e| Stop::Input(format!("`{}` is not JSON: {e}", path.display())))
+}
+
+fn now() -> Result<Timestamp, Stop> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Stop::Input(format!("the system clock is before 1970: {e}")))?
+        .as_millis();
+    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map_err(|e| Stop::Input(format!("the system clock: {e}")))
 }
