@@ -33,6 +33,11 @@ cargo test -p sealtrail --test structure --locked
 section "native tests (core, CLI, collector on SQLite)"
 cargo test --workspace --locked
 
+section "shipped policies: valid, and their own test cases pass"
+for p in pkg-config/policy.default.json pkg-config/policy.youth-facility.json; do
+  cargo run --quiet --locked --bin sealtrail -- policy check "$p"
+done
+
 section "browser module in Chromium, Firefox ESR and WebKit"
 scripts/test-web.sh
 

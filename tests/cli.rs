@@ -448,3 +448,29 @@ fn policy_explain_says_which_rule_and_condition_decided() {
         "peek",
     ]));
 }
+
+#[test]
+fn policy_check_runs_the_policy_s_test_cases() {
+    let dir = scratch("policy-tests");
+    let o = run(&["policy", "check", &policy()]);
+    assert!(stdout(&o).contains("test cases passed"), "{}", stdout(&o));
+    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(policy()).unwrap()).unwrap();
+    p["tests"]["cases"][1]["expect"] = "allow".into();
+    let f = write(&dir, "p.json", p.to_string().as_bytes());
+    let o = run(&["policy", "check", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("failed: `/tests/cases/1`"), "{err}");
+    assert!(err.contains("expected `allow`, found `seal`"), "{err}");
+    assert!(err.contains("patient restriction"), "{err}");
+    // A case that cannot be read names its pointer.
+    p["tests"]["cases"][1]["session"] = "nobody".into();
+    let f = write(&dir, "p.json", p.to_string().as_bytes());
+    let o = run(&["policy", "check", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("/tests/cases/1/session"),
+        "{}",
+        stderr(&o)
+    );
+}

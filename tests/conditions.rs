@@ -550,3 +550,16 @@ fn every_decision_says_why_and_the_event_names_rules_not_values() {
     assert_eq!(d.why.rule.as_deref(), Some("/roles/nurse/hostActions"));
     assert_eq!(d.draft.detail["rule"], json!("/roles/nurse/hostActions"));
 }
+
+#[test]
+fn the_shipped_policies_pass_their_own_test_cases() {
+    use sealtrail::decision::selftest;
+    for (text, at_least) in [(sealing_support::DEFAULT_POLICY, 10), (YOUTH, 5)] {
+        let p = Policy::parse(text).unwrap();
+        let outcomes = selftest::run(&p).unwrap();
+        assert!(outcomes.len() >= at_least);
+        for o in &outcomes {
+            assert_eq!(o.failure, None, "{} {}", o.pointer, o.name);
+        }
+    }
+}

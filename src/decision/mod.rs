@@ -13,6 +13,7 @@ mod fold;
 mod grant;
 mod host;
 mod record;
+pub mod selftest;
 
 use std::collections::HashSet;
 

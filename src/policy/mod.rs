@@ -61,6 +61,7 @@ const ARRAYS: &[&str] = &[
 /// Where a policy holds conditions and record defaults, which their own
 /// checks read (their arrays nest to any depth).
 const OPAQUE: &[&str] = &[
+    "/tests",
     "/record/defaults",
     "/conditions/*",
     "/roles/*/when",

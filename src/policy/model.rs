@@ -56,6 +56,10 @@ pub struct PolicyDoc {
     /// [`super::condition`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub conditions: BTreeMap<String, Value>,
+    /// Test cases `sealtrail policy check` runs (see
+    /// [`crate::decision::selftest`]); no effect on decisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Value>,
 }
 
 /// Where a record keeps the facts events need (JSON Pointers into the record).

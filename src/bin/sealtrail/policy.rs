@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sealtrail::decision::{Access, Decision, FieldAction};
+use sealtrail::decision::{selftest, Access, Decision, FieldAction};
 use sealtrail::policy::Policy;
 use sealtrail::session::Session;
 use sealtrail::Timestamp;
@@ -26,16 +26,44 @@ pub fn check(path: &Path) -> Result<(), Stop> {
             path.display()
         )));
     };
-    match Policy::parse(&text) {
-        Ok(p) => {
-            out(format!("valid: policy `{}` {}\n", path.display(), p.hash()).as_bytes());
-            Ok(())
-        }
-        Err(e) => {
-            eprintln!("invalid: policy `{}`: {e}", path.display());
-            Err(Stop::Invalid)
-        }
+    let invalid = |e: &dyn std::fmt::Display| {
+        eprintln!("invalid: policy `{}`: {e}", path.display());
+        Err(Stop::Invalid)
+    };
+    let p = match Policy::parse(&text) {
+        Ok(p) => p,
+        Err(e) => return invalid(&e),
+    };
+    let outcomes = match selftest::run(&p) {
+        Ok(o) => o,
+        Err(e) => return invalid(&e),
+    };
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.failure.is_some()).collect();
+    for o in &failed {
+        eprintln!(
+            "failed: `{}` ({}): {}",
+            o.pointer,
+            o.name,
+            o.failure.as_deref().unwrap_or_default()
+        );
     }
+    if !failed.is_empty() {
+        eprintln!(
+            "invalid: policy `{}`: {} of {} test cases failed",
+            path.display(),
+            failed.len(),
+            outcomes.len()
+        );
+        return Err(Stop::Invalid);
+    }
+    out(format!(
+        "valid: policy `{}` {}, {} test cases passed\n",
+        path.display(),
+        p.hash(),
+        outcomes.len()
+    )
+    .as_bytes());
+    Ok(())
 }
 
 /// What `policy explain` is asked.
