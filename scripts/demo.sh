@@ -24,9 +24,9 @@ cargo run --release --quiet --bin sealtrail -- alerts .tmp/sample/*.jsonl --poli
 
 echo
 echo "demo:   http://127.0.0.1:$port/"
-echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding)"
+echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding-token-for-the-demo-only)"
 exec cargo run --release --quiet -p sealtrail-collector -- \
   --listen "127.0.0.1:$port" --database "$db" --static-dir www --pkg-dir pkg \
   --policy "$policy" --insecure-open-ingest \
-  --token "demo-safeguarding=safeguardingLead:sg-001:Sam Okafor" \
-  --token "demo-admin=admin:ad-001:Ada Admin"
+  --token "demo-safeguarding-token-for-the-demo-only=safeguardingLead:sg-001:Sam Okafor" \
+  --token "demo-admin-token-for-the-demo-only-00=admin:ad-001:Ada Admin"

@@ -173,7 +173,9 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         static_dir: dir.path().join("www"),
         pkg_dir: dir.path().join("pkg"),
         allowed_origins: vec![],
-        tokens: vec![TokenGrant::parse("bench-token-0000=admin:bench").unwrap()],
+        tokens: vec![
+            TokenGrant::parse("bench-token-0000-0000-0000-0000-0000=admin:bench").unwrap(),
+        ],
         retention_days: 730,
         max_body_bytes: 4 * 1024 * 1024,
         policy: None,

@@ -27,6 +27,10 @@ pub const ALERTS: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE, SUPERVISOR];
 /// Roles that may read access histories, chain status, statistics, FHIR and evidence.
 pub const REVIEW: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE];
 
+/// The shortest review token the collector starts with: guessing one must
+/// be hopeless (failed attempts are also rate-limited and logged).
+pub const MIN_TOKEN_CHARS: usize = 32;
+
 /// `TOKEN=ROLE:USERID[:NAME]` from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenGrant {
@@ -46,8 +50,11 @@ impl TokenGrant {
         let role = parts.next().unwrap_or_default();
         let user_id = parts.next().unwrap_or_default();
         let name = parts.next().map(str::to_owned).filter(|n| !n.is_empty());
-        if token.len() < 8 {
-            return Err("a token must be at least 8 characters".into());
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            return Err(format!(
+                "a review token must be at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 24`), found {}",
+                token.chars().count()
+            ));
         }
         if role.is_empty() || user_id.is_empty() {
             return Err(format!("expected `TOKEN=ROLE:USERID[:NAME]`, found `{s}`"));
@@ -148,11 +155,13 @@ mod tests {
 
     #[test]
     fn parses_grants() {
-        let g = TokenGrant::parse("secret-token=safeguardingLead:u7:Dana Reyes").unwrap();
+        let g =
+            TokenGrant::parse("secret-token-0123456789abcdef0123=safeguardingLead:u7:Dana Reyes")
+                .unwrap();
         assert_eq!(g.reviewer.role, "safeguardingLead");
         assert_eq!(g.reviewer.user_id, "u7");
         assert_eq!(g.reviewer.name.as_deref(), Some("Dana Reyes"));
         assert!(TokenGrant::parse("short=admin:u1").is_err());
-        assert!(TokenGrant::parse("long-enough-token=admin").is_err());
+        assert!(TokenGrant::parse("long-enough-token-0123456789abcdef=admin").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Retention: events older than the retention period move to `events_archive`
+//! Retention: events received longer ago than the retention period (the
+//! collector's receive time, never the client's `ts`) move to `events_archive`
 //! (same columns, plus when they moved) in one transaction; nothing is
 //! silently deleted. Runs at start and then hourly.
 

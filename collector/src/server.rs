@@ -129,7 +129,11 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
             "/api/chains/{chain}/head",
             post(upload::post_head).layer(DefaultBodyLimit::max(ANCHOR_BODY_BYTES)),
         );
-    let read = reads::routes();
+    // What a reviewer reads is never kept by a browser or proxy cache.
+    let read = reads::routes().layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     let mut router = Router::new()
         .merge(upload)
         .merge(read)

@@ -450,7 +450,11 @@ async fn retention_archives_and_the_store_refuses_edits() {
     let s = server().await;
     let c = chain_id(48);
     let ev = chain_events(&c, 10);
-    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    // Retention goes by the collector's receive time, never the events' own `ts`.
+    assert_eq!(s.upload(c.as_str(), &ev[..5]).await.0, 200);
+    let between = now_ms() + 1;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(s.upload(c.as_str(), &ev[5..]).await.0, 200);
     let store = &s.running.state.store;
     // The store itself refuses to change or drop evidence.
     assert!(
@@ -466,11 +470,8 @@ async fn retention_archives_and_the_store_refuses_edits() {
         .await
         .is_err());
     assert_eq!(s.stored_count(c.as_str()).await, 10);
-    // Everything before the 6th event's time moves to the archive.
-    let cutoff = Timestamp::parse(ev[5]["ts"].as_str().unwrap())
-        .unwrap()
-        .millis();
-    let moved = sealtrail_collector::archive_before(store, cutoff, cutoff)
+    // Everything received before the second batch moves to the archive.
+    let moved = sealtrail_collector::archive_before(store, between, between)
         .await
         .unwrap();
     assert_eq!(moved, 5);
@@ -841,4 +842,23 @@ async fn fhir_pages_count_every_match_link_the_next_and_validate() {
     assert_eq!(none["total"], json!(0));
     pages.push(none);
     fhir_r4_valid(&pages);
+}
+
+#[tokio::test]
+async fn read_responses_are_never_cached_and_short_review_tokens_are_refused_at_start() {
+    let s = server().await;
+    for (path, token) in [
+        ("/api/whoami", Some(LEAD)),
+        ("/api/alerts", Some(ADMIN)),
+        ("/api/chains", None),
+    ] {
+        let (_, headers, _) = s.get_text(path, token).await;
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    let err = sealtrail_collector::TokenGrant::parse("short-but-eight=admin:a1").unwrap_err();
+    assert!(err.contains("at least 32 characters"), "{err}");
 }

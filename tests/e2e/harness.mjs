@@ -15,7 +15,7 @@ import { openGate } from './gate.mjs';
 
 export { root };
 export const ENGINE = engineFromEnv();
-export const REVIEW_TOKEN = 'e2e-review-token-0001';
+export const REVIEW_TOKEN = 'e2e-review-token-00000000000000001';
 
 /** Starts the collector binary with review `tokens` (`token=role:id:name`);
  * resolves with its base URL and a stop function. */

@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, collectorAndBrowser, loadAxe } from './harness.mjs';
 
-const TOKEN = 'e2e-safeguarding-token';
-const ADMIN_TOKEN = 'e2e-admin-token-000';
+const TOKEN = 'e2e-safeguarding-token-000000000000';
+const ADMIN_TOKEN = 'e2e-admin-token-0000000000000000000';
 const REASON = 'Disclosure of abuse reported this morning; checking the safety plan now';
 
 before(() => {

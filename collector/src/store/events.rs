@@ -339,8 +339,9 @@ pub async fn demographics(store: &Store, since_ms: i64) -> Result<Vec<Demographi
     .collect()
 }
 
-/// Moves events with `ts` before `cutoff_ms` to the archive, in one
-/// transaction. Returns how many moved.
+/// Moves events received before `cutoff_ms` to the archive, in one
+/// transaction (the collector's receive time: a client's clock never
+/// decides retention). Returns how many moved.
 pub async fn archive_before(
     store: &Store,
     cutoff_ms: i64,
@@ -351,7 +352,7 @@ pub async fn archive_before(
         "INSERT INTO events_archive (chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
          record_id, record_type, ip, demographics, line, received_ms, peer_ip, archived_ms) \
          SELECT chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-         record_id, record_type, ip, demographics, line, received_ms, peer_ip, $2 FROM events WHERE ts_ms < $1 \
+         record_id, record_type, ip, demographics, line, received_ms, peer_ip, $2 FROM events WHERE received_ms < $1 \
          ON CONFLICT (chain, seq) DO NOTHING",
     )
     .bind(cutoff_ms)
@@ -359,7 +360,7 @@ pub async fn archive_before(
     .execute(tx.conn())
     .await?;
     // The store's trigger refuses to delete any event not already in the archive.
-    let moved = sqlx::query("DELETE FROM events WHERE ts_ms < $1")
+    let moved = sqlx::query("DELETE FROM events WHERE received_ms < $1")
         .bind(cutoff_ms)
         .execute(tx.conn())
         .await?;

@@ -22,9 +22,9 @@ use sealtrail::Timestamp;
 use sealtrail_collector::credentials::{Alg, Minter};
 use sealtrail_collector::{Config, Running};
 
-pub const LEAD: &str = "lead-token-123456";
-pub const ADMIN: &str = "admin-token-123456";
-pub const NURSE: &str = "nurse-token-123456";
+pub const LEAD: &str = "lead-token-0123456789abcdef012345";
+pub const ADMIN: &str = "admin-token-0123456789abcdef01234";
+pub const NURSE: &str = "nurse-token-0123456789abcdef01234";
 
 pub struct TestServer {
     pub running: Running,
