@@ -862,3 +862,53 @@ async fn read_responses_are_never_cached_and_short_review_tokens_are_refused_at_
     let err = sealtrail_collector::TokenGrant::parse("short-but-eight=admin:a1").unwrap_err();
     assert!(err.contains("at least 32 characters"), "{err}");
 }
+
+#[tokio::test]
+async fn alerts_page_by_offset_and_time_so_nothing_is_pushed_out_of_view() {
+    let s = server().await;
+    for i in 0..5 {
+        let t = chain_id(300 + i);
+        let mut bad = chain_events(&t, 3);
+        bad[1]["outcome"] = json!("denied");
+        assert_eq!(s.upload(t.as_str(), &bad).await.0, 409);
+    }
+    let (st, first) = s.get("/api/alerts?kind=tamper&limit=2", Some(ADMIN)).await;
+    assert_eq!(st, 200, "{first}");
+    assert_eq!(
+        (
+            first["total"].clone(),
+            first["findings"].as_array().unwrap().len()
+        ),
+        (json!(5), 2)
+    );
+    let (_, last) = s
+        .get("/api/alerts?kind=tamper&limit=2&offset=4", Some(ADMIN))
+        .await;
+    assert_eq!(last["findings"].as_array().unwrap().len(), 1);
+    let ids: Vec<Value> = [&first, &last]
+        .iter()
+        .flat_map(|p| {
+            p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].clone())
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let (_, none) = s
+        .get(
+            "/api/alerts?kind=tamper&to=2000-01-01T00:00:00.000Z",
+            Some(ADMIN),
+        )
+        .await;
+    assert_eq!(none["total"], json!(0), "{none}");
+    let (_, all) = s
+        .get(
+            "/api/alerts?kind=tamper&from=2000-01-01T00:00:00.000Z",
+            Some(ADMIN),
+        )
+        .await;
+    assert_eq!(all["total"], json!(5), "{all}");
+    assert_eq!(s.get("/api/alerts?offset=-1", Some(ADMIN)).await.0, 400);
+}

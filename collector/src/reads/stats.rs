@@ -16,12 +16,17 @@ use crate::store::{events, findings};
 /// Finding severities a reviewer may filter by.
 const SEVERITIES: &[&str] = &["critical", "high", "medium"];
 /// Finding kinds.
-const KINDS: &[&str] = &["alert", "fork", "tamper"];
+const KINDS: &[&str] = &["alert", "fork", "tamper", "credential", "clock"];
 
-/// `?severity=critical,high&kind=alert|fork|tamper&limit=1000`.
+/// `?severity=critical,high&kind=...&from=&to=&offset=0&limit=1000`: findings
+/// created in `[from, to)` (the collector's clock), a page at a time, so
+/// nothing is ever pushed out of view.
 struct AlertsQuery {
     severities: Vec<String>,
     kind: Option<&'static str>,
+    from: i64,
+    to: i64,
+    offset: i64,
     limit: i64,
 }
 
@@ -43,20 +48,39 @@ impl FromParams for AlertsQuery {
         Ok(Self {
             severities,
             kind,
+            from: p.time("from", 0)?,
+            to: p.time("to", crate::clock::now_ms().saturating_add(1))?,
+            offset: p.offset()?,
             limit: p.int("limit", 1000, 1..=10_000)?,
         })
     }
 }
 
-/// `GET /api/alerts?severity=critical,high&kind=alert`: alert, fork and tamper findings.
+/// `GET /api/alerts?severity=critical,high&kind=alert&from=&to=&offset=&limit=`:
+/// findings, newest first, a page at a time; `total` counts every match,
+/// `counts` those of the page by severity.
 pub(super) async fn alerts(ask: Ask) -> Result<Json<Value>, ApiError> {
     let q: AlertsQuery = ask.admit(auth::ALERTS, None).await?;
-    let found = findings::list(&ask.state.store, &q.severities, q.kind, q.limit).await?;
+    let filter = findings::Filter {
+        severities: &q.severities,
+        kind: q.kind,
+        from_ms: q.from,
+        to_ms: q.to,
+    };
+    let (found, total) = findings::list(&ask.state.store, &filter, q.offset, q.limit).await?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for f in &found {
         *counts.entry(f.severity.clone()).or_default() += 1;
     }
-    Ok(Json(json!({ "counts": counts, "findings": found })))
+    Ok(Json(json!({
+        "counts": counts,
+        "findings": found,
+        "total": total,
+        "offset": q.offset,
+        "limit": q.limit,
+        "from": crate::clock::rfc3339(q.from),
+        "to": crate::clock::rfc3339(q.to),
+    })))
 }
 
 /// `?days=90&tz=ZONE&action=` of the heat map.

@@ -175,42 +175,80 @@ pub struct StoredFinding {
     pub evidence: Value,
 }
 
-/// Stored findings whose severity is in `severities` (all when empty), newest first.
+/// Which findings [`list`] selects.
+pub struct Filter<'a> {
+    /// Severities (all when empty).
+    pub severities: &'a [String],
+    /// A kind, or all.
+    pub kind: Option<&'a str>,
+    /// Created at or after (milliseconds, the collector's clock).
+    pub from_ms: i64,
+    /// Created before.
+    pub to_ms: i64,
+}
+
+impl Filter<'_> {
+    /// The `WHERE` clause, its placeholders numbered from `$3` (`$1` and
+    /// `$2` are the page's), and the query with its values bound.
+    fn bind<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut query = sqlx::query(sql).bind(self.from_ms).bind(self.to_ms);
+        for s in self.severities {
+            query = query.bind(s.as_str());
+        }
+        if let Some(k) = self.kind {
+            query = query.bind(k);
+        }
+        query
+    }
+
+    fn clause(&self) -> String {
+        let mut conditions = vec!["created_ms >= $1".to_owned(), "created_ms < $2".to_owned()];
+        if !self.severities.is_empty() {
+            let marks: Vec<String> = (0..self.severities.len())
+                .map(|i| format!("${}", i + 3))
+                .collect();
+            conditions.push(format!("severity IN ({})", marks.join(", ")));
+        }
+        if self.kind.is_some() {
+            conditions.push(format!("kind = ${}", self.severities.len() + 3));
+        }
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// A page of the stored findings `filter` selects, newest first, and how
+/// many it selects in all.
 pub async fn list(
     store: &Store,
-    severities: &[String],
-    kind: Option<&str>,
+    filter: &Filter<'_>,
+    offset: i64,
     limit: i64,
-) -> Result<Vec<StoredFinding>, sqlx::Error> {
-    // The filter is in SQL so the limit counts matching findings only; the
+) -> Result<(Vec<StoredFinding>, i64), sqlx::Error> {
+    // The filter is in SQL so the page counts matching findings only; the
     // placeholders are numbered here, the values always bound.
-    let mut conditions = Vec::new();
-    if !severities.is_empty() {
-        let marks: Vec<String> = (0..severities.len())
-            .map(|i| format!("${}", i + 2))
-            .collect();
-        conditions.push(format!("severity IN ({})", marks.join(", ")));
-    }
-    if kind.is_some() {
-        conditions.push(format!("kind = ${}", severities.len() + 2));
-    }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let clause = filter.clause();
+    let count_sql = format!("SELECT COUNT(*) AS n FROM findings {clause}");
+    let total: i64 = filter
+        .bind(&count_sql)
+        .fetch_one(store.pool())
+        .await?
+        .try_get("n")?;
+    let bound = 2 + filter.severities.len() + usize::from(filter.kind.is_some());
     let sql = format!(
         "SELECT id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence \
-         FROM findings {filter} ORDER BY created_ms DESC, id LIMIT $1"
+         FROM findings {clause} ORDER BY created_ms DESC, id LIMIT ${} OFFSET ${}",
+        bound + 1,
+        bound + 2
     );
-    let mut query = sqlx::query(&sql).bind(limit);
-    for s in severities {
-        query = query.bind(s.as_str());
-    }
-    if let Some(k) = kind {
-        query = query.bind(k);
-    }
-    let rows = query.fetch_all(store.pool()).await?;
+    let rows = filter
+        .bind(&sql)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(store.pool())
+        .await?;
     let mut out = Vec::new();
     for r in rows {
         let severity: String = r.try_get("severity")?;
@@ -229,5 +267,5 @@ pub async fn list(
             evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
         });
     }
-    Ok(out)
+    Ok((out, total))
 }
