@@ -912,3 +912,55 @@ async fn alerts_page_by_offset_and_time_so_nothing_is_pushed_out_of_view() {
     assert_eq!(all["total"], json!(5), "{all}");
     assert_eq!(s.get("/api/alerts?offset=-1", Some(ADMIN)).await.0, 400);
 }
+
+#[tokio::test]
+async fn safeguarding_only_text_is_redacted_for_every_other_role_on_every_read_path() {
+    let s = server().await;
+    let c = chain_id(400);
+    let ev = chain_events(&c, 8);
+    assert_eq!(s.upload(c.as_str(), &ev).await.0, 200);
+    // A tamper finding whose evidence holds a break-glass event.
+    let t = chain_id(401);
+    let mut bad = chain_events(&t, 5);
+    bad[3]["outcome"] = json!("denied");
+    assert_eq!(s.upload(t.as_str(), &bad).await.0, 409);
+    let secret = ["Assessing imminent risk", "night shift call", "ageBand"];
+    let paths = [
+        "/api/records/youth-3/access",
+        "/api/staff/s0/access",
+        "/api/staff/s2/access",
+        "/api/fhir/AuditEvent?from=2000-01-01T00:00:00.000Z",
+        "/api/alerts",
+    ];
+    for token in [ADMIN, COMPLIANCE, SUPERVISOR] {
+        for path in paths {
+            let (st, _, body) = s.get_text(path, Some(token)).await;
+            if st == 403 {
+                continue; // this role may not read it at all
+            }
+            assert_eq!(st, 200, "{path}: {body}");
+            for text in secret {
+                assert!(
+                    !body.contains(text),
+                    "{token} reads `{text}` at {path}: {body}"
+                );
+            }
+        }
+        // Evidence holding break-glass content leaves only with the safeguarding role.
+        let (st, _, body) = s.get_text(&format!("/api/evidence/{c}"), Some(token)).await;
+        assert_eq!(st, 403, "{body}");
+    }
+    let mut seen = String::new();
+    for path in paths {
+        seen.push_str(&s.get_text(path, Some(LEAD)).await.2);
+    }
+    for text in secret {
+        assert!(seen.contains(text), "the safeguarding lead reads `{text}`");
+    }
+    assert_eq!(
+        s.get_text(&format!("/api/evidence/{c}"), Some(LEAD))
+            .await
+            .0,
+        200
+    );
+}

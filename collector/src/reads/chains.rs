@@ -14,7 +14,7 @@ use sealtrail::event::ChainId;
 use sealtrail::verify::{Options, Verifier};
 
 use super::params::{FromParams, NoParams, Params};
-use super::{chain_param, member, parse_line, Ask, SPEC};
+use super::{chain_param, member, parse_line, redact_for, Ask, SPEC};
 use crate::auth;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
@@ -212,6 +212,16 @@ pub(super) async fn evidence(ask: Ask, Segment(chain): Segment) -> Result<Respon
         (Ok(f), Ok(t)) if f <= t => stored_lines(&state.store, &chain, f, t).await?,
         _ => Vec::new(),
     };
+    // Evidence is exported whole (it must verify), so what holds
+    // break-glass content leaves only with the safeguarding role (seed 003).
+    if lines
+        .iter()
+        .any(|(_, l)| redact_for(&ask.reviewer, &mut parse_line(l)))
+    {
+        return Err(ApiError::Forbidden(
+            "this evidence holds break-glass reason text, context or demographics: exporting it needs the safeguarding role".into(),
+        ));
+    }
     let prev = match u64::try_from(from - 1) {
         Err(_) => json!({ "seq": Value::Null, "hash": chain.genesis(), "ts": Value::Null }),
         Ok(p) => {

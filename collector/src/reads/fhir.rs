@@ -12,7 +12,7 @@ use sealtrail::fhir::{self, BundleType};
 use sealtrail::Timestamp;
 
 use super::params::{FromParams, Params};
-use super::Ask;
+use super::{parse_line, redact_for, Ask};
 use crate::auth;
 use crate::error::ApiError;
 use crate::store::events;
@@ -66,7 +66,9 @@ pub(super) async fn audit_events(ask: Ask) -> Result<Response, ApiError> {
     let lines = events::between(store, q.from, q.to, q.limit, q.offset).await?;
     let mut found = Vec::with_capacity(lines.len());
     for line in lines {
-        match serde_json::from_str::<Event>(&line) {
+        let mut e = parse_line(&line);
+        redact_for(&ask.reviewer, &mut e);
+        match serde_json::from_value::<Event>(e) {
             Ok(e) => found.push(e),
             Err(e) => tracing::warn!(error = %e, "stored event not representable as FHIR"),
         }

@@ -7,8 +7,8 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::params::{FromParams, Params};
-use super::{member, parse_line, since_days, Ask};
-use crate::auth;
+use super::{member, parse_line, redact_for, since_days, Ask};
+use crate::auth::{self, Reviewer};
 use crate::error::ApiError;
 use crate::request::Segment;
 use crate::store;
@@ -54,7 +54,7 @@ pub(super) async fn break_glass_log(ask: Ask) -> Result<Json<Value>, ApiError> {
     let entries: Vec<Value> = page
         .rows
         .iter()
-        .map(|r| entry(r, BREAK_GLASS_MEMBERS))
+        .map(|r| entry(r, BREAK_GLASS_MEMBERS, &ask.reviewer))
         .collect();
     Ok(Json(json!({
         "days": q.days, "limit": q.limit, "offset": q.offset, "total": page.total, "entries": entries,
@@ -100,10 +100,12 @@ const ACCESS_MEMBERS: &[(&str, &str)] = &[
     ("ip", "/session/ip"),
 ];
 
-/// One listed event: the `members` taken from it, where its batch came
-/// from (`uploadIp`, kept beside the event, not in it) and where it is.
-fn entry(r: &Found, members: &[(&str, &str)]) -> Value {
-    let e = parse_line(&r.line);
+/// One listed event: the `members` taken from it (safeguarding-only text
+/// redacted for `reviewer`'s role), where its batch came from (`uploadIp`,
+/// kept beside the event, not in it) and where it is.
+fn entry(r: &Found, members: &[(&str, &str)], reviewer: &Reviewer) -> Value {
+    let mut e = parse_line(&r.line);
+    redact_for(reviewer, &mut e);
     let mut out: Map<String, Value> = members
         .iter()
         .map(|(name, pointer)| ((*name).to_owned(), member(&e, pointer)))
@@ -128,7 +130,11 @@ async fn access_history(
         q.offset,
     )
     .await?;
-    let entries: Vec<Value> = page.rows.iter().map(|r| entry(r, ACCESS_MEMBERS)).collect();
+    let entries: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|r| entry(r, ACCESS_MEMBERS, &ask.reviewer))
+        .collect();
     Ok(Json(json!({
         "id": id, "days": q.days, "limit": q.limit, "offset": q.offset, "total": page.total, "entries": entries,
     })))

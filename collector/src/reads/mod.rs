@@ -123,6 +123,50 @@ fn parse_line(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or(Value::Null)
 }
 
+/// What stands for a safeguarding-only text a reviewer of another role may not read.
+pub const REDACTED: &str = "[redacted: safeguarding only]";
+
+/// Whether `reviewer` reads break-glass reason text, context and
+/// demographics (seed 003: safeguarding staff only).
+fn sees_safeguarding(reviewer: &Reviewer) -> bool {
+    auth::BREAK_GLASS_LOG.contains(&reviewer.role.as_str())
+}
+
+/// Redacts, anywhere in `v` (an event, or a finding's evidence holding
+/// events), break-glass reason text and context and subject demographics,
+/// unless `reviewer` is safeguarding staff. Returns whether anything was.
+fn redact_for(reviewer: &Reviewer, v: &mut Value) -> bool {
+    !sees_safeguarding(reviewer) && redact(v)
+}
+
+fn redact(v: &mut Value) -> bool {
+    let mut any = false;
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(reason)) = m.get_mut("reason") {
+                if let Some(text) = reason.get_mut("text") {
+                    *text = Value::String(REDACTED.into());
+                    any = true;
+                }
+                any |= reason.remove("context").is_some();
+            }
+            if let Some(Value::Object(subject)) = m.get_mut("subject") {
+                any |= subject.remove("demographics").is_some();
+            }
+            for child in m.values_mut() {
+                any |= redact(child);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                any |= redact(child);
+            }
+        }
+        _ => {}
+    }
+    any
+}
+
 /// The member at `pointer`, or `null`.
 fn member(v: &Value, pointer: &str) -> Value {
     v.pointer(pointer).cloned().unwrap_or(Value::Null)

@@ -8,7 +8,7 @@ use chrono::{Datelike, TimeZone, Timelike};
 use serde_json::{json, Value};
 
 use super::params::{FromParams, Params};
-use super::{parse_line, since_days, Ask};
+use super::{parse_line, redact_for, since_days, Ask};
 use crate::auth;
 use crate::error::ApiError;
 use crate::store::{events, findings};
@@ -67,7 +67,10 @@ pub(super) async fn alerts(ask: Ask) -> Result<Json<Value>, ApiError> {
         from_ms: q.from,
         to_ms: q.to,
     };
-    let (found, total) = findings::list(&ask.state.store, &filter, q.offset, q.limit).await?;
+    let (mut found, total) = findings::list(&ask.state.store, &filter, q.offset, q.limit).await?;
+    for f in &mut found {
+        redact_for(&ask.reviewer, &mut f.evidence);
+    }
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for f in &found {
         *counts.entry(f.severity.clone()).or_default() += 1;

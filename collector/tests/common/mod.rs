@@ -25,6 +25,8 @@ use sealtrail_collector::{Config, Running};
 pub const LEAD: &str = "lead-token-0123456789abcdef012345";
 pub const ADMIN: &str = "admin-token-0123456789abcdef01234";
 pub const NURSE: &str = "nurse-token-0123456789abcdef01234";
+pub const COMPLIANCE: &str = "compliance-token-0123456789abcdef0";
+pub const SUPERVISOR: &str = "supervisor-token-0123456789abcdef0";
 
 pub struct TestServer {
     pub running: Running,
@@ -86,6 +88,8 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
                 .unwrap(),
             sealtrail_collector::TokenGrant::parse(&format!("{NURSE}=nurse:n1:Noor Nurse"))
                 .unwrap(),
+            sealtrail_collector::TokenGrant::parse(&format!("{COMPLIANCE}=compliance:c1")).unwrap(),
+            sealtrail_collector::TokenGrant::parse(&format!("{SUPERVISOR}=supervisor:v1")).unwrap(),
         ],
         retention_days: 730,
         max_body_bytes: 256 * 1024,
