@@ -1,7 +1,9 @@
 //! The chain benchmark: verify and append throughput on a 200,000-event
 //! chain, against SHA-256 of the same bytes measured in the same run.
 //!
-//! Run: `cargo bench --bench chain` (add `-- 50000` for another size).
+//! Run: `cargo bench --bench chain` (add `-- 50000` for another size, or
+//! `-- seal` for the sealing rows alone: a caseload under the default policy
+//! without conditions, and with a condition on every rule, and their ratio).
 //! Figures are the best of three runs each.
 #![allow(
     clippy::unwrap_used,
@@ -88,13 +90,60 @@ fn record(i: usize) -> Value {
     })
 }
 
-/// Seals a 1,000-record caseload (40 fields, 8 notes each) for a nurse
-/// with half of it on her caseload; returns the time.
-fn seal_caseload() -> Option<(Duration, usize)> {
+/// The default policy (`pkg-config/policy.default.json`) as JSON.
+fn default_policy() -> Option<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let policy =
-        Policy::parse(&std::fs::read_to_string(dir.join("pkg-config/policy.default.json")).ok()?)
-            .ok()?;
+    serde_json::from_str(&std::fs::read_to_string(dir.join("pkg-config/policy.default.json")).ok()?)
+        .ok()
+}
+
+/// `policy` without any condition: the peer of the same policy with them.
+fn without_conditions(mut policy: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("when");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if let Some(m) = policy.as_object_mut() {
+        m.remove("conditions");
+        m.remove("tests");
+    }
+    strip(&mut policy);
+    policy
+}
+
+/// `policy` with a condition on every rule: each role's (reading the
+/// record), each note type permission and host actions (reading the session).
+fn conditions_everywhere(mut policy: Value) -> Value {
+    let device = json!({"ref": "trustedDevice"});
+    let network = json!({"attribute": "session.network", "oneOf": ["onSite", "vpn", "remote"]});
+    if let Some(roles) = policy["roles"].as_object_mut() {
+        for role in roles.values_mut() {
+            if role.get("when").is_none() {
+                role["when"] = json!({"ref": "notExcludedByPatient"});
+            }
+            if let Some(perms) = role["noteTypes"].as_object_mut() {
+                for p in perms.values_mut() {
+                    if p.get("when").is_none() {
+                        p["when"] = device.clone();
+                    }
+                }
+            }
+            role["hostActions"]["when"] = network.clone();
+        }
+    }
+    policy
+}
+
+/// Seals a 1,000-record caseload (40 fields, 8 notes each) for a nurse
+/// with half of it on her caseload under `policy`; returns the time.
+fn seal_caseload(policy: &Value) -> Option<(Duration, usize)> {
+    let policy = Policy::from_value(policy).ok()?;
     let caseload: Vec<String> = (0..1000)
         .step_by(2)
         .map(|i| format!("youth-{i:04}"))
@@ -102,7 +151,7 @@ fn seal_caseload() -> Option<(Duration, usize)> {
     let session = Session::from_value(&json!({
         "userId": "staff-0012", "name": "Nurse Example", "role": "nurse", "caseload": caseload, "team": "north",
         "authStrength": "mfa", "authTime": "2026-11-23T14:00:00.000Z", "expiresAt": "2026-11-23T22:00:00.000Z",
-        "sessionId": "sess-1", "client": "bench"
+        "sessionId": "sess-1", "client": "bench", "network": "onSite", "device": "managed"
     }))
     .ok()?;
     let now = Timestamp::parse("2026-11-23T15:00:00.000Z").ok()?;
@@ -123,7 +172,49 @@ fn seal_caseload() -> Option<(Duration, usize)> {
     Some((t, sealed))
 }
 
+/// Sealing the caseload with and without conditions on every rule, in
+/// turns (best of three rounds each), and the ratio.
+fn seal_rows() {
+    let Some(policy) = default_policy() else {
+        println!("seal: pkg-config/policy.default.json did not load");
+        return;
+    };
+    let plain = without_conditions(policy.clone());
+    let everywhere = conditions_everywhere(policy);
+    let mut best_plain: Option<(Duration, usize)> = None;
+    let mut best_cond: Option<(Duration, usize)> = None;
+    for _ in 0..3 {
+        for (slot, p) in [(&mut best_plain, &plain), (&mut best_cond, &everywhere)] {
+            if let Some((t, n)) = seal_caseload(p) {
+                if slot.is_none_or(|(b, _)| t < b) {
+                    *slot = Some((t, n));
+                }
+            }
+        }
+    }
+    let (Some((t_plain, n_plain)), Some((t_cond, n_cond))) = (best_plain, best_cond) else {
+        println!("seal: a policy or the session did not load");
+        return;
+    };
+    println!(
+        "seal a 1,000-record caseload (40 fields, 8 notes each; a nurse, half on her caseload): {} ({:.1} µs/record, {n_plain} values sealed)",
+        ms(t_plain),
+        t_plain.as_secs_f64() * 1e3
+    );
+    let ratio = t_cond.as_secs_f64() / t_plain.as_secs_f64();
+    println!(
+        "the same with a condition on every rule: {} ({n_cond} values sealed); ratio {ratio:.2} (goal 1.5 or less: {})",
+        ms(t_cond),
+        if ratio <= 1.5 { "met" } else { "NOT met" }
+    );
+}
+
 fn main() {
+    // `cargo bench --bench chain -- seal`: only the sealing rows.
+    if std::env::args().skip(1).any(|a| a == "seal") {
+        seal_rows();
+        return;
+    }
     let n: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -224,12 +315,5 @@ fn main() {
         "ratio SHA-256 time / verify time = {ratio:.2} (goal 0.5 or better: {})",
         if ratio >= 0.5 { "met" } else { "NOT met" }
     );
-    match seal_caseload() {
-        Some((t, sealed)) => println!(
-            "seal a 1,000-record caseload (40 fields, 8 notes each; a nurse, half on her caseload): {} ({:.1} µs/record, {sealed} values sealed)",
-            ms(t),
-            t.as_secs_f64() * 1e3
-        ),
-        None => println!("seal: pkg-config/policy.default.json or the session did not load"),
-    }
+    seal_rows();
 }

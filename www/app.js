@@ -31,6 +31,8 @@ const state = {
   session: null,
   selected: null,
   sealed: null,
+  /** Where the demo user connects from: `onSite` (a managed device) or `remote` (an unmanaged one). */
+  network: 'onSite',
   grants: new Map(),
   eventCount: 0,
 };
@@ -48,8 +50,8 @@ function sessionFor(person, authStrength = person.authStrength, authAgeMinutes =
     expiresAt: new Date(now + 8 * 3_600_000).toISOString(),
     sessionId: `demo-${person.userId}-${now.toString(36)}`,
     client: 'sealtrail-demo/1 (' + navigator.userAgent.slice(0, 60) + ')',
-    network: 'onSite',
-    device: 'managed',
+    network: state.network,
+    device: state.network === 'onSite' ? 'managed' : 'unmanaged',
   };
 }
 
@@ -88,6 +90,17 @@ async function switchTo(userId) {
   $('auth').textContent = `auth: ${state.session.authStrength}`;
   renderRecordList(state.records);
   if (state.selected) await openRecord(state.selected);
+}
+
+/** The session switch: on site or remote; the policy's conditions decide what that changes. */
+async function switchNetwork(network) {
+  state.network = network;
+  state.session = sessionFor(state.who);
+  state.st.setSession(state.session);
+  if (state.selected) await openRecord(state.selected);
+  say(network === 'onSite'
+    ? 'Now on site, on a managed device.'
+    : 'Now remote, on an unmanaged device: very restricted notes stay sealed.');
 }
 
 async function stepUp() {
@@ -193,9 +206,16 @@ function renderValue(value, pointer) {
   return document.createTextNode(value === null || value === undefined ? '—' : String(value));
 }
 
+/** Why the policy sealed the field at `pointer`: its condition's label ("patient restriction"), if one refused. */
+function sealedBecause(pointer) {
+  return state.sealed?.decisions?.find((d) => d.pointer === pointer)?.why?.label ?? null;
+}
+
 function sealedBadge(p) {
   const label = `Sealed: ${noteTypeLabel(p.noteType)} [${p.labels.join(', ')}]`;
   const badge = el('span', { class: 'sealed', 'data-pointer': p.pointer, 'data-decision': p.type }, label);
+  const because = sealedBecause(p.pointer);
+  if (because) badge.append(el('span', { class: 'reason', 'data-reason': because, text: `· ${because}` }));
   const grant = state.grants.get(state.selected);
   if (p.type === 'stepUp') {
     badge.append(el('span', { text: `· needs ${p.authStrength} within ${p.maxAgeMinutes} min` }));
@@ -316,6 +336,7 @@ async function main() {
   fillStaff();
   renderRecordList(records);
   $('staff').addEventListener('change', (e) => switchTo(e.target.value));
+  $('network').addEventListener('change', (e) => switchNetwork(e.target.value));
   $('stepup').addEventListener('click', stepUp);
   $('breakglass').addEventListener('click', breakGlass);
   $('export').addEventListener('click', () => hostAction({ type: 'export', format: 'pdf' }));
@@ -324,7 +345,7 @@ async function main() {
   $('flush').addEventListener('click', async () => { await state.st.flush(); await refreshStatus(); });
   await refreshStatus();
   $('boot').textContent = `Audit chain ${state.st.chain} started. Every view, search, export and break-glass is logged.`;
-  window.demo = { sealtrail: state.st, state, openRecord, switchTo };
+  window.demo = { sealtrail: state.st, state, openRecord, switchTo, switchNetwork };
   document.body.dataset.ready = 'true';
 }
 

@@ -328,3 +328,39 @@ async function shrinkQuota(page) {
   await page.driver.sendDevToolsCommand('Storage.overrideQuotaForOrigin', { origin: page.base, quotaSize: 1 });
   return true;
 }
+
+test('a patient restriction and the on-site / remote switch take effect, each sealed field saying why', async () => {
+  const page = await env.browser.openPage(env.collector.url);
+  try {
+    assert.equal(await loadDemo(page, 'u-nurse-17'), 'true');
+    await openRecord(page, 'p-1007');
+    let text = await page.text('#record');
+    assert.doesNotMatch(text, /amlodipine|neighbour|Hypertension/, 'nothing of a record the patient closed to her');
+    assert.match(text, /patient restriction/, 'the reason is shown');
+    assert.match(await page.text('#record-title'), /^Sealed name/);
+    const why = await page.evaluate(() => window.demo.state.sealed.decisions.find((d) => d.pointer === '/name').why);
+    assert.equal(why.label, 'patient restriction');
+    assert.equal(why.rule, '/roles/nurse/noteTypes/general');
+
+    // A doctor of the same team still sees it.
+    await page.select('#staff', 'u-doctor-02');
+    await page.waitFor(() => window.demo.state.who.userId === 'u-doctor-02' && /a neighbour/.test(document.querySelector('#record').textContent));
+
+    // On site, the safeguarding lead sees the DV note; remote on an unmanaged device, it is sealed and says why.
+    await page.select('#staff', 'sg-001');
+    await page.waitFor(() => window.demo.state.who.userId === 'sg-001');
+    await openRecord(page, 'p-1001');
+    assert.match(await page.text('#record'), /controlling behaviour/);
+    await page.select('#network', 'remote');
+    await page.waitFor(() => window.demo.state.session.network === 'remote'
+      && !/controlling behaviour/.test(document.querySelector('#record').textContent));
+    text = await page.text('#record');
+    assert.match(text, /unmanaged remote device/);
+    await page.select('#network', 'onSite');
+    await page.waitFor(() => /controlling behaviour/.test(document.querySelector('#record').textContent));
+    assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violation under the strict policy');
+    assert.deepEqual(await page.errors(), []);
+  } finally {
+    await page.close();
+  }
+});
