@@ -261,6 +261,37 @@ fn matches_npm_canonicalize_on_random_documents() {
     );
 }
 
+/// The strict reader (a tape, not serde) reads exactly JSON: on every
+/// random document, and on every cut of it, it refuses as syntax exactly
+/// what serde_json refuses, except numbers too large for a float (JSON, and
+/// refused by the profile). Needs no node.
+#[test]
+fn the_strict_reader_agrees_with_serde_json_on_random_documents() {
+    use sealtrail::canon::strict::{self, FormatError};
+    let mut checked = 0;
+    for (name, doc) in documents() {
+        let cuts = [doc.len(), doc.len() * 2 / 3, doc.len() / 2, doc.len() / 3];
+        for cut in cuts {
+            let text = &doc.as_bytes()[..cut];
+            let serde = serde_json::from_slice::<serde_json::Value>(text);
+            if let Err(e) = &serde {
+                if e.to_string().contains("number out of range") {
+                    continue;
+                }
+            }
+            let ours = strict::parse(text);
+            assert_eq!(
+                serde.is_err(),
+                matches!(ours, Err(FormatError::Syntax(_))),
+                "{name}, first {cut} bytes: {}\n  ours: {ours:?}",
+                String::from_utf8_lossy(text)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 6000, "{checked}");
+}
+
 fn decode(h: &str) -> String {
     hex::decode(h).map_or_else(
         |_| h.to_owned(),

@@ -12,7 +12,9 @@
 //! and can feed SHA-256 directly.
 
 pub(crate) mod scan;
+mod sink;
 pub mod strict;
+pub(crate) mod tape;
 
 use std::cmp::Ordering;
 

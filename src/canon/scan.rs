@@ -30,13 +30,57 @@ pub(crate) struct Member {
     pub(crate) value: (usize, usize),
 }
 
-/// Fills `marks` (one word per 64 bytes of `b`) with the quote/backslash
-/// bitmap the scanner jumps through (see [`Scan::marks`]).
-pub(crate) fn mark_quotes(b: &[u8], marks: &mut [u64]) {
-    for (m, chunk) in marks.iter_mut().zip(b.chunks(64)) {
-        *m = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
-            bits | (quote_bits(eight) << (8 * j))
-        });
+/// The quote/backslash bitmap the scanner jumps through: bit `k % 64` of
+/// word `k / 64` is set when byte `k` is `"` or `\\`. Words are filled as
+/// the scanner reaches them, so a line that is not canonical (usually found
+/// out within its first members) costs little.
+pub(crate) struct Marks<'a> {
+    b: &'a [u8],
+    words: &'a mut [u64],
+    filled: usize,
+}
+
+impl<'a> Marks<'a> {
+    /// Marks for `b` in `words` (at least `b.len().div_ceil(64)` of them).
+    pub(crate) fn new(b: &'a [u8], words: &'a mut [u64]) -> Self {
+        Self {
+            b,
+            words,
+            filled: 0,
+        }
+    }
+
+    /// Word `w`, filling it (and a few after it) first if needed.
+    fn word(&mut self, w: usize) -> Option<u64> {
+        while self.filled <= w {
+            let to = (self.filled + 4).min(self.words.len());
+            if to == self.filled {
+                return None;
+            }
+            for k in self.filled..to {
+                let chunk = self.b.get(k * 64..).unwrap_or_default();
+                let chunk = chunk.get(..64).unwrap_or(chunk);
+                let bits = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
+                    bits | (quote_bits(eight) << (8 * j))
+                });
+                if let Some(slot) = self.words.get_mut(k) {
+                    *slot = bits;
+                }
+            }
+            self.filled = to;
+        }
+        self.words.get(w).copied()
+    }
+
+    /// The next `"` or `\\` at or after byte `from`.
+    pub(crate) fn next(&mut self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut word = self.word(w)? & (u64::MAX << (from % 64));
+        while word == 0 {
+            w += 1;
+            word = self.word(w)?;
+        }
+        Some(w * 64 + word.trailing_zeros() as usize)
     }
 }
 
@@ -78,28 +122,21 @@ impl Members {
 
 /// A strict canonical-JSON scanner: `None` as soon as anything is not
 /// exactly canonical.
-pub(crate) struct Scan<'a> {
+pub(crate) struct Scan<'a, 'm> {
     b: &'a [u8],
     i: usize,
-    /// Bit `k % 64` of word `k / 64` is set when byte `k` is `"` or `\\`:
-    /// strings are skipped by jumping between set bits.
-    marks: &'a [u64],
+    /// Strings are skipped by jumping between the marked quotes and backslashes.
+    marks: &'m mut Marks<'a>,
 }
 
-impl<'a> Scan<'a> {
-    pub(crate) fn new(b: &'a [u8], marks: &'a [u64], from: usize) -> Self {
+impl<'a, 'm> Scan<'a, 'm> {
+    pub(crate) fn new(b: &'a [u8], marks: &'m mut Marks<'a>, from: usize) -> Self {
         Self { b, i: from, marks }
     }
 
     /// The next `"` or `\\` at or after the cursor.
-    fn next_mark(&self) -> Option<usize> {
-        let mut w = self.i / 64;
-        let mut word = self.marks.get(w)? & (u64::MAX << (self.i % 64));
-        while word == 0 {
-            w += 1;
-            word = *self.marks.get(w)?;
-        }
-        Some(w * 64 + word.trailing_zeros() as usize)
+    fn next_mark(&mut self) -> Option<usize> {
+        self.marks.next(self.i)
     }
 
     /// Where the scanner is: after a successful [`Scan::object`], just

@@ -15,19 +15,15 @@
 //!
 //! ([`crate::Timestamp::parse`] holds the rule for `ts`.)
 //!
-//! [`parse`] reads text, refusing duplicate names (the one rule a parsed
-//! tree can no longer show); [`to_vec`], [`to_string`] and [`hash_object`]
-//! write a tree's canonical form and check the other rules as they go, the
-//! last one straight into SHA-256 without building the text first.
+//! [`parse`] reads text under every rule (the only place a name given twice
+//! can still be seen); [`to_vec`], [`to_string`] and [`hash_object`] write a
+//! tree's canonical form and check the other rules as they go, the last one
+//! straight into SHA-256 without building the text first.
 
-use std::cell::Cell;
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
-use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
-use sha2::{Digest as _, Sha256};
 
+use super::sink::{self, HashSink, Sink};
+use super::tape::{Field, Tape};
 use super::utf16_cmp;
 use crate::Digest;
 
@@ -73,29 +69,26 @@ pub enum FormatError {
     },
 }
 
-/// Parses `text` as event JSON: [`FormatError::Duplicate`] for a member
-/// named twice, [`FormatError::Syntax`] for anything that is not JSON.
-/// Numbers and strings are checked when the tree is written.
+/// Parses `text` as event JSON: [`FormatError::Syntax`] for anything that
+/// is not JSON, else the first breach of the profile found (a member named
+/// twice first), else the tree.
 pub fn parse(text: &[u8]) -> Result<Value, FormatError> {
     parse_noting_seq(text).map_err(|(e, _)| e)
 }
 
-/// [`parse`], also returning on failure the top-level `seq` when one was
-/// read, so a verifier can say which event broke the rule.
+/// [`parse`], also returning on failure the top-level `seq` (when the text
+/// is JSON and has one), so a verifier can say which event broke the rule.
 pub(crate) fn parse_noting_seq(text: &[u8]) -> Result<Value, (FormatError, Option<u64>)> {
-    let seen = Seen::default();
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let parsed = Node {
-        path: Path::Root,
-        seen: &seen,
-    }
-    .deserialize(&mut de)
-    .and_then(|v| de.end().map(|()| v));
-    let seq = seen.seq.get();
-    match (parsed, seen.duplicate.take()) {
-        (_, Some(pointer)) => Err((FormatError::Duplicate { pointer }, seq)),
-        (Ok(v), None) => Ok(v),
-        (Err(e), None) => Err((FormatError::Syntax(e.to_string()), None)),
+    let tape = Tape::parse(text).map_err(|e| (e, None))?;
+    match tape.duplicate().or_else(|| tape.fault()) {
+        Some(e) => {
+            let seq = match tape.field(&["seq"]) {
+                Field::Uint(n) => Some(n),
+                _ => None,
+            };
+            Err((e, seq))
+        }
+        None => Ok(tape.to_value()),
     }
 }
 
@@ -117,46 +110,11 @@ pub fn to_string(value: &Value) -> Result<String, FormatError> {
 /// SHA-256 of the canonical form of the object `members` without the member
 /// named `without`, checked as written; the canonical text is never built.
 pub fn hash_object(members: &Map<String, Value>, without: &str) -> Result<Digest, FormatError> {
-    let mut sink = HashSink {
-        sha: Sha256::new(),
-        buf: Vec::with_capacity(HASH_BUF),
-    };
+    let mut sink = HashSink::new();
     Writer { out: &mut sink }
         .object(members, Some(without))
         .map_err(|f| (*f).into_error())?;
-    sink.sha.update(&sink.buf);
-    Ok(Digest(sink.sha.finalize().into()))
-}
-
-/// Where canonical bytes go.
-trait Sink {
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl Sink for Vec<u8> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-/// Bytes gathered before each SHA-256 update: a canonical form is written
-/// in many short pieces, and one update per piece would cost more than the
-/// hashing.
-const HASH_BUF: usize = 4096;
-
-struct HashSink {
-    sha: Sha256,
-    buf: Vec<u8>,
-}
-
-impl Sink for HashSink {
-    fn put(&mut self, bytes: &[u8]) {
-        if self.buf.len() + bytes.len() > HASH_BUF {
-            self.sha.update(&self.buf);
-            self.buf.clear();
-        }
-        self.buf.extend_from_slice(bytes);
-    }
+    Ok(sink.finish())
 }
 
 /// Writes RFC 8785 canonical JSON of event JSON: members in UTF-16 order,
@@ -266,44 +224,11 @@ impl<S: Sink> Writer<'_, S> {
     }
 
     fn string(&mut self, s: &str) -> Result<(), Box<Fault>> {
-        self.out.put(b"\"");
-        let b = s.as_bytes();
-        let mut run = 0;
-        let mut unicode = *b"\\u0000";
-        for (i, &c) in b.iter().enumerate() {
-            let escape: &[u8] = match c {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x20.. => continue,
-                0 => return Err(Box::new(Fault::new(Kind::Nul))),
-                0x08 => b"\\b",
-                0x09 => b"\\t",
-                0x0a => b"\\n",
-                0x0c => b"\\f",
-                0x0d => b"\\r",
-                _ => {
-                    let [.., hi, lo] = &mut unicode;
-                    *hi = b'0' + (c >> 4);
-                    *lo = hex_digit(c & 15);
-                    &unicode
-                }
-            };
-            self.out.put(b.get(run..i).unwrap_or_default());
-            self.out.put(escape);
-            run = i + 1;
+        if sink::string(self.out, s) {
+            Ok(())
+        } else {
+            Err(Box::new(Fault::new(Kind::Nul)))
         }
-        self.out.put(b.get(run..).unwrap_or_default());
-        self.out.put(b"\"");
-        Ok(())
-    }
-}
-
-/// The lowercase hex digit of `n` (below 16).
-fn hex_digit(n: u8) -> u8 {
-    if n < 10 {
-        b'0' + n
-    } else {
-        b'a' + n - 10
     }
 }
 
@@ -355,7 +280,7 @@ impl Fault {
 
 /// A JSON Pointer from its tokens, with control characters shown as
 /// `\u00XX` so a message never carries them raw.
-fn readable_pointer<'t>(tokens: impl Iterator<Item = &'t str>) -> String {
+pub(super) fn readable_pointer<'t>(tokens: impl Iterator<Item = &'t str>) -> String {
     let mut out = String::new();
     for t in tokens {
         out.push('/');
@@ -368,129 +293,6 @@ fn readable_pointer<'t>(tokens: impl Iterator<Item = &'t str>) -> String {
         }
     }
     out
-}
-
-/// Where the parser is, for the pointer of a duplicate: a list linked
-/// through the stack, turned into text only when a duplicate is found.
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    Root,
-    Key(&'a Path<'a>, &'a str),
-    Index(&'a Path<'a>, usize),
-}
-
-impl Path<'_> {
-    fn pointer(&self, last: &str) -> String {
-        let mut tokens = vec![last.to_owned()];
-        let mut at = self;
-        loop {
-            match at {
-                Path::Root => break,
-                Path::Key(up, k) => {
-                    tokens.push((*k).to_owned());
-                    at = up;
-                }
-                Path::Index(up, i) => {
-                    tokens.push(i.to_string());
-                    at = up;
-                }
-            }
-        }
-        readable_pointer(tokens.iter().rev().map(String::as_str))
-    }
-}
-
-/// What the parse noticed beside the tree.
-#[derive(Default)]
-struct Seen {
-    duplicate: Cell<Option<String>>,
-    seq: Cell<Option<u64>>,
-}
-
-/// Parses one JSON value into a [`Value`], refusing duplicate member names.
-#[derive(Clone, Copy)]
-struct Node<'a> {
-    path: Path<'a>,
-    seen: &'a Seen,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
-        // Finite: serde_json refuses numbers out of the f64 range.
-        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(Node {
-            path: Path::Index(&self.path, items.len()),
-            seen: self.seen,
-        })? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut members = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(Node {
-                path: Path::Key(&self.path, &key),
-                seen: self.seen,
-            })?;
-            if matches!(self.path, Path::Root) && key == "seq" {
-                self.seen.seq.set(value.as_u64());
-            }
-            match members.entry(key) {
-                Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-                Entry::Occupied(slot) => {
-                    self.seen.duplicate.set(Some(self.path.pointer(slot.key())));
-                    return Err(A::Error::custom("duplicate member name"));
-                }
-            }
-        }
-        Ok(Value::Object(members))
-    }
 }
 
 #[cfg(test)]
@@ -518,10 +320,17 @@ mod tests {
     }
 
     #[test]
-    fn the_seq_read_before_a_duplicate_is_kept() {
-        let (e, seq) = parse_noting_seq(br#"{"seq":7,"x":1,"x":2}"#).unwrap_err();
-        assert!(matches!(e, FormatError::Duplicate { .. }));
-        assert_eq!(seq, Some(7));
+    fn a_breach_still_reports_the_seq() {
+        for text in [
+            r#"{"seq":7,"x":1,"x":2}"#,
+            r#"{"x":1,"x":2,"seq":7}"#,
+            r#"{"x":1.5,"seq":7}"#,
+            r#"{"seq":7,"x":"\u0000"}"#,
+        ] {
+            let (e, seq) = parse_noting_seq(text.as_bytes()).unwrap_err();
+            assert!(!matches!(e, FormatError::Syntax(_)), "{text}");
+            assert_eq!(seq, Some(7), "{text}");
+        }
         let (e, seq) = parse_noting_seq(br#"{"seq":7,"x":"#).unwrap_err();
         assert!(matches!(e, FormatError::Syntax(_)));
         assert_eq!(seq, None);
@@ -539,53 +348,87 @@ mod tests {
 
     #[test]
     fn numbers_are_integers_within_two_to_the_53() {
-        let write = |text: &str| to_vec(&parse(text.as_bytes()).unwrap());
         for (text, canonical) in [
             ("[9007199254740991]", "[9007199254740991]"),
             ("[-9007199254740991]", "[-9007199254740991]"),
             ("[0, -1]", "[0,-1]"),
         ] {
-            assert_eq!(write(text).unwrap(), canonical.as_bytes());
-        }
-        for (text, found) in [("[1.0]", "1.0"), ("[1e2]", "100.0"), ("[-0]", "-0.0")] {
             assert_eq!(
-                write(text),
+                to_vec(&parse(text.as_bytes()).unwrap()).unwrap(),
+                canonical.as_bytes()
+            );
+        }
+        // Read from text, the number is named as written.
+        for text in ["1.0", "1e2", "-0", "-0.0", "1E400"] {
+            assert_eq!(
+                parse(format!("[{text}]").as_bytes()),
                 Err(FormatError::NotInteger {
                     pointer: "/0".into(),
-                    found: found.into()
+                    found: text.into()
                 }),
                 "{text}"
             );
         }
         for text in [
-            "[9007199254740992]",
-            "[-9007199254740992]",
-            "[18446744073709551616]",
+            "9007199254740992",
+            "-9007199254740992",
+            "18446744073709551616",
         ] {
             assert!(
-                matches!(write(text), Err(FormatError::OutOfRange { .. })),
+                matches!(
+                    parse(format!("[{text}]").as_bytes()),
+                    Err(FormatError::OutOfRange { .. })
+                ),
                 "{text}"
             );
         }
+        // Written from a tree, likewise.
+        let tree = |v: serde_json::Value| to_vec(&v);
+        assert_eq!(
+            tree(serde_json::json!([1.5])),
+            Err(FormatError::NotInteger {
+                pointer: "/0".into(),
+                found: "1.5".into()
+            })
+        );
+        assert!(matches!(
+            tree(serde_json::json!({"a": [9_007_199_254_740_992_u64]})),
+            Err(FormatError::OutOfRange { pointer, .. }) if pointer == "/a/0"
+        ));
+        assert!(matches!(
+            tree(serde_json::json!([-9_007_199_254_740_992_i64])),
+            Err(FormatError::OutOfRange { .. })
+        ));
     }
 
     #[test]
     fn u0000_is_refused_in_strings_and_names() {
-        let write = |text: &str| to_vec(&parse(text.as_bytes()).unwrap());
         assert_eq!(
-            write(r#"{"a":["x\u0000"]}"#),
+            parse(br#"{"a":["x\u0000"]}"#),
             Err(FormatError::Nul {
                 pointer: "/a/0".into()
             })
         );
         assert_eq!(
-            write(r#"{"a\u0000b":1}"#),
+            parse(br#"{"a\u0000b":1}"#),
             Err(FormatError::Nul {
                 pointer: "/a\\u0000b".into()
             })
         );
         assert_eq!(
-            write(r#"["\u0001\u001f"]"#).unwrap(),
+            to_vec(&serde_json::json!({"a": ["x\u{0}"]})),
+            Err(FormatError::Nul {
+                pointer: "/a/0".into()
+            })
+        );
+        assert_eq!(
+            to_vec(&serde_json::json!({"a\u{0}b": 1})),
+            Err(FormatError::Nul {
+                pointer: "/a\\u0000b".into()
+            })
+        );
+        assert_eq!(
+            to_vec(&parse(br#"["\u0001\u001f"]"#).unwrap()).unwrap(),
             br#"["\u0001\u001f"]"#
         );
     }

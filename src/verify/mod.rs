@@ -12,15 +12,18 @@
 //! bytes (see `fast.rs`), with answers identical to the general path.
 
 mod fast;
+mod members;
+
+use members::NotAnObject;
 
 use std::fmt;
 use std::io::BufRead;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::canon::strict;
-use crate::chain::hash_event;
+use crate::canon::tape::{self, Tape};
 use crate::event::ChainId;
 use crate::event::VERSION;
 use crate::{Digest, Timestamp};
@@ -115,55 +118,34 @@ pub struct Inspected {
 /// shows a member named twice in its text: read text with [`inspect_line`]
 /// (or [`crate::canon::strict::parse`]), which refuses that too.
 pub fn inspect(event: &Value, position: u64) -> Result<Inspected, Failure> {
-    let fail = |seq: Option<u64>, rule: Rule, detail: String| Failure {
-        seq,
-        position,
-        rule,
-        detail,
-    };
-    let Value::Object(map) = event else {
-        return Err(fail(None, Rule::Format, "not a JSON object".into()));
-    };
-    let seq_written = map.get("seq").and_then(Value::as_u64);
-    let format = |detail: &str| fail(seq_written, Rule::Format, detail.to_owned());
-    let string = |name: &str| -> Result<String, Failure> {
-        map.get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| format(&format!("member `{name}` is missing or not a string")))
-    };
-    let v = map
-        .get("v")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| format("member `v` is missing or not a non-negative integer"))?;
-    let seq = seq_written
-        .ok_or_else(|| format("member `seq` is missing or not a non-negative integer"))?;
-    let chain = string("chain")?;
-    let prev = string("prev")?;
-    let hash = string("hash")?;
-    let ts_text = string("ts")?;
-    let ts = Timestamp::parse(&ts_text).map_err(|e| format(&format!("member `ts`: {e}")))?;
-    check_required_shape(map).map_err(|d| format(&d))?;
-    let computed = hash_event(map).map_err(|e| format(&e.to_string()))?;
-    Ok(Inspected {
-        v,
-        chain,
-        seq,
-        ts,
-        prev,
-        hash,
-        computed,
-    })
+    match event {
+        Value::Object(map) => members::inspect(map, position),
+        _ => members::inspect(&NotAnObject, position),
+    }
 }
 
 /// [`inspect`] for one line of JSONL text: the fast path when the line is
 /// canonical, else a strict parse (a member named twice is a `format`
 /// failure). A line that is not JSON is a `format` failure without a `seq`.
 pub fn inspect_line(line: &[u8], position: u64) -> Result<Inspected, Failure> {
-    if let Some(i) = fast::inspect_canonical(line) {
-        return Ok(i);
+    let not_json = |e: strict::FormatError| Failure {
+        seq: None,
+        position,
+        rule: Rule::Format,
+        detail: e.to_string(),
+    };
+    // One pass each over the line, for both paths: UTF-8, and whether it
+    // holds a raw control character (a canonical line never does).
+    let text = tape::utf8(line).map_err(not_json)?;
+    let control = tape::has_control(line);
+    if !control {
+        if let Some(i) = fast::inspect_canonical(text) {
+            return Ok(i);
+        }
     }
-    inspect(&parse_line(line, position)?, position)
+    // The general path: read into a tape, hash its canonical form directly.
+    let tape = Tape::parse_text(text, control).map_err(not_json)?;
+    members::inspect(&tape, position)
 }
 
 /// Reads one event's text strictly ([`crate::canon::strict::parse`]): a
@@ -188,27 +170,6 @@ impl Failure {
     /// bad input and the second as a broken chain.
     pub fn is_not_json(&self) -> bool {
         self.rule == Rule::Format && self.seq.is_none() && self.detail.starts_with(NOT_JSON)
-    }
-}
-
-/// The spec's required members beyond the chain ones: `actor` (with `id` and
-/// `role`), `action`, and `outcome` from its four values.
-fn check_required_shape(map: &Map<String, Value>) -> Result<(), String> {
-    let actor = map
-        .get("actor")
-        .and_then(Value::as_object)
-        .ok_or("member `actor` is missing or not an object")?;
-    for m in ["id", "role"] {
-        if !actor.get(m).is_some_and(Value::is_string) {
-            return Err(format!("member `actor.{m}` is missing or not a string"));
-        }
-    }
-    if !map.get("action").is_some_and(Value::is_string) {
-        return Err("member `action` is missing or not a string".into());
-    }
-    match map.get("outcome").and_then(Value::as_str) {
-        Some("success" | "denied" | "cancelled" | "error") => Ok(()),
-        _ => Err("member `outcome` is not one of success, denied, cancelled, error".into()),
     }
 }
 
