@@ -243,6 +243,12 @@ fn schema_and_parser_agree_on_shape_errors() {
         Box::new(|v| v["grants"][0]["role"] = json!("nurse")),
         Box::new(|v| v["alerts"]["businessHours"]["start"] = json!("8:00")),
         Box::new(|v| v["breakGlass"]["incidentRefRequired"] = json!("yes")),
+        Box::new(|v| v["review"]["routing"]["high"]["respondWithinMinutes"] = json!(0)),
+        Box::new(|v| v["review"]["breakGlassSeverity"] = json!("low")),
+        Box::new(|v| v["review"]["outcomes"][0]["id"] = json!("Care OK")),
+        Box::new(|v| v["review"]["outcomes"] = json!([])),
+        Box::new(|v| v["review"]["staffNames"] = json!("initials")),
+        Box::new(|v| v["review"]["routing"]["critical"]["escalation"] = json!("director")),
         Box::new(|v| v["version"] = json!(2)),
         Box::new(|v| v["fields"][0]["pointer"] = json!("riskFlags")),
         Box::new(|v| {
@@ -314,4 +320,28 @@ fn broken_policy_fixtures_are_refused_at_their_pointer() {
             "{name}: {e}"
         );
     }
+}
+
+/// Review settings refused by the parser name their pointer under `/review`.
+#[test]
+fn review_settings_errors_name_their_pointer() {
+    let (p, m) = error_at(|v| v["review"]["routing"]["high"]["respondWithinMinutes"] = json!(0));
+    assert_eq!(p, "/review/routing/high/respondWithinMinutes");
+    assert!(m.contains("at least 1"), "{m}");
+    let (p, m) = error_at(|v| v["review"]["outcomes"][1]["id"] = json!("appropriate"));
+    assert_eq!(p, "/review/outcomes/1/id");
+    assert!(m.contains("defined twice"), "{m}");
+    let (p, _) = error_at(|v| v["review"]["routing"]["medium"]["primary"] = json!(" "));
+    assert_eq!(p, "/review/routing/medium/primary");
+    let (p, _) = error_at(|v| v["review"]["outcomes"] = json!([]));
+    assert_eq!(p, "/review/outcomes");
+    let doc = policy().doc().clone();
+    assert!(doc.review.outcome("inappropriate").unwrap().inappropriate);
+    assert_eq!(
+        doc.review
+            .route(sealtrail::policy::CaseSeverity::Critical)
+            .primary
+            .as_deref(),
+        Some("sg-001")
+    );
 }

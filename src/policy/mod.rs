@@ -9,7 +9,8 @@
 //! patterns, so deciding a caseload never re-reads the policy text. Its
 //! [`Policy::hash`] names it in every event. Its `alerts` member
 //! ([`AlertConfig`]: thresholds, business hours) is what [`crate::alerts`]
-//! reads.
+//! reads; its `review` member ([`ReviewConfig`]: case outcomes, routing and
+//! response times) is what the collector's case workflow reads.
 
 mod alert_config;
 mod attribute;
@@ -19,6 +20,7 @@ mod error;
 pub mod model;
 pub mod pattern;
 pub(crate) mod rules;
+mod review_config;
 mod validate;
 
 use serde_json::Value;
@@ -34,6 +36,10 @@ pub use model::{
     NoteRule, NoteType, Operation, PolicyDoc, RecordLayout, Role, Scope, SessionRules, StepUpRule,
 };
 pub use pattern::{Pattern, PatternError};
+pub use review_config::{
+    CaseSeverity, OutcomeDef, ReviewConfig, ReviewConfigError, ReviewProblem, Route, Routing,
+    StaffNames,
+};
 
 use crate::{canon, Digest};
 
@@ -56,6 +62,8 @@ const ARRAYS: &[&str] = &[
     "/alerts/exportActions",
     "/alerts/roleChangeActions",
     "/alerts/carePurposes",
+    "/review/outcomes",
+    "/review/routing/*/escalation",
 ];
 
 /// Where a policy holds conditions and record defaults, which their own

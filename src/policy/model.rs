@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::alert_config::AlertConfig;
+use super::review_config::ReviewConfig;
 use crate::Timestamp;
 
 /// The whole policy.
@@ -60,6 +61,9 @@ pub struct PolicyDoc {
     /// [`crate::decision::selftest`]); no effect on decisions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<Value>,
+    /// Case outcomes, routing, response times and report naming (all have defaults).
+    #[serde(default)]
+    pub review: ReviewConfig,
 }
 
 /// Where a record keeps the facts events need (JSON Pointers into the record).

@@ -39,7 +39,10 @@ pub(crate) fn validate(doc: &PolicyDoc) -> Result<(), PolicyError> {
     }
     auth(doc)?;
     break_glass(doc, &doc.break_glass)?;
-    alerts(&doc.alerts)
+    alerts(&doc.alerts)?;
+    doc.review
+        .validate()
+        .map_err(|e| PolicyError::invalid(format!("/review{}", e.pointer), e.problem.to_string()))
 }
 
 /// The alert settings' own checks, their pointers placed under `/alerts`.
