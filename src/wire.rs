@@ -265,6 +265,12 @@ pub enum Refusal {
         /// What a person reads.
         message: String,
     },
+    /// `409` of a review action that does not fit the case's state (a
+    /// resolved case takes comments only); never an upload's answer.
+    Conflict {
+        /// What a person reads.
+        message: String,
+    },
     /// `405`.
     MethodNotAllowed {
         /// What a person reads.
@@ -299,7 +305,8 @@ impl Refusal {
             Refusal::Gap { .. }
             | Refusal::Fork { .. }
             | Refusal::Tamper { .. }
-            | Refusal::Clock { .. } => 409,
+            | Refusal::Clock { .. }
+            | Refusal::Conflict { .. } => 409,
             Refusal::BadRequest { .. } => 400,
             Refusal::Unauthorized { .. } => 401,
             Refusal::Forbidden { .. } => 403,
@@ -323,6 +330,7 @@ impl Refusal {
             Refusal::Unauthorized { .. } => "unauthorized",
             Refusal::Forbidden { .. } => "forbidden",
             Refusal::NotFound { .. } => "not-found",
+            Refusal::Conflict { .. } => "conflict",
             Refusal::MethodNotAllowed { .. } => "method-not-allowed",
             Refusal::TooLarge { .. } => "too-large",
             Refusal::RateLimited { .. } => "rate-limited",
@@ -342,6 +350,7 @@ impl Refusal {
             | Refusal::Unauthorized { message }
             | Refusal::Forbidden { message, .. }
             | Refusal::NotFound { message }
+            | Refusal::Conflict { message }
             | Refusal::MethodNotAllowed { message }
             | Refusal::TooLarge { message }
             | Refusal::RateLimited { message }

@@ -189,6 +189,9 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         credential_grace_days: 30,
         clock_skew_seconds: 120,
         insecure_open_ingest: minter.is_none(),
+        notify_url: None,
+        notify_secret: None,
+        notify_interval_secs: 30,
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);

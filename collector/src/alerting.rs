@@ -50,28 +50,37 @@ pub struct AlertSettings {
     pub break_glass_roles: Vec<String>,
 }
 
-impl AlertSettings {
-    /// From a policy file, or the seed 003 defaults when there is none.
-    pub fn load(policy: Option<&Path>) -> Result<Self, AlertSetupError> {
-        let Some(path) = policy else {
-            return Ok(Self {
-                config: AlertConfig::default(),
-                break_glass_roles: vec!["admin".into(), "safeguardingLead".into()],
-            });
-        };
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| AlertSetupError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let policy = Policy::parse(&text).map_err(|e| AlertSetupError::Policy {
+/// Reads and checks the policy file, if one is configured.
+pub fn read_policy(path: Option<&Path>) -> Result<Option<Policy>, AlertSetupError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| AlertSetupError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    Policy::parse(&text)
+        .map(Some)
+        .map_err(|e| AlertSetupError::Policy {
             path: shown,
             message: e.to_string(),
-        })?;
-        Ok(Self {
-            config: policy.doc().alerts.clone(),
-            break_glass_roles: policy.doc().break_glass.roles.clone(),
         })
+}
+
+impl AlertSettings {
+    /// From a policy, or the seed 003 defaults when there is none.
+    pub fn of(policy: Option<&Policy>) -> Self {
+        match policy {
+            Some(p) => Self {
+                config: p.doc().alerts.clone(),
+                break_glass_roles: p.doc().break_glass.roles.clone(),
+            },
+            None => Self {
+                config: AlertConfig::default(),
+                break_glass_roles: vec!["admin".into(), "safeguardingLead".into()],
+            },
+        }
     }
 
     /// The widest rule window, in milliseconds: how far back a restart re-reads.

@@ -26,6 +26,13 @@ pub const BREAK_GLASS_LOG: &[&str] = &[SAFEGUARDING_LEAD];
 pub const ALERTS: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE, SUPERVISOR];
 /// Roles that may read access histories, chain status, statistics, FHIR and evidence.
 pub const REVIEW: &[&str] = &[SAFEGUARDING_LEAD, ADMIN, COMPLIANCE];
+/// Roles that may assign, acknowledge and investigate a case (break-glass
+/// reviews: [`BREAK_GLASS_LOG`] only, whatever the operation).
+pub const TRIAGE: &[&str] = &[SAFEGUARDING_LEAD, SUPERVISOR];
+/// Roles that may add a note to a case.
+pub const COMMENT: &[&str] = &[SAFEGUARDING_LEAD, SUPERVISOR, COMPLIANCE];
+/// Roles that may resolve a case with an outcome.
+pub const RESOLVE: &[&str] = &[SAFEGUARDING_LEAD];
 
 /// The shortest review token the collector starts with: guessing one must
 /// be hopeless (failed attempts are also rate-limited and logged).

@@ -114,6 +114,21 @@ pub struct Config {
     pub insecure_open_ingest: bool,
 
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
+    /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use,
+    /// and whose `review` member routes cases and sets their response times and outcomes.
     #[arg(long, env = "SEALTRAIL_POLICY")]
     pub policy: Option<PathBuf>,
+
+    /// A URL the notification hook POSTs case messages to (off by default).
+    #[arg(long, env = "SEALTRAIL_NOTIFY_URL")]
+    pub notify_url: Option<String>,
+
+    /// The secret (at least 16 bytes) signing each notification with
+    /// HMAC-SHA256; prefer the environment (flags show in `ps`).
+    #[arg(long, env = "SEALTRAIL_NOTIFY_SECRET", hide_env_values = true)]
+    pub notify_secret: Option<String>,
+
+    /// Seconds between notification rounds.
+    #[arg(long, env = "SEALTRAIL_NOTIFY_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub notify_interval_secs: u32,
 }

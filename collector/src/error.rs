@@ -8,6 +8,7 @@ use axum::Json;
 use sealtrail::wire::Refusal;
 
 use crate::ingest::IngestError;
+use crate::readlog::ReadLogError;
 
 /// Every failure a handler answers with, as `{"error": code, "message": text}`.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,9 @@ pub enum ApiError {
     /// `404`.
     #[error("{0}")]
     NotFound(String),
+    /// `409`: the request does not fit the current state (a case already resolved).
+    #[error("{0}")]
+    Conflict(String),
     /// `405`.
     #[error("this method is not allowed here")]
     MethodNotAllowed,
@@ -68,6 +72,12 @@ impl From<IngestError> for ApiError {
     }
 }
 
+impl From<ReadLogError> for ApiError {
+    fn from(e: ReadLogError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         let status = r.status();
@@ -95,6 +105,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => Refusal::Unauthorized { message },
             ApiError::Forbidden(_) => Refusal::Forbidden { message, seq: None },
             ApiError::NotFound(_) => Refusal::NotFound { message },
+            ApiError::Conflict(_) => Refusal::Conflict { message },
             ApiError::MethodNotAllowed => Refusal::MethodNotAllowed { message },
             ApiError::Body { status, .. } if status == StatusCode::PAYLOAD_TOO_LARGE => {
                 Refusal::TooLarge { message }

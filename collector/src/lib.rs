@@ -18,6 +18,11 @@
 //!   (`ingest::prepare`), then judged by a pure function over (stored range,
 //!   anchors, batch) ([`decision`]) inside one write transaction per batch
 //!   (SQLite groups the batches waiting, a savepoint each);
+//! - `cases`: every finding and break-glass as a case with a state derived
+//!   from reviewers' steps (assign, acknowledge, investigate, comment,
+//!   resolve), each appended to `case_events` and the read log in one
+//!   transaction; `notify`: the outgoing, signed, retried webhook telling a
+//!   case's recipients (off by default);
 //! - `alerting`: the core's alert engine, fed as batches are stored;
 //!   `retention`: old events move to an archive table, never deleted;
 //! - `tlog`: the transparency log of every acknowledged event (a sequencer
@@ -25,16 +30,19 @@
 //!   endpoints, the witness client); `witness`: `sealtrail-collector
 //!   witness`, a minimal C2SP witness with its own SQLite state;
 //! - `store`: every SQL statement, one module of typed queries per table
-//!   (`chains`, `events`, `anchors`, `findings`, `read_log`, `tlog`), SQLite or
+//!   (`chains`, `events`, `anchors`, `findings`, `read_log`, `tlog`,
+//!   `case_events`, `notifications`), SQLite or
 //!   PostgreSQL behind one `sqlx::Any` pool, migrations kept in step.
 
 mod alerting;
 mod auth;
+pub mod cases;
 pub mod clock;
 mod config;
 pub mod credentials;
 mod error;
 mod ingest;
+pub mod notify;
 mod readlog;
 mod reads;
 mod request;

@@ -15,17 +15,19 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::alerting::{AlertSettings, Alerting};
+use crate::alerting::{read_policy, AlertSettings, Alerting};
 use crate::auth::Tokens;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::Verifier;
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, Timings};
+use crate::notify::{Notifier, NotifyConfigError};
 use crate::readlog::ReadLog;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::tlog::Log;
-use crate::{reads, upload};
+use crate::{cases, reads, upload};
 
 /// The strict content security policy of every response (pages work under it:
 /// no inline script or style, only `wasm-unsafe-eval` for the module).
@@ -70,6 +72,9 @@ pub enum StartError {
     /// Neither a credential key nor open ingest.
     #[error("uploads need a credential key: pass `--credential-key FILE` (`sealtrail-collector keygen` makes one), or `--insecure-open-ingest` for development only")]
     NoCredentialKey,
+    /// The notification hook's settings.
+    #[error(transparent)]
+    Notify(#[from] NotifyConfigError),
     /// The read log could not resume.
     #[error("the collector's read log cannot resume: {0}")]
     ReadLog(String),
@@ -77,10 +82,17 @@ pub enum StartError {
 
 /// Opens the store and builds the router.
 pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
-    let alerting = Alerting::new(AlertSettings::load(config.policy.as_deref())?)?;
+    let policy = read_policy(config.policy.as_deref())?;
+    let alerting = Alerting::new(AlertSettings::of(policy.as_ref()))?;
+    let review = policy.map(|p| p.doc().review.clone()).unwrap_or_default();
+    let notifier = Notifier::new(
+        config.notify_url.as_deref(),
+        config.notify_secret.as_deref(),
+    )?;
     let store = Store::open(&config.database).await?;
     alerting.warm(&store).await?;
-    let read_log = ReadLog::open(&store)
+    let clock = Clock::default();
+    let read_log = ReadLog::open(&store, clock.clone())
         .await
         .map_err(|e| StartError::ReadLog(e.to_string()))?;
     let log = Log::open(
@@ -119,6 +131,9 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         trusted_proxies: config.trusted_proxies.clone().into(),
         log,
         credentials,
+        clock,
+        review: Arc::new(review),
+        notifier: Arc::new(notifier),
     };
     let upload = Router::new()
         .route(
@@ -138,6 +153,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         .merge(upload)
         .merge(read)
         .merge(crate::tlog::http::routes())
+        .merge(cases::api::routes())
         // Errors are JSON everywhere under `/api`, unknown paths and methods too.
         .route("/api/{*rest}", any(no_such_api))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -214,6 +230,10 @@ pub struct Running {
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     let (router, state) = build(config).await?;
     crate::retention::spawn(state.store.clone(), state.retention_days);
+    crate::notify::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(u64::from(config.notify_interval_secs)),
+    );
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {

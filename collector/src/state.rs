@@ -4,10 +4,14 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use sealtrail::policy::ReviewConfig;
+
 use crate::alerting::Alerting;
 use crate::auth::{HasTokens, Tokens};
 use crate::credentials::Verifier;
+use crate::clock::Clock;
 use crate::ingest::{Ingestor, Timings};
+use crate::notify::Notifier;
 use crate::readlog::ReadLog;
 use crate::store::Store;
 use crate::tlog::Log;
@@ -35,6 +39,12 @@ pub struct AppState {
     pub log: Arc<Log>,
     /// Checks upload credentials (none only with `--insecure-open-ingest`).
     pub credentials: Option<Arc<Verifier>>,
+    /// The clock cases, the read log and the notifier read (tests move it).
+    pub clock: Clock,
+    /// The policy's case outcomes, routing and response times.
+    pub review: Arc<ReviewConfig>,
+    /// The notification hook (none by default).
+    pub notifier: Arc<Notifier>,
 }
 
 impl HasTokens for AppState {

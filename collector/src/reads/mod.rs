@@ -21,10 +21,10 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use sealtrail::event::ChainId;
-use sealtrail::event::Outcome;
+use sealtrail::event::{Action, Outcome};
 
 use crate::auth::{self, Reviewer};
 use crate::error::ApiError;
@@ -56,11 +56,11 @@ pub fn routes() -> Router<AppState> {
 /// What every read handler gets: who, what was asked, from where. Extracted
 /// token first, then peer address, so a missing token is a `401` before
 /// anything else is looked at.
-struct Ask {
-    state: AppState,
-    reviewer: Reviewer,
-    uri: Uri,
-    client: ClientIp,
+pub(crate) struct Ask {
+    pub(crate) state: AppState,
+    pub(crate) reviewer: Reviewer,
+    pub(crate) uri: Uri,
+    pub(crate) client: ClientIp,
 }
 
 impl FromRequestParts<AppState> for Ask {
@@ -85,31 +85,41 @@ impl FromRequestParts<AppState> for Ask {
 impl Ask {
     /// Checks the role and logs the read (refused reads too) before any data
     /// is read, then parses the query.
-    async fn admit<Q: FromParams>(
+    pub(crate) async fn admit<Q: FromParams>(
         &self,
         roles: &[&str],
         record_id: Option<&str>,
     ) -> Result<Q, ApiError> {
         let allowed = self.reviewer.require(roles);
-        let entry = ReadEntry {
+        let outcome = if allowed.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Denied
+        };
+        let entry = self.entry(record_id, outcome, Action::AuditRead, Map::new());
+        self.state.read_log.record(&self.state.store, entry).await?;
+        allowed?;
+        params::parse(self.uri.query())
+    }
+
+    /// The read-log entry of this request.
+    pub(crate) fn entry<'a>(
+        &'a self,
+        record_id: Option<&'a str>,
+        outcome: Outcome,
+        action: Action,
+        detail: Map<String, Value>,
+    ) -> ReadEntry<'a> {
+        ReadEntry {
             reviewer: &self.reviewer,
             endpoint: self.uri.path(),
             query: self.uri.query().unwrap_or(""),
             record_id,
-            outcome: if allowed.is_ok() {
-                Outcome::Success
-            } else {
-                Outcome::Denied
-            },
+            outcome,
             ip: Some(self.client.0.to_string()),
-        };
-        self.state
-            .read_log
-            .record(&self.state.store, entry)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        allowed?;
-        params::parse(self.uri.query())
+            action,
+            detail,
+        }
     }
 }
 

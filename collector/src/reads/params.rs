@@ -134,6 +134,29 @@ impl Params {
         }
     }
 
+    /// A comma-separated list, each one of `allowed` (empty when not given).
+    pub fn choices(
+        &mut self,
+        name: &str,
+        allowed: &[&'static str],
+    ) -> Result<Vec<&'static str>, ApiError> {
+        let Some(list) = self.text(name) else {
+            return Ok(Vec::new());
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                allowed.iter().copied().find(|a| *a == s).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "parameter `{name}`: `{s}` is not one of {}",
+                        allowed.join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// One of `allowed`, or `default`.
     pub fn choice(
         &mut self,

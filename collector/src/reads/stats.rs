@@ -32,18 +32,11 @@ struct AlertsQuery {
 
 impl FromParams for AlertsQuery {
     fn from_params(p: &mut Params) -> Result<Self, ApiError> {
-        let mut severities = Vec::new();
-        if let Some(list) = p.text("severity") {
-            for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                if !SEVERITIES.contains(&s) {
-                    return Err(ApiError::BadRequest(format!(
-                        "parameter `severity`: `{s}` is not one of {}",
-                        SEVERITIES.join(", ")
-                    )));
-                }
-                severities.push(s.to_owned());
-            }
-        }
+        let severities = p
+            .choices("severity", SEVERITIES)?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let kind = p.opt_choice("kind", KINDS)?;
         Ok(Self {
             severities,

@@ -374,3 +374,82 @@ pub async fn archive_before(
     }
     Ok(moved.rows_affected())
 }
+
+/// A stored break-glass event, for its review case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlass {
+    /// Its chain.
+    pub chain: String,
+    /// Its `seq`.
+    pub seq: i64,
+    /// When the collector stored it.
+    pub received_ms: i64,
+    /// `actor.id`.
+    pub actor_id: String,
+    /// `actor.name`.
+    pub actor_name: Option<String>,
+    /// `actor.role`.
+    pub actor_role: String,
+    /// `subject.recordId`.
+    pub record_id: Option<String>,
+    /// `outcome`.
+    pub outcome: String,
+    /// The whole event.
+    pub line: String,
+    /// Where its batch came from.
+    pub peer_ip: Option<String>,
+}
+
+const BREAK_GLASS: &str =
+    "chain, seq, received_ms, actor_id, actor_name, actor_role, record_id, outcome, line, peer_ip";
+
+fn break_glass(r: &AnyRow) -> Result<BreakGlass, sqlx::Error> {
+    Ok(BreakGlass {
+        chain: r.try_get("chain")?,
+        seq: r.try_get("seq")?,
+        received_ms: r.try_get("received_ms")?,
+        actor_id: r.try_get("actor_id")?,
+        actor_name: r.try_get("actor_name")?,
+        actor_role: r.try_get("actor_role")?,
+        record_id: r.try_get("record_id")?,
+        outcome: r.try_get("outcome")?,
+        line: r.try_get("line")?,
+        peer_ip: r.try_get("peer_ip")?,
+    })
+}
+
+/// Live break-glass events with `ts` at or after `since_ms` (the
+/// `(action, ts_ms)` index), in the order they were received.
+pub async fn break_glass_since(
+    store: &Store,
+    since_ms: i64,
+) -> Result<Vec<BreakGlass>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {BREAK_GLASS} FROM events WHERE action = 'break-glass' AND ts_ms >= $1 \
+         ORDER BY received_ms, chain, seq"
+    ))
+    .bind(since_ms)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(break_glass)
+    .collect()
+}
+
+/// The live break-glass event at `(chain, seq)`, if that is one.
+pub async fn break_glass_at<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    chain: &ChainId,
+    seq: u64,
+) -> Result<Option<BreakGlass>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {BREAK_GLASS} FROM events WHERE action = 'break-glass' AND chain = $1 AND seq = $2"
+    ))
+    .bind(chain.as_str())
+    .bind(signed(seq)?)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(break_glass)
+    .transpose()
+}

@@ -269,3 +269,80 @@ pub async fn list(
     }
     Ok((out, total))
 }
+
+/// A finding without its evidence, for the case queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Fingerprint.
+    pub id: String,
+    /// When the collector stored it.
+    pub created_ms: i64,
+    /// `fork`, `tamper`, `alert`, ...
+    pub kind: String,
+    /// Severity.
+    pub severity: String,
+    /// Rule.
+    pub rule: String,
+    /// Chain.
+    pub chain: Option<String>,
+    /// Seq.
+    pub seq: Option<i64>,
+    /// Staff member.
+    pub actor_id: Option<String>,
+    /// Record.
+    pub record_id: Option<String>,
+    /// Message.
+    pub message: String,
+}
+
+const LISTED: &str =
+    "id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message";
+
+fn listed(r: &sqlx::any::AnyRow) -> Result<Listed, sqlx::Error> {
+    Ok(Listed {
+        id: r.try_get("id")?,
+        created_ms: r.try_get("created_ms")?,
+        kind: r.try_get("kind")?,
+        severity: r.try_get("severity")?,
+        rule: r.try_get("rule")?,
+        chain: r.try_get("chain")?,
+        seq: r.try_get("seq")?,
+        actor_id: r.try_get("actor_id")?,
+        record_id: r.try_get("record_id")?,
+        message: r.try_get("message")?,
+    })
+}
+
+/// Findings stored at or after `since_ms`, oldest first.
+pub async fn since(store: &Store, since_ms: i64) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {LISTED} FROM findings WHERE created_ms >= $1 ORDER BY created_ms, id"
+    ))
+    .bind(since_ms)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(listed)
+    .collect()
+}
+
+/// One finding and its evidence.
+pub async fn find<'e>(
+    conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: &str,
+) -> Result<Option<(Listed, Value)>, sqlx::Error> {
+    let Some(r) = sqlx::query(&format!(
+        "SELECT {LISTED}, evidence FROM findings WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let evidence: String = r.try_get("evidence")?;
+    Ok(Some((
+        listed(&r)?,
+        serde_json::from_str(&evidence).unwrap_or(Value::Null),
+    )))
+}

@@ -4,8 +4,8 @@
 //! `BIGINT` and `TEXT` columns, which both map to `i64` and `String`.
 //!
 //! One submodule of typed queries per table (`chains`, `credentials`, `events`, `anchors`,
-//! `findings`, `read_log`): every SQL statement of the collector is in this
-//! module. A new column or table is a numbered migration in both
+//! `findings`, `readlog` with `meta`, `case_events`, `notifications`): every
+//! SQL statement of the collector is in this module. A new column or table is a numbered migration in both
 //! `migrations/sqlite` and `migrations/postgres` (a test checks they match)
 //! plus the queries here.
 //!
@@ -18,10 +18,12 @@
 //! seconds under concurrent uploads).
 
 pub mod anchors;
+pub mod case_events;
 pub mod chains;
 pub mod credentials;
 pub mod events;
 pub mod findings;
+pub mod notifications;
 pub mod readlog;
 pub mod tlog;
 

@@ -1,9 +1,9 @@
 //! The `read_log` table (the collector's own chain of audit reads, append-only)
-//! and the `meta` row naming that chain.
+//! and the `meta` table (the row naming that chain, the notifier's cursor).
 
 use sqlx::Row;
 
-use super::{signed, Store};
+use super::{signed, Store, WriteTx};
 
 /// The `meta` key of the read log's chain id.
 const CHAIN_KEY: &str = "read_log_chain";
@@ -19,12 +19,30 @@ pub async fn last(store: &Store) -> Result<Option<String>, sqlx::Error> {
 
 /// The read log's chain id, once chosen.
 pub async fn chain(store: &Store) -> Result<Option<String>, sqlx::Error> {
+    meta(store, CHAIN_KEY).await
+}
+
+/// A `meta` value.
+pub async fn meta(store: &Store, key: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query("SELECT value FROM meta WHERE key = $1")
-        .bind(CHAIN_KEY)
+        .bind(key)
         .fetch_optional(store.pool())
         .await?
         .map(|r| r.try_get("value"))
         .transpose()
+}
+
+/// Sets a `meta` value (the notifier's cursor), replacing the one before.
+pub async fn set_meta(store: &Store, key: &str, value: &str) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await
 }
 
 /// Records the read log's chain id (the first one chosen stays).
@@ -37,23 +55,22 @@ pub async fn set_chain(store: &Store, chain: &str) -> Result<(), sqlx::Error> {
         .map(drop)
 }
 
-/// Appends one line.
+/// Appends one line inside a write transaction.
 pub async fn append(
-    store: &Store,
+    tx: &mut WriteTx,
     seq: u64,
     ts_ms: i64,
     actor_id: &str,
     line: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = store.begin_write().await?;
     sqlx::query("INSERT INTO read_log (seq, ts_ms, actor_id, line) VALUES ($1, $2, $3, $4)")
         .bind(signed(seq)?)
         .bind(ts_ms)
         .bind(actor_id)
         .bind(line)
         .execute(tx.conn())
-        .await?;
-    tx.commit().await
+        .await
+        .map(drop)
 }
 
 /// Lines in order, from `offset`, at most `limit`.

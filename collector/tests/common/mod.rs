@@ -106,6 +106,9 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         // The earlier suites post chains of many actors; tests/credentials.rs
         // runs the collector as shipped, with `--credential-key`.
         insecure_open_ingest: true,
+        notify_url: None,
+        notify_secret: None,
+        notify_interval_secs: 3600,
     }
 }
 
