@@ -119,7 +119,7 @@ impl Notifier {
         // One message per assignment: the id carries the step's time.
         let kind = "case.assigned";
         let when = case.updated.as_deref().unwrap_or_default();
-        let id = format!("{kind}:{}:{assignee}:{when}", case.id);
+        let id = format!("{kind}:{}:{assignee}:{when}", case.source.id);
         let body = body(kind, &id, case, &[(assignee.as_str(), "assignee")], now_ms);
         queue_new(tx, &id, case, kind, &body, now_ms)
             .await
@@ -155,9 +155,10 @@ impl Notifier {
         let mut round = Round::default();
         let mut tx = store.begin_write().await?;
         for c in &cases {
-            if c.state == CaseState::New && c.opened_ms >= cursor.saturating_sub(LOOKBACK_MS) {
+            if c.state == CaseState::New && c.source.opened_ms >= cursor.saturating_sub(LOOKBACK_MS)
+            {
                 let kind = "case.opened";
-                let id = format!("{kind}:{}", c.id);
+                let id = format!("{kind}:{}", c.source.id);
                 let mut to = Vec::new();
                 if let Some(p) = &c.routing.primary {
                     to.push((p.as_str(), "primary"));
@@ -170,7 +171,7 @@ impl Notifier {
             }
             if c.overdue && !c.escalated_to.is_empty() {
                 let kind = "case.escalated";
-                let id = format!("{kind}:{}", c.id);
+                let id = format!("{kind}:{}", c.source.id);
                 let to: Vec<(&str, &str)> = c
                     .escalated_to
                     .iter()
@@ -253,17 +254,17 @@ fn body(kind: &str, id: &str, c: &Case, to: &[(&str, &str)], now_ms: i64) -> Str
         "created": crate::clock::rfc3339(now_ms),
         "recipients": recipients,
         "case": {
-            "id": c.id,
-            "kind": c.kind,
-            "severity": c.severity,
-            "rule": c.rule,
+            "id": c.source.id.to_string(),
+            "kind": c.source.kind,
+            "severity": c.source.severity,
+            "rule": c.source.rule,
             "state": c.state,
             "assignee": c.assignee,
-            "opened": c.opened,
+            "opened": crate::clock::rfc3339(c.source.opened_ms),
             "respondBy": c.respond_by,
             "overdue": c.overdue,
         },
-        "review": format!("/review.html#case={}", c.id),
+        "review": format!("/review.html#case={}", c.source.id),
     })
     .to_string()
 }
@@ -280,7 +281,7 @@ async fn queue_new(
         tx,
         New {
             id,
-            case_id: &c.id,
+            case_id: &c.source.id.to_string(),
             kind,
             body,
         },

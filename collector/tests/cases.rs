@@ -257,13 +257,13 @@ async fn findings_and_break_glass_are_cases_triaged_by_role_and_logged() {
 
     // Filters.
     let (_, resolved) = s.get("/api/cases?state=resolved", Some(LEAD)).await;
-    assert_eq!(ids(&resolved), [export_case.clone()]);
+    assert_eq!(ids(&resolved), [export_case.as_str()]);
     let (_, open) = s.get("/api/cases?state=new,acknowledged", Some(LEAD)).await;
     assert!(!ids(&open).contains(&export_case));
     let (_, mine) = s.get("/api/cases?assignee=sup1", Some(LEAD)).await;
-    assert_eq!(ids(&mine), [export_case.clone()]);
+    assert_eq!(ids(&mine), [export_case.as_str()]);
     let (_, bgs) = s.get("/api/cases?source=break-glass", Some(LEAD)).await;
-    assert_eq!(ids(&bgs), [bg_case.clone()]);
+    assert_eq!(ids(&bgs), [bg_case.as_str()]);
     for bad in [
         "state=done",
         "severity=low",
@@ -406,7 +406,7 @@ async fn routing_assigns_the_primary_and_a_case_new_past_its_time_is_overdue() {
     // 31 minutes on (the chains are an hour old, but cases open when stored).
     s.running.state.clock.advance(31 * 60_000);
     let (_, q) = s.get("/api/cases?overdue=true", Some(LEAD)).await;
-    assert_eq!(ids(&q), [id.clone()], "{q}");
+    assert_eq!(ids(&q), [id.as_str()], "{q}");
     assert_eq!(q["cases"][0]["escalatedTo"], json!(["director"]));
     assert_eq!(q["counts"]["overdue"], json!(1));
     // A response ends it.

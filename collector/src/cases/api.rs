@@ -80,11 +80,11 @@ impl CasesQuery {
         };
         let source_ok = match self.source {
             None => true,
-            Some("break-glass") => c.kind == "break-glass",
-            Some(_) => c.kind != "break-glass",
+            Some("break-glass") => c.source.kind == "break-glass",
+            Some(_) => c.source.kind != "break-glass",
         };
         (self.states.is_empty() || self.states.contains(&c.state.as_str()))
-            && (self.severities.is_empty() || self.severities.contains(&c.severity.as_str()))
+            && (self.severities.is_empty() || self.severities.contains(&c.source.severity.as_str()))
             && self.overdue.is_none_or(|o| o == c.overdue)
             && assignee_ok
             && source_ok
@@ -98,15 +98,15 @@ fn queue_order(a: &Case, b: &Case) -> std::cmp::Ordering {
     resolved(a)
         .cmp(&resolved(b))
         .then(b.overdue.cmp(&a.overdue))
-        .then(b.severity.cmp(&a.severity))
+        .then(b.source.severity.cmp(&a.source.severity))
         .then_with(|| {
             if resolved(a) {
-                b.opened_ms.cmp(&a.opened_ms)
+                b.source.opened_ms.cmp(&a.source.opened_ms)
             } else {
-                a.opened_ms.cmp(&b.opened_ms)
+                a.source.opened_ms.cmp(&b.source.opened_ms)
             }
         })
-        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| a.source.id.to_string().cmp(&b.source.id.to_string()))
 }
 
 /// `GET /api/cases`: the case queue. Counts are over every case the

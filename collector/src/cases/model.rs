@@ -223,13 +223,15 @@ pub fn fold(primary: Option<&str>, steps: &[Step]) -> Progress {
 }
 
 /// What a case is about, before anyone acts on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Source {
-    /// Its id.
+    /// `f-...` or `bg-...`.
+    #[serde(serialize_with = "as_text")]
     pub id: CaseId,
     /// `alert`, `fork`, `tamper`, ... or `break-glass`.
     pub kind: String,
-    /// Its severity (an unknown one routes as critical).
+    /// `critical`, `high` or `medium` (an unknown severity routes as critical).
     pub severity: CaseSeverity,
     /// The rule, or `break-glass`.
     pub rule: String,
@@ -243,34 +245,26 @@ pub struct Source {
     pub chain: Option<String>,
     /// The event concerned.
     pub seq: Option<i64>,
-    /// When the collector stored the finding or the event.
+    /// When the collector stored the finding or the event (shown in RFC 3339 as `opened`).
+    #[serde(rename = "opened", serialize_with = "as_rfc3339")]
     pub opened_ms: i64,
 }
 
-/// A case as the review APIs show it.
+fn as_text<S: serde::Serializer>(id: &CaseId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(id)
+}
+
+fn as_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+/// A case as the review APIs show it: its source, and where it stands.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Case {
-    /// `f-...` or `bg-...`.
-    pub id: String,
-    /// `alert`, `fork`, `tamper`, ... or `break-glass`.
-    pub kind: String,
-    /// `critical`, `high` or `medium`.
-    pub severity: CaseSeverity,
-    /// The rule.
-    pub rule: String,
-    /// One line.
-    pub summary: String,
-    /// The staff member concerned.
-    pub actor_id: Option<String>,
-    /// The record concerned.
-    pub record_id: Option<String>,
-    /// The chain concerned.
-    pub chain: Option<String>,
-    /// The event concerned.
-    pub seq: Option<i64>,
-    /// When it opened (RFC 3339).
-    pub opened: String,
+    /// What it is about.
+    #[serde(flatten)]
+    pub source: Source,
     /// When a first response is due.
     pub respond_by: String,
     /// Where it stands.
@@ -289,8 +283,6 @@ pub struct Case {
     pub resolved: Option<String>,
     /// When a reviewer last acted on it.
     pub updated: Option<String>,
-    #[serde(skip)]
-    pub(crate) opened_ms: i64,
 }
 
 impl Case {
@@ -303,16 +295,7 @@ impl Case {
             .saturating_add(i64::from(route.respond_within_minutes).saturating_mul(60_000));
         let overdue = p.state == CaseState::New && now_ms > due_ms;
         Self {
-            id: source.id.to_string(),
-            kind: source.kind,
-            severity: source.severity,
-            rule: source.rule,
-            summary: source.summary,
-            actor_id: source.actor_id,
-            record_id: source.record_id,
-            chain: source.chain,
-            seq: source.seq,
-            opened: rfc3339(source.opened_ms),
+            source,
             respond_by: rfc3339(due_ms),
             state: p.state,
             assignee: p.assignee,
@@ -326,7 +309,6 @@ impl Case {
             outcome: p.resolved.as_ref().map(|(_, o)| o.clone()),
             resolved: p.resolved.map(|(ms, _)| rfc3339(ms)),
             updated: p.updated_ms.map(rfc3339),
-            opened_ms: source.opened_ms,
         }
     }
 }

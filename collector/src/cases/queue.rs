@@ -53,12 +53,9 @@ pub async fn find<'e>(
     config: &ReviewConfig,
 ) -> Result<Option<(Source, Value)>, sqlx::Error> {
     Ok(match id {
-        CaseId::Finding(f) => findings::find(conn, f).await?.map(|(listed, evidence)| {
-            let message = listed.message.clone();
-            (
-                finding_source(listed),
-                json!({ "message": message, "evidence": evidence }),
-            )
+        CaseId::Finding(f) => findings::find(conn, f).await?.map(|found| {
+            let evidence = json!({ "message": found.finding.message, "evidence": found.evidence });
+            (finding_source(found.finding), evidence)
         }),
         CaseId::BreakGlass { chain, seq } => events::break_glass_at(conn, chain, *seq)
             .await?

@@ -66,7 +66,7 @@ pub(super) async fn alerts(ask: Ask) -> Result<Json<Value>, ApiError> {
     }
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for f in &found {
-        *counts.entry(f.severity.clone()).or_default() += 1;
+        *counts.entry(f.finding.severity.clone()).or_default() += 1;
     }
     Ok(Json(json!({
         "counts": counts,

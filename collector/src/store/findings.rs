@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use sealtrail::Digest;
@@ -147,32 +148,24 @@ pub async fn tampered(store: &Store) -> Result<HashMap<String, i64>, sqlx::Error
     Ok(bad)
 }
 
-/// A stored finding, as the review APIs return it.
+/// A stored finding with its evidence, as the review APIs return it.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct StoredFinding {
-    /// Fingerprint.
-    pub id: String,
-    /// When the collector saw it (RFC 3339).
-    pub created: String,
-    /// `fork`, `tamper`, `credential`, `clock` or `alert`.
-    pub kind: String,
-    /// Severity.
-    pub severity: String,
-    /// Rule.
-    pub rule: String,
-    /// Chain.
-    pub chain: Option<String>,
-    /// Seq.
-    pub seq: Option<i64>,
-    /// Staff member.
-    pub actor_id: Option<String>,
-    /// Record.
-    pub record_id: Option<String>,
-    /// Message.
-    pub message: String,
+    /// What the finding is.
+    #[serde(flatten)]
+    pub finding: Listed,
     /// Evidence (JSON).
     pub evidence: Value,
+}
+
+impl StoredFinding {
+    fn of(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        let evidence: String = r.try_get("evidence")?;
+        Ok(Self {
+            finding: listed(r)?,
+            evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
+        })
+    }
 }
 
 /// Which findings [`list`] selects.
@@ -238,8 +231,7 @@ pub async fn list(
         .try_get("n")?;
     let bound = 2 + filter.severities.len() + usize::from(filter.kind.is_some());
     let sql = format!(
-        "SELECT id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence \
-         FROM findings {clause} ORDER BY created_ms DESC, id LIMIT ${} OFFSET ${}",
+        "SELECT {LISTED}, evidence FROM findings {clause} ORDER BY created_ms DESC, id LIMIT ${} OFFSET ${}",
         bound + 1,
         bound + 2
     );
@@ -249,35 +241,23 @@ pub async fn list(
         .bind(offset)
         .fetch_all(store.pool())
         .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let severity: String = r.try_get("severity")?;
-        let evidence: String = r.try_get("evidence")?;
-        out.push(StoredFinding {
-            id: r.try_get("id")?,
-            created: crate::clock::rfc3339(r.try_get("created_ms")?),
-            kind: r.try_get("kind")?,
-            severity,
-            rule: r.try_get("rule")?,
-            chain: r.try_get("chain")?,
-            seq: r.try_get("seq")?,
-            actor_id: r.try_get("actor_id")?,
-            record_id: r.try_get("record_id")?,
-            message: r.try_get("message")?,
-            evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
-        });
-    }
+    let out = rows
+        .iter()
+        .map(StoredFinding::of)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((out, total))
 }
 
-/// A finding without its evidence, for the case queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A finding without its evidence (the case queue reads only these).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Listed {
     /// Fingerprint.
     pub id: String,
-    /// When the collector stored it.
+    /// When the collector stored it (shown in RFC 3339 as `created`).
+    #[serde(rename = "created", serialize_with = "as_rfc3339")]
     pub created_ms: i64,
-    /// `fork`, `tamper`, `alert`, ...
+    /// `fork`, `tamper`, `credential`, `clock` or `alert`.
     pub kind: String,
     /// Severity.
     pub severity: String,
@@ -298,7 +278,11 @@ pub struct Listed {
 const LISTED: &str =
     "id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message";
 
-fn listed(r: &sqlx::any::AnyRow) -> Result<Listed, sqlx::Error> {
+fn as_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::clock::rfc3339(*ms))
+}
+
+fn listed(r: &AnyRow) -> Result<Listed, sqlx::Error> {
     Ok(Listed {
         id: r.try_get("id")?,
         created_ms: r.try_get("created_ms")?,
@@ -330,19 +314,14 @@ pub async fn since(store: &Store, since_ms: i64) -> Result<Vec<Listed>, sqlx::Er
 pub async fn find<'e>(
     conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
     id: &str,
-) -> Result<Option<(Listed, Value)>, sqlx::Error> {
-    let Some(r) = sqlx::query(&format!(
+) -> Result<Option<StoredFinding>, sqlx::Error> {
+    sqlx::query(&format!(
         "SELECT {LISTED}, evidence FROM findings WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)
     .await?
-    else {
-        return Ok(None);
-    };
-    let evidence: String = r.try_get("evidence")?;
-    Ok(Some((
-        listed(&r)?,
-        serde_json::from_str(&evidence).unwrap_or(Value::Null),
-    )))
+    .as_ref()
+    .map(StoredFinding::of)
+    .transpose()
 }
