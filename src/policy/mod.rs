@@ -19,8 +19,8 @@ pub mod condition;
 mod error;
 pub mod model;
 pub mod pattern;
-pub(crate) mod rules;
 mod review_config;
+pub(crate) mod rules;
 mod validate;
 
 use serde_json::Value;
