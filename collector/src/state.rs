@@ -8,8 +8,8 @@ use sealtrail::policy::ReviewConfig;
 
 use crate::alerting::Alerting;
 use crate::auth::{HasTokens, Tokens};
-use crate::credentials::Verifier;
 use crate::clock::Clock;
+use crate::credentials::Verifier;
 use crate::ingest::{Ingestor, Timings};
 use crate::notify::Notifier;
 use crate::readlog::ReadLog;
