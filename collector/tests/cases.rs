@@ -24,23 +24,10 @@ use sealtrail::event::Action;
 use sealtrail::verify::{verify_jsonl, Options};
 use sealtrail::Timestamp;
 
-const SUPERVISOR: &str = "supervisor-token-123456";
-const COMPLIANCE: &str = "compliance-token-123456";
-
-/// A collector with a supervisor and a compliance officer besides the
-/// harness's lead, admin and nurse, and `tweak` applied.
+/// A collector with `tweak` applied (the harness's tokens: lead, admin,
+/// compliance, supervisor, nurse).
 async fn cases_server(tweak: impl FnOnce(&mut sealtrail_collector::Config)) -> TestServer {
-    server_with(|c| {
-        for grant in [
-            format!("{SUPERVISOR}=supervisor:sup1:Sam Supervisor"),
-            format!("{COMPLIANCE}=compliance:comp1:Cleo Compliance"),
-        ] {
-            c.tokens
-                .push(sealtrail_collector::TokenGrant::parse(&grant).unwrap());
-        }
-        tweak(c);
-    })
-    .await
+    server_with(tweak).await
 }
 
 /// A chain with an export (a critical alert) by `s0` and a break-glass by
@@ -116,6 +103,16 @@ async fn findings_and_break_glass_are_cases_triaged_by_role_and_logged() {
     assert_eq!(st, 200);
     assert!(!ids(&admin).contains(&bg_case));
     assert!(ids(&admin).contains(&export_case));
+    // What only safeguarding staff read stays redacted for the admin.
+    let (st, seen) = s
+        .get(&format!("/api/cases/{export_case}"), Some(ADMIN))
+        .await;
+    assert_eq!(st, 200, "{seen}");
+    let text = seen["evidence"].to_string();
+    assert!(
+        !text.contains("Assessing imminent risk") && !text.contains("ageBand"),
+        "{text}"
+    );
     assert_eq!(s.get("/api/cases", Some(NURSE)).await.0, 403);
     assert_eq!(
         s.get(&format!("/api/cases/{bg_case}"), Some(ADMIN)).await.0,

@@ -18,7 +18,7 @@ use super::queue;
 use crate::auth::{self, Reviewer};
 use crate::error::ApiError;
 use crate::reads::params::{self, FromParams, NoParams, Params};
-use crate::reads::Ask;
+use crate::reads::{redact_for, Ask};
 use crate::request::Segment;
 use crate::state::AppState;
 use crate::store::case_events::{self, Step};
@@ -162,9 +162,11 @@ async fn one(ask: Ask, Segment(id): Segment) -> Result<Json<Value>, ApiError> {
 
 /// The detail answer of a case.
 async fn view(state: &AppState, reviewer: &Reviewer, id: &CaseId) -> Result<Value, ApiError> {
-    let (source, evidence) = queue::find(state.store.pool(), id, &state.review)
+    let (source, mut evidence) = queue::find(state.store.pool(), id, &state.review)
         .await?
         .ok_or_else(|| not_found(id))?;
+    // Break-glass reason text, context and demographics: safeguarding staff only.
+    redact_for(reviewer, &mut evidence);
     let steps = case_events::of(state.store.pool(), &id.to_string()).await?;
     let own = source.actor_id.as_deref() == Some(reviewer.user_id.as_str());
     let case = Case::new(source, &steps, &state.review, state.clock.now_ms());

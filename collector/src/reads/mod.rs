@@ -145,7 +145,7 @@ fn sees_safeguarding(reviewer: &Reviewer) -> bool {
 /// Redacts, anywhere in `v` (an event, or a finding's evidence holding
 /// events), break-glass reason text and context and subject demographics,
 /// unless `reviewer` is safeguarding staff. Returns whether anything was.
-fn redact_for(reviewer: &Reviewer, v: &mut Value) -> bool {
+pub(crate) fn redact_for(reviewer: &Reviewer, v: &mut Value) -> bool {
     !sees_safeguarding(reviewer) && redact(v)
 }
 
