@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo from a fresh machine: builds the browser module, starts the
-# collector on an embedded SQLite file and serves the demo and review pages.
+# collector on an embedded SQLite file, uploads the sample evening to it (and
+# takes a few cases through triage, so the review page has cases in every
+# state), then serves the demo and review pages.
 # Stop it with Ctrl-C. PORT and DB may be overridden from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +24,20 @@ for chain in .tmp/sample/*.jsonl; do
 done
 cargo run --release --quiet --bin sealtrail -- alerts .tmp/sample/*.jsonl --policy "$policy"
 
-echo
-echo "demo:   http://127.0.0.1:$port/"
-echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding-token-for-the-demo-only)"
-exec cargo run --release --quiet -p sealtrail-collector -- \
+cargo build --release --quiet -p sealtrail-collector
+"${CARGO_TARGET_DIR:-target}/release/sealtrail-collector" \
   --listen "127.0.0.1:$port" --database "$db" --static-dir www --pkg-dir pkg \
   --policy "$policy" --insecure-open-ingest \
   --token "demo-safeguarding-token-for-the-demo-only=safeguardingLead:sg-001:Sam Okafor" \
-  --token "demo-admin-token-for-the-demo-only-00=admin:ad-001:Ada Admin"
+  --token "demo-admin-token-for-the-demo-only-00=admin:ad-001:Ada Admin" &
+collector=$!
+trap 'kill "$collector" 2>/dev/null || true' EXIT INT TERM
+
+echo
+echo "== the sample evening, uploaded to the collector"
+node scripts/demo-seed.mjs "http://127.0.0.1:$port" .tmp/sample demo-safeguarding-token-for-the-demo-only
+
+echo
+echo "demo:   http://127.0.0.1:$port/"
+echo "review: http://127.0.0.1:$port/review.html  (token: demo-safeguarding-token-for-the-demo-only)"
+wait "$collector"
