@@ -99,6 +99,60 @@ fn every_numeric_option_has_a_range() {
     }
 }
 
+/// A log key and a witness key, as `sealtrail-collector keygen` prints them.
+const LOG_KEY: &str =
+    "fixture.sealtrail.test/log+b14a14aa+Aady3F3jgL3ecSIi+DZUmW3PMNp+Q2Sgru60pTTFioPG";
+
+#[test]
+fn log_keys_pin_the_collector_and_its_witnesses() {
+    let log = sealtrail::tlog::VerifierKey::parse(LOG_KEY).unwrap();
+    let witness = sealtrail::tlog::VerifierKey::new(
+        "witness.example",
+        sealtrail::tlog::KeyType::Cosignature,
+        [7; 32],
+    )
+    .unwrap()
+    .to_string();
+    let c = StartConfig::from_value(config(json!({ "collectorKey": LOG_KEY }))).unwrap();
+    let trust = c.options.log.unwrap();
+    assert_eq!(
+        (trust.log, trust.witnesses.len(), trust.quorum),
+        (log, 0, 0)
+    );
+    let c = StartConfig::from_value(config(
+        json!({ "collectorKey": LOG_KEY, "witnessKeys": [witness] }),
+    ))
+    .unwrap();
+    assert_eq!(c.options.log.unwrap().quorum, 1, "all witnesses by default");
+    for (options, pointer) in [
+        (json!({ "collectorKey": 1 }), "/options/collectorKey"),
+        (json!({ "collectorKey": "nope" }), "/options/collectorKey"),
+        // A cosignature key is no log key, and the other way round.
+        (json!({ "collectorKey": witness }), "/options/collectorKey"),
+        (
+            json!({ "collectorKey": LOG_KEY, "witnessKeys": [LOG_KEY] }),
+            "/options/witnessKeys/0",
+        ),
+        (
+            json!({ "collectorKey": LOG_KEY, "witnessKeys": LOG_KEY }),
+            "/options/witnessKeys",
+        ),
+        (json!({ "witnessKeys": [witness] }), "/options/collectorKey"),
+        (
+            json!({ "collectorKey": LOG_KEY, "witnessKeys": [witness], "witnessQuorum": 2 }),
+            "/options/witnessQuorum",
+        ),
+        (
+            json!({ "collectorKey": LOG_KEY, "witnessQuorum": -1 }),
+            "/options/witnessQuorum",
+        ),
+    ] {
+        let e = refused(options.clone());
+        assert_eq!(e.pointer(), pointer, "{options}: {e}");
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{options}: {e}");
+    }
+}
+
 #[test]
 fn names_texts_and_callbacks_of_the_wrong_kind_are_refused() {
     for (options, pointer) in [

@@ -375,7 +375,7 @@ async fn reveal_returns_nothing_when_the_unseal_cannot_be_stored() {
 
     // Another tab upgrades the database: our connection closes, storing fails.
     let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let upgrade = factory.open_with_u32(&db, 2).unwrap();
+    let upgrade = factory.open_with_u32(&db, 1000).unwrap();
     let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&upgrade)
         .await
         .unwrap()
@@ -769,7 +769,7 @@ async fn storage_errors_blame_no_argument() {
         .unwrap();
     s.seal("p-1001").await;
     let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let upgrade = factory.open_with_u32(&db, 2).unwrap();
+    let upgrade = factory.open_with_u32(&db, 1000).unwrap();
     let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&upgrade)
         .await
         .unwrap()
@@ -893,4 +893,153 @@ async fn a_redirect_deletes_nothing() {
 #[wasm_bindgen_test]
 async fn an_acknowledgement_past_the_batch_deletes_nothing() {
     nothing_deleted_by("ackpast", "outside the batch sent").await;
+}
+
+/// The fixture log's key (`key`) and another of the same name (`other`).
+async fn fixture_keys() -> Value {
+    let window = web_sys::window().unwrap();
+    let url = format!("{}/key", fixture());
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let text = JsFuture::from(resp.text().unwrap()).await.unwrap();
+    serde_json::from_str(&text.as_string().unwrap()).unwrap()
+}
+
+/// The `log` store's entries (kept checkpoint, evidence) of database `db`.
+async fn log_store(db: &str) -> Vec<(String, String)> {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let store = conn
+        .transaction_with_str("log")
+        .unwrap()
+        .object_store("log")
+        .unwrap();
+    let keys: js_sys::Array = sealtrail::web::idb::request(&store.get_all_keys().unwrap())
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let values: js_sys::Array = sealtrail::web::idb::request(&store.get_all().unwrap())
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    conn.close();
+    keys.iter()
+        .zip(values.iter())
+        .map(|(k, v)| (k.as_string().unwrap(), v.as_string().unwrap()))
+        .collect()
+}
+
+/// The nurse's instance with the fixture log's key pinned (`key`, or
+/// `other` for a wrong one), uploading to `scenario` on database `db`.
+async fn pinned(scenario: &str, key: &str, db: &str) -> (Started, Collector) {
+    let keys = fixture_keys().await;
+    let to = collector(scenario);
+    let s = start(
+        db,
+        &to.endpoint,
+        nurse(),
+        json!({ "collectorKey": keys[key] }),
+    )
+    .await
+    .unwrap();
+    (s, to)
+}
+
+#[wasm_bindgen_test]
+async fn a_proven_acknowledgement_deletes_and_keeps_its_checkpoint() {
+    let db = unique("log");
+    let (s, collector) = pinned("log", "key", &db).await;
+    s.seal_many(&["p-1001", "p-1003", "p-1005"]).await;
+    s.flush_all(3000).await;
+    let kept = log_store(&db).await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].0, "kept");
+    assert!(kept[0].1.contains("\n3\n"), "size 3: {kept:?}");
+    // The next acknowledgement extends the kept checkpoint, proven by a consistency proof.
+    s.seal("p-1003").await;
+    let st = s.flush_all(3000).await;
+    assert_eq!(st["lastError"], Value::Null, "{st}");
+    let log = collector.log().await;
+    assert!(
+        log.iter()
+            .any(|e| e["kind"] == "consistency" && e["old"] == 3 && e["new"] == 4),
+        "{log:?}"
+    );
+    assert!(log_store(&db).await[0].1.contains("\n4\n"));
+    assert!(s.alerts().is_empty(), "{:?}", s.alerts());
+    s.close().await;
+}
+
+/// Stops on a proof that fails: the event stays, the alert is critical and
+/// names the failure, and the chain is not retried.
+async fn refuses_the_proof(s: &Started, code: &str) -> Value {
+    let st = s
+        .flush_until(3000, |s| {
+            s["chains"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["stopped"] == code))
+        })
+        .await;
+    assert!(
+        st["pending"].as_u64().unwrap() >= 1,
+        "nothing deleted: {st}"
+    );
+    assert!(st["lastError"].as_str().unwrap().contains(code), "{st}");
+    s.assert_alerted(|a| a["rule"] == format!("collector-{code}") && a["severity"] == "critical");
+    st
+}
+
+#[wasm_bindgen_test]
+async fn a_checkpoint_not_signed_by_the_pinned_key_deletes_nothing() {
+    // The collector signs with another key; or the host pinned the wrong one.
+    for (scenario, key) in [("logbadsig", "key"), ("log", "other")] {
+        let (s, _) = pinned(scenario, key, &unique(scenario)).await;
+        s.seal("p-1001").await;
+        let st = refuses_the_proof(&s, "log-signature").await;
+        assert_eq!(st["pending"], 1, "{scenario} {key}: {st}");
+        s.close().await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_inclusion_proof_deletes_nothing() {
+    let (s, _) = pinned("logbadpath", "key", &unique("logbadpath")).await;
+    s.seal_many(&["p-1001", "p-1003"]).await;
+    let st = refuses_the_proof(&s, "log-inclusion").await;
+    assert_eq!(st["pending"], 2, "{st}");
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_checkpoint_inconsistent_with_the_kept_one_deletes_nothing_and_is_evidence() {
+    let db = unique("logsplit");
+    let (s, _) = pinned("logsplit", "key", &db).await;
+    s.seal("p-1001").await;
+    s.flush_all(3000).await;
+    // The collector rewrites its first leaf: its next checkpoint cannot extend the kept one.
+    s.seal("p-1003").await;
+    let st = refuses_the_proof(&s, "log-consistency").await;
+    assert_eq!(st["pending"], 1, "{st}");
+    let entries = log_store(&db).await;
+    let kept = entries.iter().find(|(k, _)| k == "kept").unwrap();
+    assert!(
+        kept.1.contains("\n1\n"),
+        "the first checkpoint stays kept: {entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(k, v)| k.starts_with("evidence-") && v.contains("\n2\n")),
+        "the contradicting checkpoint is evidence: {entries:?}"
+    );
+    s.close().await;
 }

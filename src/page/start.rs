@@ -9,6 +9,7 @@ use super::strings::DialogStrings;
 use crate::decision::kind_of;
 use crate::policy::Policy;
 use crate::session::Session;
+use crate::tlog::{KeyType, Trust, VerifierKey};
 
 /// `start`'s configuration, parsed and checked.
 #[derive(Debug)]
@@ -45,6 +46,11 @@ pub struct StartOptions {
     pub backoff_max_ms: u32,
     /// The break-glass dialog's texts.
     pub strings: DialogStrings,
+    /// The collector's transparency-log key (`collectorKey`), its witnesses'
+    /// (`witnessKeys`) and how many must cosign (`witnessQuorum`, default
+    /// all): given, an acknowledged event is deleted only once its inclusion
+    /// in a checkpoint so signed is proven, consistent with the last one kept.
+    pub log: Option<Trust>,
 }
 
 impl Default for StartOptions {
@@ -58,6 +64,7 @@ impl Default for StartOptions {
             backoff_ms: 500,
             backoff_max_ms: 60_000,
             strings: DialogStrings::default(),
+            log: None,
         }
     }
 }
@@ -195,6 +202,7 @@ impl StartOptions {
         if let Some(v) = m.remove("strings") {
             o.strings = DialogStrings::from_value(v, &format!("{at}/strings"))?;
         }
+        o.log = trust(&mut m, at)?;
         for name in CALLBACKS {
             if let Some(v) = m.remove(name) {
                 return Err(expected(&format!("{at}/{name}"), "a function", &v));
@@ -203,6 +211,82 @@ impl StartOptions {
         refuse_unknown(&m, at)?;
         Ok(o)
     }
+}
+
+/// `collectorKey`, `witnessKeys` and `witnessQuorum`: witnesses only with a
+/// collector key, a quorum no larger than the witnesses given.
+fn trust(m: &mut Map<String, Value>, at: &str) -> Result<Option<Trust>, StartError> {
+    let witnesses = match m.remove("witnessKeys") {
+        None => Vec::new(),
+        Some(Value::Array(keys)) => keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| vkey(&format!("{at}/witnessKeys/{i}"), k, KeyType::Cosignature))
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(expected(
+                &format!("{at}/witnessKeys"),
+                "an array of witness keys",
+                &other,
+            ))
+        }
+    };
+    let quorum = match m.remove("witnessQuorum") {
+        None => witnesses.len(),
+        Some(v) => {
+            let p = format!("{at}/witnessQuorum");
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n <= witnesses.len())
+                .ok_or_else(|| {
+                    StartError::shape(
+                        p,
+                        format!(
+                            "expected a whole number of witnesses from 0 to the {} key(s) in `witnessKeys`, found {}",
+                            witnesses.len(),
+                            kind_of(&v)
+                        ),
+                    )
+                })?
+        }
+    };
+    let Some(log) = m.remove("collectorKey") else {
+        if witnesses.is_empty() {
+            return Ok(None);
+        }
+        return Err(StartError::shape(
+            format!("{at}/collectorKey"),
+            "witness keys need the collector's key `collectorKey`",
+        ));
+    };
+    Ok(Some(Trust {
+        log: vkey(&format!("{at}/collectorKey"), &log, KeyType::Ed25519)?,
+        witnesses,
+        quorum,
+    }))
+}
+
+/// A verifier key (`<name>+<hex id>+<base64>`) of type `kind` at `pointer`.
+fn vkey(pointer: &str, v: &Value, kind: KeyType) -> Result<VerifierKey, StartError> {
+    let Value::String(s) = v else {
+        return Err(expected(
+            pointer,
+            "a key string `<name>+<hex id>+<base64>`",
+            v,
+        ));
+    };
+    let key = VerifierKey::parse(s).map_err(|e| StartError::shape(pointer, e.to_string()))?;
+    if key.kind() != kind {
+        return Err(StartError::shape(
+            pointer,
+            format!(
+                "expected a key of type {:#04x}, found one of type {:#04x}",
+                kind.byte(),
+                key.kind().byte()
+            ),
+        ));
+    }
+    Ok(key)
 }
 
 /// The number in `v` if it is a whole number within `b`'s range.

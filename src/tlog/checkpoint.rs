@@ -147,9 +147,20 @@ pub fn decode_hash(s: &str) -> Option<Digest> {
     }
 }
 
+/// Reads base64 hashes one a line (a consistency proof as
+/// `tlog/consistency` serves it); blank lines are skipped. On failure, the
+/// 1-based number of the first line that is not a hash.
+pub fn decode_hashes(text: &str) -> Result<Vec<Digest>, usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| decode_hash(l.trim()).ok_or(i + 1))
+        .collect()
+}
+
 /// Which keys a reader trusts: the log's, and witnesses of which `quorum`
 /// must have cosigned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {
     /// The log's key (type `0x01`); its name is the origin.
     pub log: VerifierKey,

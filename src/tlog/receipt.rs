@@ -6,7 +6,7 @@
 
 use crate::tlog::checkpoint::{Checkpoint, CheckpointError, Trust};
 use crate::tlog::leaf::Leaf;
-use crate::tlog::note::SignatureCheck;
+use crate::tlog::note::{Note, SignatureCheck};
 use crate::tlog::proof::{verify_consistency, verify_inclusion, ProofError};
 use crate::tlog::proof_file::{ProofFile, ProofFileError};
 use crate::Digest;
@@ -27,6 +27,38 @@ pub enum ReceiptError {
     /// The new checkpoint contradicts the one kept: a rewritten log or a split view.
     #[error("the collector's log is not consistent with the checkpoint kept: {0}")]
     Consistency(ProofError),
+}
+
+/// What [`check`] needs besides the acknowledgement, for a caller that
+/// answers signature checks asynchronously (WebCrypto) and fetches the
+/// consistency proof itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needs {
+    /// The signatures of the acknowledgement's checkpoint by keys `trust` knows.
+    pub checks: Vec<SignatureCheck>,
+    /// The checkpoint's tree size (the consistency proof runs between it and the kept one's).
+    pub size: u64,
+    /// The signed checkpoint, verbatim: what to keep, or evidence.
+    pub signed: String,
+}
+
+/// Reads `proof` (the acknowledgement's `log.proof`) far enough to say what
+/// [`check`] needs.
+pub fn needs(trust: &Trust, proof: &str) -> Result<Needs, ReceiptError> {
+    let file = ProofFile::parse(proof)?;
+    let note = Note::parse(&file.checkpoint).map_err(CheckpointError::from)?;
+    let size = Checkpoint::parse(note.text())?.size;
+    Ok(Needs {
+        checks: trust.checks(&note)?,
+        size,
+        signed: file.checkpoint,
+    })
+}
+
+/// The checkpoint a signed note holds (one verified before it was kept).
+pub fn kept(signed: &str) -> Result<Checkpoint, ReceiptError> {
+    let note = Note::parse(signed).map_err(CheckpointError::from)?;
+    Ok(Checkpoint::parse(note.text())?)
 }
 
 /// Checks `proof` (the acknowledgement's `log.proof`) shows `leaf` in a

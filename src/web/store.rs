@@ -9,6 +9,11 @@
 //!   chain that may still hold events, so a later page load finds leftovers
 //!   without scanning events.
 //!
+//! Version 2 adds the object store `log`: under the key `kept`, the last
+//! signed checkpoint of the collector's transparency log this browser
+//! verified (the next must be consistent with it); under `evidence-<ms>`,
+//! each checkpoint that was not (a split view or a rewritten log).
+//!
 //! Every write is one `readwrite` transaction with `strict` durability: the
 //! promise resolves only after the browser reports the data flushed, which is
 //! what "stored before revealed" means. An engine that ignores the hint still
@@ -26,9 +31,11 @@ use super::error::{describe, WebError};
 use super::{guarantees, idb};
 use crate::guarantees::Durability;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const EVENTS: &str = "events";
 const CHAINS: &str = "chains";
+const LOG: &str = "log";
+const KEPT: &str = "kept";
 
 /// One stored event: its `seq` and canonical line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +207,31 @@ impl EventStore {
         idb::done(&tx).await
     }
 
+    /// The signed checkpoint kept from the last verified acknowledgement.
+    pub async fn kept_checkpoint(&self) -> Result<Option<String>, WebError> {
+        let tx = self.tx(&[LOG], IdbTransactionMode::Readonly)?;
+        let req = tx
+            .object_store(LOG)
+            .and_then(|s| s.get(&KEPT.into()))
+            .map_err(|e| WebError::from_storage(&e))?;
+        Ok(idb::request(&req).await?.as_string())
+    }
+
+    /// Keeps `signed` as the checkpoint to check the next one against
+    /// (`evidence: false`), or as evidence of a log that contradicts it.
+    pub async fn keep_checkpoint(&self, signed: &str, evidence: bool) -> Result<(), WebError> {
+        let key = if evidence {
+            format!("evidence-{}", js_sys::Date::now())
+        } else {
+            KEPT.to_owned()
+        };
+        let tx = self.tx(&[LOG], IdbTransactionMode::Readwrite)?;
+        tx.object_store(LOG)
+            .and_then(|s| s.put_with_key(&signed.into(), &key.into()))
+            .map_err(|e| WebError::from_storage(&e))?;
+        idb::done(&tx).await
+    }
+
     /// How many events wait for an acknowledgement, over all chains.
     pub async fn pending(&self) -> Result<u64, WebError> {
         let tx = self.tx(&[EVENTS], IdbTransactionMode::Readonly)?;
@@ -213,7 +245,7 @@ impl EventStore {
     }
 }
 
-/// Creates the stores of version 1.
+/// Creates the stores of version 2 that are missing (all, or `log`).
 fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
     let names = db.object_store_names();
     if !names.contains(EVENTS) {
@@ -226,6 +258,9 @@ fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
         let params = web_sys::IdbObjectStoreParameters::new();
         params.set_key_path(&"chain".into());
         db.create_object_store_with_optional_parameters(CHAINS, &params)?;
+    }
+    if !names.contains(LOG) {
+        db.create_object_store(LOG)?;
     }
     Ok(())
 }

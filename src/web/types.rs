@@ -72,6 +72,19 @@ export interface StartOptions {
   backoffMaxMs?: number;
   /** Dialog texts to override (localisation). */
   strings?: Partial<DialogStrings>;
+  /**
+   * The collector's transparency-log key, `<origin>+<hex id>+<base64>` as the
+   * collector prints it at start. Given, acknowledged events are deleted only
+   * once the acknowledgement's signed checkpoint, the event's inclusion and
+   * the checkpoint's consistency with the last one kept hold; a failure is a
+   * critical alert (`collector-log-signature`, `-log-inclusion`,
+   * `-log-consistency`, `-log-malformed`, `-log-missing`) and deletes nothing.
+   */
+  collectorKey?: string;
+  /** Witness cosignature keys (type 0x04); needs `collectorKey`. */
+  witnessKeys?: string[];
+  /** How many of `witnessKeys` must have cosigned (default: all of them). */
+  witnessQuorum?: number;
   /** Called when a local alert rule fires or the collector reports a fork or tamper. */
   onAlert?: (alert: SealtrailAlert) => void;
   /** Called with each event once it is durable in IndexedDB. */

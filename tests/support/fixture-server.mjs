@@ -15,13 +15,67 @@
 //   login200    every event upload: 200 with an HTML sign-in page (an SSO proxy)
 //   redirect    every event upload: 302 to /login, which answers 200 HTML
 //   ackpast     every event upload: 200 acknowledging a seq past the batch
+//   log         behave, with a transparency log: acks carry a tlog-proof of
+//               their last event in a checkpoint signed with the fixture's
+//               key (GET /key), and GET .../tlog/consistency serves proofs
+//   logbadsig   log, but checkpoints signed with another key of the same name
+//   logbadpath  log, but the inclusion proof's first hash is flipped
+//   logsplit    log, but from the second upload on the tree is rewritten
+//               (its first leaf replaced): a checkpoint inconsistent with the first
 // GET /log/<run> returns every request of that run: {kind, status, first, last, count, body}.
 // Prints "fixture listening on http://127.0.0.1:PORT" once ready. CORS open.
 import http from 'node:http';
+import crypto from 'node:crypto';
+
+// ---- a transparency log as docs/protocol.md describes it (RFC 9162 tree,
+// C2SP signed-note checkpoints, tlog-proof), small and slow on purpose.
+const ORIGIN = 'fixture.sealtrail.test/log';
+const sha = (...parts) => crypto.createHash('sha256').update(Buffer.concat(parts)).digest();
+const b64 = (b) => Buffer.from(b).toString('base64');
+function signer() {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(12);
+  const id = sha(Buffer.from(`${ORIGIN}\n`), Buffer.from([1]), pub).subarray(0, 4);
+  return {
+    vkey: `${ORIGIN}+${id.toString('hex')}+${b64(Buffer.concat([Buffer.from([1]), pub]))}`,
+    sign: (text) => `${text}\n— ${ORIGIN} ${b64(Buffer.concat([id, crypto.sign(null, Buffer.from(text), privateKey)]))}\n`,
+  };
+}
+const KEY = signer();
+const OTHER = signer();
+const leafHash = (chain, seq, hash) => {
+  const b = Buffer.alloc(56);
+  Buffer.from(chain, 'hex').copy(b, 0);
+  b.writeBigUInt64BE(BigInt(seq), 16);
+  Buffer.from(hash, 'hex').copy(b, 24);
+  return sha(Buffer.from([0]), b);
+};
+const split = (n) => { let k = 1; while (k * 2 < n) k *= 2; return k; };
+const mth = (d) => (d.length === 0 ? sha() : d.length === 1 ? d[0]
+  : sha(Buffer.from([1]), mth(d.slice(0, split(d.length))), mth(d.slice(split(d.length)))));
+function path(m, d) {
+  if (d.length <= 1) return [];
+  const k = split(d.length);
+  return m < k ? [...path(m, d.slice(0, k)), mth(d.slice(k))] : [...path(m - k, d.slice(k)), mth(d.slice(0, k))];
+}
+function subproof(m, d, whole) {
+  if (m === d.length) return whole ? [] : [mth(d)];
+  const k = split(d.length);
+  return m <= k ? [...subproof(m, d.slice(0, k), whole), mth(d.slice(k))]
+    : [...subproof(m - k, d.slice(k), false), mth(d.slice(0, k))];
+}
+/** The ack's `log` for leaf `index` of the tree `d` (as the scenario lies). */
+function logReceipt(scenario, d, index, first) {
+  const note = (scenario === 'logbadsig' ? OTHER : KEY).sign(`${ORIGIN}\n${d.length}\n${b64(mth(d))}\n`);
+  const hashes = path(index, d).map((h) => Buffer.from(h));
+  if (scenario === 'logbadpath' && hashes.length > 0) hashes[0][0] ^= 1;
+  const proof = ['c2sp.org/tlog-proof@v1', `index ${index}`, ...hashes.map(b64)].join('\n') + `\n\n${note}`;
+  return { index, firstIndex: first, proof };
+}
 
 const runs = new Map();
 const run = (id) => {
-  if (!runs.has(id)) runs.set(id, { log: [], chains: new Map(), heads: new Map(), uploads: 0 });
+  if (!runs.has(id)) runs.set(id, { log: [], chains: new Map(), heads: new Map(), uploads: 0, leaves: [] });
   return runs.get(id);
 };
 
@@ -71,7 +125,14 @@ function events(r, chain, batch, scenario) {
   r.chains.set(chain, stored);
   const head = batch[batch.length - 1]?.hash;
   if (scenario === 'ackpast') return [200, { chain, ackedSeq: last + 5, head }];
-  return [200, { chain, ackedSeq: last, head }];
+  const ack = { chain, ackedSeq: last, head };
+  if (!scenario.startsWith('log')) return [200, ack];
+  const fresh = batch.filter((e) => !r.leaves.some((l) => l.chain === chain && l.seq === e.seq));
+  const firstIndex = fresh.length > 0 ? r.leaves.length : null;
+  for (const e of fresh) r.leaves.push({ chain, seq: e.seq, hash: leafHash(chain, e.seq, e.hash) });
+  if (scenario === 'logsplit' && r.uploads >= 2) r.leaves[0].hash = sha(Buffer.from('rewritten'));
+  const index = r.leaves.findIndex((l) => l.chain === chain && l.seq === ack.ackedSeq);
+  return [200, { ...ack, log: logReceipt(scenario, r.leaves.map((l) => l.hash), index, firstIndex) }];
 }
 
 const server = http.createServer((req, res) => {
@@ -79,6 +140,17 @@ const server = http.createServer((req, res) => {
   const parts = req.url.split('/').filter(Boolean);
   if (req.method === 'GET' && parts[0] === 'log') return send(res, 200, run(parts[1]).log);
   if (parts[0] === 'login') return sendHtml(res, 200);
+  if (req.method === 'GET' && parts[0] === 'key') return send(res, 200, { key: KEY.vkey, other: OTHER.vkey });
+  // /s/<scenario>/<run>/tlog/consistency?old=N&new=M
+  if (req.method === 'GET' && parts[3]?.startsWith('tlog')) {
+    const u = new URL(req.url, 'http://x');
+    const d = run(parts[2]).leaves.map((l) => l.hash);
+    const [m, n] = [Number(u.searchParams.get('old')), Number(u.searchParams.get('new'))];
+    run(parts[2]).log.push({ kind: 'consistency', old: m, new: n, at: Date.now() });
+    if (!(m <= n && n <= d.length)) return send(res, 400, { error: 'bad-request' });
+    res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' });
+    return res.end(subproof(m, d.slice(0, n), true).map((h) => `${b64(h)}\n`).join(''));
+  }
   let body = '';
   req.on('data', (c) => { body += c; });
   req.on('end', () => {

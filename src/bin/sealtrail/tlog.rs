@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use sealtrail::event::ChainId;
-use sealtrail::tlog::checkpoint::decode_hash;
+use sealtrail::tlog::checkpoint::decode_hashes;
 use sealtrail::tlog::ed25519;
 use sealtrail::tlog::proof_file::ProofFile;
 use sealtrail::tlog::{verify_consistency, verify_inclusion, Leaf, Trust, Verified, VerifierKey};
@@ -194,17 +194,10 @@ pub fn leaf_of(text: &str, path: &Path) -> Result<Leaf, Stop> {
 
 /// Base64 hashes, one a line.
 fn hashes(text: &str, path: &Path) -> Result<Vec<Digest>, Stop> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            decode_hash(l.trim()).ok_or_else(|| {
-                Stop::Input(format!(
-                    "`{}` line {}: expected a base64 SHA-256 hash",
-                    path.display(),
-                    i + 1
-                ))
-            })
-        })
-        .collect()
+    decode_hashes(text).map_err(|line| {
+        Stop::Input(format!(
+            "`{}` line {line}: expected a base64 SHA-256 hash",
+            path.display()
+        ))
+    })
 }

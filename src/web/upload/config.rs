@@ -1,6 +1,7 @@
 //! The uploader's tuning, from the host's options.
 
 use crate::page::StartOptions;
+use crate::tlog::Trust;
 
 /// Tuning of the uploader: the host's options (checked by the core).
 #[derive(Debug, Clone)]
@@ -19,6 +20,9 @@ pub struct UploadConfig {
     pub backoff_ms: u32,
     /// Longest retry delay.
     pub backoff_max_ms: u32,
+    /// The collector's log keys: with them, nothing is deleted before its
+    /// acknowledgement's proof holds ([`super::receipt`]).
+    pub log: Option<Trust>,
 }
 
 impl UploadConfig {
@@ -32,6 +36,7 @@ impl UploadConfig {
             timeout_ms: options.timeout_ms,
             backoff_ms: options.backoff_ms,
             backoff_max_ms: options.backoff_max_ms,
+            log: options.log.clone(),
         }
     }
 

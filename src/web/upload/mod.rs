@@ -4,6 +4,8 @@
 //! (fork, tamper, clock), anchors heads, and deletes events only after a
 //! `200` that acknowledges the batch sent ([`Acknowledged::check`]): any
 //! other `200` (a sign-in page, a captive portal) and any redirect is a retry.
+//! With the collector's log key in the options, deletes only once the
+//! acknowledgement's log proof holds too ([`receipt`]).
 //!
 //! Everything here is `fetch` promises and timers on the event loop: the UI
 //! thread never waits on the network. One pump runs at a time; a kick while it
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 mod config;
+mod receipt;
 mod wire;
 
 pub use config::UploadConfig;
@@ -23,12 +26,18 @@ use super::store::EventStore;
 use super::timer::sleep;
 use crate::event::ChainId;
 use crate::page::ChainProgress;
+use crate::tlog::receipt::ReceiptError;
+use crate::tlog::Leaf;
 use crate::wire::{Acknowledged, Refusal, WireError};
+use crate::Digest;
+use receipt::Unproven;
 
 /// Something the collector said that a reviewer must see.
 #[derive(Debug, Clone)]
 pub struct CollectorAlert {
-    /// `fork`, `tamper`, `gap-lost` or `rejected`.
+    /// `fork`, `tamper`, `gap-lost`, `rejected`, or a failed log proof:
+    /// `log-missing`, `log-malformed`, `log-signature`, `log-inclusion`,
+    /// `log-consistency` (a rewritten log or a split view).
     pub error: String,
     /// The chain concerned.
     pub chain: String,
@@ -303,9 +312,11 @@ impl Uploader {
                     let id = ChainId::parse(chain).map_err(|e| Halt::Retry(e.to_string()))?;
                     let local_hash =
                         |seq| events.iter().find(|e| e.seq == seq).and_then(wire::hash_of);
-                    let acked = Acknowledged::check(&text, &id, first, last, local_hash)
-                        .map_err(|e| Halt::Retry(format!("chain `{chain}`: {e}; retrying")))?
-                        .acked_seq;
+                    let ack = Acknowledged::check(&text, &id, first, last, local_hash)
+                        .map_err(|e| Halt::Retry(format!("chain `{chain}`: {e}; retrying")))?;
+                    let acked = ack.acked_seq;
+                    let proof = ack.log.as_ref().map(|l| l.proof.as_str());
+                    self.prove(id, acked, ack.head, proof).await?;
                     self.store
                         .acknowledge(chain, acked)
                         .await
@@ -349,6 +360,55 @@ impl Uploader {
                         "the collector answered {other} for chain `{chain}`; retrying"
                     )))
                 }
+            }
+        }
+    }
+
+    /// With the collector's log key pinned: proves the acknowledged event
+    /// (`acked` of `chain`, whose hash `head` the acknowledgement showed to
+    /// be the local one) is in the collector's log, before anything is
+    /// deleted. A proof that fails stops the chain with a critical alert.
+    async fn prove(
+        &self,
+        chain: ChainId,
+        acked: u64,
+        head: Digest,
+        proof: Option<&str>,
+    ) -> Result<(), Halt> {
+        let Some(trust) = &self.cfg.log else {
+            return Ok(());
+        };
+        let lie = |error: &str, detail: String| {
+            Halt::Stop(CollectorAlert {
+                error: error.to_owned(),
+                chain: chain.to_string(),
+                seq: Some(acked),
+                detail: format!("{detail}; nothing was deleted"),
+            })
+        };
+        let Some(proof) = proof else {
+            return Err(lie(
+                "log-missing",
+                "the acknowledgement carries no proof of the transparency log".into(),
+            ));
+        };
+        let leaf = Leaf {
+            chain: chain.clone(),
+            seq: acked,
+            hash: head,
+        };
+        let (endpoint, timeout) = (&self.cfg.endpoint, self.cfg.timeout_ms);
+        match receipt::prove(trust, &self.store, endpoint, timeout, &leaf, proof).await {
+            Ok(()) => Ok(()),
+            Err(Unproven::Retry(why)) => Err(Halt::Retry(why)),
+            Err(Unproven::Lie(e)) => {
+                let code = match e {
+                    ReceiptError::Malformed(_) => "log-malformed",
+                    ReceiptError::Signature(_) => "log-signature",
+                    ReceiptError::Inclusion(_) => "log-inclusion",
+                    ReceiptError::Consistency(_) => "log-consistency",
+                };
+                Err(lie(code, e.to_string()))
             }
         }
     }

@@ -12,19 +12,33 @@ use crate::Digest;
 
 /// POSTs JSON `body`; the status and the answer's text, or why there was none.
 pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String), String> {
-    let window = web_sys::window().ok_or_else(|| WebError::NoWindow.to_string())?;
-    let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    // A redirect (a sign-in page, a captive portal) is a failure, never followed.
-    init.set_redirect(web_sys::RequestRedirect::Error);
     init.set_body(&JsValue::from_str(body));
-    init.set_signal(Some(&controller.signal()));
     let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
     headers
         .set("content-type", "application/json")
         .map_err(|e| describe(&e))?;
     init.set_headers_headers(&headers);
+    send(url, init, timeout_ms).await
+}
+
+/// GETs `url`; the status and the answer's text, or why there was none.
+pub async fn get(url: &str, timeout_ms: u32) -> Result<(u16, String), String> {
+    send(url, web_sys::RequestInit::new(), timeout_ms).await
+}
+
+/// Fetches `url` with `init`, aborted after `timeout_ms`.
+async fn send(
+    url: &str,
+    init: web_sys::RequestInit,
+    timeout_ms: u32,
+) -> Result<(u16, String), String> {
+    let window = web_sys::window().ok_or_else(|| WebError::NoWindow.to_string())?;
+    let controller = web_sys::AbortController::new().map_err(|e| describe(&e))?;
+    // A redirect (a sign-in page, a captive portal) is a failure, never followed.
+    init.set_redirect(web_sys::RequestRedirect::Error);
+    init.set_signal(Some(&controller.signal()));
     let timeout = timeout_ms;
     let abort = controller.clone();
     wasm_bindgen_futures::spawn_local(async move {
