@@ -158,18 +158,77 @@ async function loadChains() {
 }
 
 async function downloadEvidence(chain) {
+  const name = `sealtrail-${chain}.jsonl`;
+  await download(`/api/evidence/${chain}`, name, 'Evidence export', `Evidence for chain ${chain} downloaded: verify it offline with \`sealtrail verify ${name}\`.`);
+}
+
+// ---- transparency log --------------------------------------------------------
+
+/** A signed checkpoint's body and signature lines (C2SP signed-note); signatures are not checked here. */
+function readCheckpoint(note) {
+  const [body, sigs = ''] = note.split('\n\n');
+  const [origin, size, root, ...extensions] = body.split('\n');
+  const signatures = sigs.split('\n').filter((l) => l.startsWith('— ')).map((l) => {
+    const [, name, b64] = l.split(' ');
+    const bytes = Uint8Array.from(atob(b64 ?? ''), (c) => c.charCodeAt(0));
+    const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    // 4-byte key ID, then 64 bytes of Ed25519 (the log) or an 8-byte time and 64 bytes (a witness).
+    const cosigned = bytes.length === 76 ? Number(new DataView(bytes.buffer).getBigUint64(4)) : null;
+    return { name, keyId: hex(bytes.subarray(0, 4)), cosigned };
+  });
+  return { origin, size, root, extensions, signatures };
+}
+
+let logChains = [];
+
+async function loadLog() {
+  const note = await (await api('/api/checkpoint', { raw: true })).text();
+  const cp = readCheckpoint(note);
+  const facts = clear($('log-checkpoint'));
+  const rootHex = [...atob(cp.root ?? '')].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  for (const [term, value, cls] of [['Log', cp.origin], ['Size', `${cp.size} events`], ['Root', rootHex, 'mono']]) {
+    facts.append(el('dt', { text: term }), el('dd', { text: value, class: cls ?? '' }));
+  }
+  const body = clear($('log-signatures').tBodies[0]);
+  for (const s of cp.signatures) {
+    const witness = s.cosigned !== null;
+    body.append(
+      el(
+        'tr',
+        { 'data-signer': s.name },
+        el('td', { text: s.name }),
+        el('td', { text: witness ? 'witness cosignature' : s.name === cp.origin ? 'log signature' : 'other signature' }),
+        el('td', { class: 'mono', text: s.keyId }),
+        el('td', { text: witness ? when(new Date(s.cosigned * 1000).toISOString()) : '—' }),
+      ),
+    );
+  }
+  if (!cp.signatures.some((s) => s.cosigned !== null)) body.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No witness has cosigned this checkpoint.' })));
+  logChains = (await api('/api/chains')).chains;
+  const select = clear($('lp-chain'));
+  for (const c of logChains) select.append(el('option', { value: c.chain, text: `${short(c.chain, 10)} (${c.events} events)` }));
+  pickLogChain();
+}
+
+/** The proof form asks for the chosen chain's head by default. */
+function pickLogChain() {
+  const c = logChains.find((x) => x.chain === $('lp-chain').value);
+  if (c) $('lp-seq').value = String(Math.max(0, c.events - 1));
+}
+
+/** Saves what `path` answers as the file `name`; `what` names it in a failure. */
+async function download(path, name, what, done = `${what} downloaded as ${name}.`) {
   try {
-    const resp = await api(`/api/evidence/${chain}`, { raw: true });
-    const blob = await resp.blob();
+    const blob = await (await api(path, { raw: true })).blob();
     const url = URL.createObjectURL(blob);
-    const a = el('a', { href: url, download: `sealtrail-${chain}.jsonl` });
+    const a = el('a', { href: url, download: name });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    notice(`Evidence for chain ${chain} downloaded: verify it offline with \`sealtrail verify sealtrail-${chain}.jsonl\`.`);
+    notice(done);
   } catch (e) {
-    notice(`Evidence export failed: ${e.message}`, true);
+    notice(`${what} failed: ${e.message}`, true);
   }
 }
 
@@ -434,7 +493,7 @@ let me = null;
 
 async function loadAll() {
   const jobs = [];
-  if (me.canReview) jobs.push(guarded('chains-panel', loadChains), guarded('heatmap-panel', loadHeatmap), guarded('demographics-panel', loadDemographics));
+  if (me.canReview) jobs.push(guarded('chains-panel', loadChains), guarded('log-panel', loadLog), guarded('heatmap-panel', loadHeatmap), guarded('demographics-panel', loadDemographics));
   if (me.canReadAlerts) jobs.push(guarded('alerts-panel', loadAlerts));
   if (me.canReadBreakGlassLog) jobs.push(guarded('breakglass-panel', loadBreakGlass));
   await Promise.all(jobs);
@@ -443,6 +502,7 @@ async function loadAll() {
 
 function showPanels() {
   $('chains-panel').hidden = !me.canReview;
+  $('log-panel').hidden = !me.canReview;
   $('heatmap-panel').hidden = !me.canReview;
   $('demographics-panel').hidden = !me.canReview;
   $('timeline-panel').hidden = !me.canReview;
@@ -501,6 +561,13 @@ function wire() {
     guarded('breakglass-panel', loadBreakGlass);
   });
   $('tl-kind').addEventListener('change', fillIdList);
+  $('lp-chain').addEventListener('change', pickLogChain);
+  $('lp-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const [chain, seq] = [$('lp-chain').value, $('lp-seq').value];
+    download(`/api/tlog/proof?chain=${encodeURIComponent(chain)}&seq=${encodeURIComponent(seq)}`, `sealtrail-${chain}-${seq}.tlog-proof`, `The log proof of event ${seq} of chain ${chain}`);
+  });
+  $('lp-checkpoint').addEventListener('click', () => download('/api/checkpoint', 'checkpoint.txt', 'The checkpoint'));
   $('tl-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('tl-id').value.trim();

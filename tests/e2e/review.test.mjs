@@ -87,6 +87,12 @@ test('a break-glass in the clinic page shows up verified on the review page', as
     assert.equal(await review.text(`#chains tr[data-chain="${chain}"] .badge`), 'verified');
     assert.equal(await review.text('#chain-summary [data-status="tampered"] strong'), '0');
 
+    // The collector's signed checkpoint, and the chain offered for a log proof of its head.
+    await review.element('#log-signatures tbody tr[data-signer]');
+    assert.match(await review.text('#log-checkpoint'), /Size\s*[1-9]\d* events/);
+    assert.equal(await review.text('#log-signatures tbody tr[data-signer] td:nth-child(2)'), 'log signature');
+    assert.ok(await review.evaluate((c) => [...document.querySelectorAll('#lp-chain option')].some((o) => o.value === c), chain));
+
     // The break-glass entry with its reason and incident reference.
     await review.element('#breakglass tbody tr td.reason');
     const log = await review.text('#breakglass tbody');
