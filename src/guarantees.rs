@@ -40,6 +40,16 @@ pub enum Durability {
     BestEffort,
 }
 
+impl Durability {
+    /// Its JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::BestEffort => "bestEffort",
+        }
+    }
+}
+
 /// Whether the origin's storage is exempt from eviction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +60,16 @@ pub enum Persistence {
     /// The browser may evict the data (no `navigator.storage`, persistence
     /// not granted, or no answer in time).
     Evictable,
+}
+
+impl Persistence {
+    /// Its JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Persistent => "persistent",
+            Self::Evictable => "evictable",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +87,13 @@ mod tests {
             serde_json::to_string(&g).unwrap(),
             r#"{"durability":"bestEffort","storage":"evictable"}"#
         );
+        for (d, p) in [
+            (Durability::Strict, Persistence::Persistent),
+            (Durability::BestEffort, Persistence::Evictable),
+        ] {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.as_str());
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
         let back: Guarantees =
             serde_json::from_str(r#"{"durability":"strict","storage":"persistent"}"#).unwrap();
         assert_eq!(back.durability, Durability::Strict);

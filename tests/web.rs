@@ -873,6 +873,19 @@ async fn status_reports_the_guarantees_of_this_browser() {
     s.seal("p-1001").await;
     assert_eq!(s.status().await["guarantees"], before["guarantees"]);
     s.close().await;
+    // And every upload tells the collector, which records them per chain.
+    let (s, collector) = nurse_uploading_to("ok", json!({})).await;
+    s.seal("p-1001").await;
+    let st = s.flush_all(3000).await;
+    let uploads = collector.uploads().await;
+    assert!(!uploads.is_empty());
+    assert!(
+        uploads
+            .iter()
+            .all(|u| u["body"]["guarantees"] == st["guarantees"]),
+        "{uploads:?}"
+    );
+    s.close().await;
 }
 
 #[wasm_bindgen_test]

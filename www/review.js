@@ -144,7 +144,7 @@ async function loadChains() {
       el(
         'tr',
         { 'data-chain': c.chain },
-        el('td', {}, el('span', { class: `badge status-${c.status}`, text: c.status })),
+        el('td', {}, el('span', { class: `badge status-${c.status}`, text: c.status }), guaranteeNote(c)),
         el('td', { class: 'mono', title: c.chain, text: short(c.chain, 10) }),
         el('td', { class: 'num', text: String(c.events) }),
         el('td', { class: 'mono', title: c.head ?? '', text: short(c.head) }),
@@ -155,6 +155,14 @@ async function loadChains() {
     );
   }
   if (data.chains.length === 0) body.append(el('tr', {}, el('td', { colspan: 7, class: 'muted', text: 'No chain uploaded yet.' })));
+}
+
+/** A chain's browser guarantees, marked when that browser could have lost events before uploading them. */
+function guaranteeNote(c) {
+  const g = c.guarantees ?? {};
+  if (!g.durability && !g.storage) return el('span', { class: 'meta', text: ' browser did not say', title: 'An older module: no storage guarantees reported' });
+  const title = `durability ${g.durability ?? 'unknown'}, storage ${g.storage ?? 'unknown'}`;
+  return c.couldLose ? el('span', { class: 'badge could-lose', 'data-could-lose': 'true', title, text: 'could lose' }) : el('span', { class: 'meta', title, text: ' kept safely' });
 }
 
 async function downloadEvidence(chain) {

@@ -512,3 +512,79 @@ async fn events_outside_the_strict_profile_are_400_format_and_store_nothing() {
     assert_eq!(st, 200, "{resp}");
     assert!(s.findings(c.as_str()).await.is_empty());
 }
+
+/// The browser's guarantees ride along with each batch; the chain keeps the
+/// weakest any batch reported, and `/api/chains` says whether its browser
+/// could have lost events before uploading them.
+#[tokio::test]
+async fn a_chain_keeps_the_weakest_guarantees_its_batches_reported() {
+    let s = server().await;
+    let c = chain_id(40);
+    let ev = chain_events(&c, 4);
+    let path = format!("/api/chains/{c}/events");
+    let listed = |chains: &Value| {
+        chains["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["chain"] == c.as_str())
+            .cloned()
+            .unwrap()
+    };
+    // An older client says nothing: unknown, not "could lose".
+    assert_eq!(s.upload(c.as_str(), &ev[..1]).await.0, 200);
+    let row = listed(&s.get("/api/chains", Some(LEAD)).await.1);
+    assert_eq!(
+        row["guarantees"],
+        json!({"durability": null, "storage": null})
+    );
+    assert_eq!(row["couldLose"], json!(false));
+    let send = |from: usize, to: usize, durability: &str, storage: &str| {
+        json!({ "events": ev[from..to], "guarantees": { "durability": durability, "storage": storage } })
+            .to_string()
+    };
+    assert_eq!(
+        s.post(&path, send(1, 2, "strict", "persistent")).await.0,
+        200
+    );
+    let row = listed(&s.get("/api/chains", Some(LEAD)).await.1);
+    assert_eq!(
+        row["guarantees"],
+        json!({"durability": "strict", "storage": "persistent"})
+    );
+    assert_eq!(row["couldLose"], json!(false));
+    // One weaker batch marks the chain for good, whatever follows.
+    assert_eq!(
+        s.post(&path, send(2, 3, "bestEffort", "persistent"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.post(&path, send(3, 4, "strict", "evictable")).await.0,
+        200
+    );
+    let row = listed(&s.get("/api/chains", Some(LEAD)).await.1);
+    assert_eq!(
+        row["guarantees"],
+        json!({"durability": "bestEffort", "storage": "evictable"})
+    );
+    assert_eq!(row["couldLose"], json!(true));
+    // Guarantees that do not read are a 400 naming the member, storing nothing.
+    let c2 = chain_id(41);
+    let ev2 = chain_events(&c2, 1);
+    for bad in [
+        json!("strict"),
+        json!({"durability": "relaxed", "storage": "evictable"}),
+        json!({"durability": "strict"}),
+    ] {
+        let body = json!({ "events": ev2, "guarantees": bad }).to_string();
+        let (st, resp) = s.post(&format!("/api/chains/{c2}/events"), body).await;
+        assert_eq!(st, 400, "{bad}: {resp}");
+        assert!(
+            resp["message"].as_str().unwrap().contains("`/guarantees`"),
+            "{resp}"
+        );
+    }
+    assert_eq!(s.stored_count(c2.as_str()).await, 0);
+}

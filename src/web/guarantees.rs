@@ -10,8 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
+use super::store::EventStore;
 use super::timer;
-use crate::guarantees::{Durability, Persistence};
+use crate::guarantees::{Durability, Guarantees, Persistence};
 
 /// How long `navigator.storage.persisted()` may take before the answer
 /// counts as "evictable" (it is a local lookup; a browser that does not
@@ -27,6 +28,15 @@ pub fn durability(tx: &IdbTransaction) -> Durability {
         Durability::Strict
     } else {
         Durability::BestEffort
+    }
+}
+
+/// This browser's guarantees for events in `store` (`status().guarantees`,
+/// and what each upload tells the collector).
+pub async fn measured(store: &EventStore) -> Guarantees {
+    Guarantees {
+        durability: store.durability(),
+        storage: persistence().await,
     }
 }
 

@@ -23,7 +23,6 @@ use crate::breakglass::BreakGlassRequest;
 use crate::chain::ChainWriter;
 use crate::event::ChainId;
 use crate::event::{Event, EventDraft};
-use crate::guarantees::Guarantees;
 use crate::page::{
     Alert, BreakGlassResult, DialogStrings, Head, PageSession, Pending, StartConfig, Status, Step,
 };
@@ -266,10 +265,7 @@ impl Inner {
             chains,
             last_error,
             online: web_sys::window().is_some_and(|w| w.navigator().on_line()),
-            guarantees: Guarantees {
-                durability: self.store.durability(),
-                storage: guarantees::persistence().await,
-            },
+            guarantees: guarantees::measured(&self.store).await,
         })
     }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use sealtrail::canon::strict::{self, FormatError};
 use sealtrail::event::ChainId;
 use sealtrail::event::Event;
+use sealtrail::guarantees::Guarantees;
 
 use super::decide::Uploaded;
 use super::IngestError;
@@ -28,6 +29,9 @@ pub struct Batch {
     pub sessions: Vec<String>,
     /// Where the batch came from (see [`crate::request`]).
     pub peer_ip: Option<String>,
+    /// What the uploading browser promised about keeping events until
+    /// upload (`guarantees` of the body; none from an older client).
+    pub guarantees: Option<Guarantees>,
 }
 
 impl Batch {
@@ -39,7 +43,7 @@ impl Batch {
         body: &[u8],
         peer_ip: Option<String>,
     ) -> Result<Self, IngestError> {
-        let values = events_of(body)?;
+        let (values, guarantees) = events_of(body)?;
         let n = values.len();
         let (mut events, mut uploaded, mut columns, mut sessions) = (
             Vec::with_capacity(n),
@@ -67,14 +71,16 @@ impl Batch {
             columns,
             sessions,
             peer_ip,
+            guarantees,
         })
     }
 }
 
-/// The events of a body `{"events": [...]}`, read strictly: a member named
-/// twice anywhere is refused under the `format` rule, as every verifier
-/// refuses it, rather than silently keeping one of the two.
-fn events_of(body: &[u8]) -> Result<Vec<Value>, IngestError> {
+/// The events of a body `{"events": [...], "guarantees"?: {...}}`, read
+/// strictly: a member named twice anywhere is refused under the `format`
+/// rule, as every verifier refuses it, rather than silently keeping one of
+/// the two.
+fn events_of(body: &[u8]) -> Result<(Vec<Value>, Option<Guarantees>), IngestError> {
     let shape = "the body is not a batch of events `{\"events\": [...]}`";
     let mut body = match strict::parse(body) {
         Ok(Value::Object(body)) => body,
@@ -89,8 +95,16 @@ fn events_of(body: &[u8]) -> Result<Vec<Value>, IngestError> {
             })
         }
     };
+    let guarantees = match body.remove("guarantees") {
+        None => None,
+        Some(v) => Some(Guarantees::deserialize(v).map_err(|e| {
+            IngestError::BadRequest(format!(
+                "`/guarantees`: expected {{\"durability\": \"strict\" or \"bestEffort\", \"storage\": \"persistent\" or \"evictable\"}}: {e}"
+            ))
+        })?),
+    };
     match body.remove("events") {
-        Some(Value::Array(events)) if !events.is_empty() => Ok(events),
+        Some(Value::Array(events)) if !events.is_empty() => Ok((events, guarantees)),
         Some(Value::Array(_)) => Err(IngestError::BadRequest(
             "the batch `/events` holds no events".into(),
         )),

@@ -294,7 +294,7 @@ impl Writer {
         if let Some(seen) = &credential {
             credentials::insert(tx, chain, seen, now_ms).await?;
         }
-        chains::advance(tx, chain, &head, now_ms).await?;
+        chains::advance(tx, chain, &head, batch.guarantees, now_ms).await?;
         findings::insert_all(tx, &raised, now_ms).await?;
         self.timings
             .events

@@ -44,7 +44,10 @@ impl FromParams for ChainsQuery {
 /// `GET /api/chains`: every chain with its head, highest anchor and status:
 /// `verified` (every stored event passed ingest), `tampered` (a fork or
 /// tamper finding names it) or `anchor-ahead` (a head was anchored past
-/// what was uploaded: events may still be on their way, or withheld).
+/// what was uploaded: events may still be on their way, or withheld); and
+/// `guarantees`, the weakest its browser reported (`null` members: never
+/// said), with `couldLose` when that browser could have lost events before
+/// uploading them (best-effort durability or evictable storage).
 pub(super) async fn chains(ask: Ask) -> Result<Json<Value>, ApiError> {
     let q: ChainsQuery = ask.admit(auth::REVIEW, None).await?;
     let state = ask.state;
@@ -75,6 +78,9 @@ pub(super) async fn chains(ask: Ask) -> Result<Json<Value>, ApiError> {
             "lastTime": r.last_ts_ms.map(rfc3339),
             "firstSeen": rfc3339(r.first_seen_ms),
             "updated": rfc3339(r.updated_ms),
+            "couldLose": r.durability.as_deref() == Some("bestEffort")
+                || r.storage.as_deref() == Some("evictable"),
+            "guarantees": { "durability": r.durability, "storage": r.storage },
             "anchor": r.anchor.map(|(seq, hash, received)| json!({
                 "seq": seq,
                 "hash": hash,

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 use sealtrail::event::ChainId;
+use sealtrail::guarantees::Guarantees;
 use sealtrail::{Digest, Timestamp};
 
 use super::{signed, unsigned, Store, WriteTx};
@@ -49,6 +50,10 @@ pub struct Listed {
     pub last_ts_ms: Option<i64>,
     /// The highest anchor: `(seq, hash, received)`.
     pub anchor: Option<(i64, Option<String>, Option<i64>)>,
+    /// The weakest durability its uploads reported (`strict`, `bestEffort`).
+    pub durability: Option<String>,
+    /// The weakest storage its uploads reported (`persistent`, `evictable`).
+    pub storage: Option<String>,
 }
 
 /// Creates the chain's row if missing, then reads it, locked (PostgreSQL:
@@ -102,21 +107,29 @@ pub async fn ensure<'e>(
     .map(drop)
 }
 
-/// Moves the chain's head to `head` (events up to it were just stored).
+/// Moves the chain's head to `head` (events up to it were just stored), and
+/// lowers its recorded guarantees to `said` where `said` is weaker: a chain
+/// is only as safe as the weakest browser state any of its batches came from.
 pub async fn advance(
     tx: &mut WriteTx,
     chain: &ChainId,
     head: &Head,
+    said: Option<Guarantees>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE chains SET last_seq = $2, head = $3, last_ts_ms = $4, updated_ms = $5 WHERE id = $1",
+        "UPDATE chains SET last_seq = $2, head = $3, last_ts_ms = $4, updated_ms = $5, \
+         durability = CASE WHEN durability = 'bestEffort' THEN durability ELSE COALESCE(CAST($6 AS TEXT), durability) END, \
+         storage = CASE WHEN storage = 'evictable' THEN storage ELSE COALESCE(CAST($7 AS TEXT), storage) END \
+         WHERE id = $1",
     )
     .bind(chain.as_str())
     .bind(signed(head.seq)?)
     .bind(head.hash.to_hex())
     .bind(head.ts.millis())
     .bind(now_ms)
+    .bind(said.map(|g| g.durability.as_str()))
+    .bind(said.map(|g| g.storage.as_str()))
     .execute(tx.conn())
     .await
     .map(drop)
@@ -157,8 +170,8 @@ pub async fn find(
 /// Chains, most recently changed first.
 pub async fn list(store: &Store, limit: i64, offset: i64) -> Result<Vec<Listed>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, first_seen_ms, updated_ms, last_seq, head, last_ts_ms, anchor_seq, anchor_hash, anchor_ms \
-         FROM chains ORDER BY updated_ms DESC, id LIMIT $1 OFFSET $2",
+        "SELECT id, first_seen_ms, updated_ms, last_seq, head, last_ts_ms, anchor_seq, anchor_hash, anchor_ms, \
+         durability, storage FROM chains ORDER BY updated_ms DESC, id LIMIT $1 OFFSET $2",
     )
     .bind(limit)
     .bind(offset)
@@ -182,5 +195,7 @@ fn listed(r: &AnyRow) -> Result<Listed, sqlx::Error> {
             Some(seq) => Some((seq, r.try_get("anchor_hash")?, r.try_get("anchor_ms")?)),
             None => None,
         },
+        durability: r.try_get("durability")?,
+        storage: r.try_get("storage")?,
     })
 }

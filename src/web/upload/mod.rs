@@ -302,7 +302,8 @@ impl Uploader {
                     return Err(Halt::Stop(alert));
                 }
             }
-            let (body, last) = wire::batch_body(&events, self.cfg.batch_bytes);
+            let said = super::guarantees::measured(&self.store).await;
+            let (body, last) = wire::batch_body(&events, self.cfg.batch_bytes, said);
             let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
             let (status, text) = wire::post(&url, &body, self.cfg.timeout_ms)
                 .await

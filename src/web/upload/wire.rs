@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::super::error::{describe, WebError};
 use super::super::store::StoredEvent;
 use super::super::timer::sleep;
+use crate::guarantees::Guarantees;
 use crate::Digest;
 
 /// POSTs JSON `body`; the status and the answer's text, or why there was none.
@@ -76,14 +77,20 @@ async fn send(
     Ok((resp.status(), text))
 }
 
-/// `{"events":[...]}` from stored canonical lines, within `max_bytes` (the
-/// first event always goes); also the last `seq` it holds.
-pub fn batch_body(events: &[StoredEvent], max_bytes: usize) -> (String, u64) {
+/// `{"events":[...],"guarantees":{...}}` from stored canonical lines, within
+/// `max_bytes` (the first event always goes), with what this browser
+/// promises about keeping events until upload; also the last `seq` it holds.
+pub fn batch_body(events: &[StoredEvent], max_bytes: usize, said: Guarantees) -> (String, u64) {
+    let tail = format!(
+        "],\"guarantees\":{{\"durability\":\"{}\",\"storage\":\"{}\"}}}}",
+        said.durability.as_str(),
+        said.storage.as_str()
+    );
     let mut body = String::from("{\"events\":[");
     let mut last = 0;
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
-            if body.len() + e.line.len() + 3 > max_bytes {
+            if body.len() + 1 + e.line.len() + tail.len() > max_bytes {
                 break;
             }
             body.push(',');
@@ -91,7 +98,7 @@ pub fn batch_body(events: &[StoredEvent], max_bytes: usize) -> (String, u64) {
         body.push_str(&e.line);
         last = e.seq;
     }
-    body.push_str("]}");
+    body.push_str(&tail);
     (body, last)
 }
 
