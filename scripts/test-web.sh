@@ -94,6 +94,7 @@ for engine in $engines; do
   step "wasm-bindgen-test in $engine"
   SEALTRAIL_FIXTURE_URL=$fixture_url \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
     in_engine "$engine" cargo test --target wasm32-unknown-unknown --no-default-features --test web
 done
 
