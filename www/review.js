@@ -1,11 +1,13 @@
 // sealtrail review page: reads the collector's review APIs with a bearer token
 // (kept in sessionStorage, for this tab only) and draws chain status, alerts,
-// the break-glass log, access timelines, an after-hours heat map and the
-// demographic access table. No framework; DOM and SVG are built with element
+// the break-glass log with each one's review, access timelines, an
+// after-hours heat map and the demographic access table; the case queue is
+// review-cases.js. No framework; DOM and SVG are built with element
 // APIs only (never from HTML strings), so the page runs under a strict CSP.
 
-const TOKEN_KEY = 'sealtrail.review.token';
-const SVG_NS = 'http://www.w3.org/2000/svg';
+import { $, el, svg, clear, short, when, notice, api, ApiError, TOKEN_KEY } from './review-lib.js';
+import { initCases, loadCases, openCase, breakGlassReviews, reviewCell } from './review-cases.js';
+
 const SEVERITIES = ['critical', 'high', 'medium'];
 const ACTION_COLOURS = {
   view: '#4a78c2',
@@ -15,88 +17,6 @@ const ACTION_COLOURS = {
   export: '#6a1b9a',
 };
 const OTHER_COLOUR = '#2b8a3e';
-
-const $ = (id) => document.getElementById(id);
-
-/** An HTML element with attributes and children (strings become text nodes). */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  append(node, children);
-  return node;
-}
-
-/** An SVG element with attributes and children. */
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null) continue;
-    if (k === 'class') node.setAttribute('class', v);
-    else if (k === 'text') node.textContent = v;
-    else node.setAttribute(k, String(v));
-  }
-  append(node, children);
-  return node;
-}
-
-function append(node, children) {
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    node.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
-}
-
-function clear(node) {
-  node.replaceChildren();
-  return node;
-}
-
-function short(hash, n = 12) {
-  return typeof hash === 'string' ? `${hash.slice(0, n)}…` : '—';
-}
-
-function when(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
-
-function notice(text, isError = false) {
-  const n = $('notice');
-  n.textContent = text;
-  n.classList.toggle('error', isError);
-}
-
-// ---- API ------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function api(path, { raw = false } = {}) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const resp = await fetch(path, { headers: { Authorization: `Bearer ${token ?? ''}` }, cache: 'no-store' });
-  if (!resp.ok) {
-    let message = `${resp.status} ${resp.statusText}`;
-    try {
-      const body = await resp.json();
-      if (body && body.message) message = body.message;
-    } catch {
-      // Not JSON: keep the status line.
-    }
-    throw new ApiError(resp.status, message);
-  }
-  return raw ? resp : resp.json();
-}
 
 /** Runs a panel loader, showing its error in the panel's error line instead of failing the page. */
 async function guarded(panelId, load) {
@@ -297,7 +217,7 @@ let bgOffset = 0;
 
 async function loadBreakGlass() {
   const days = $('bg-days').value;
-  const data = await api(`/api/break-glass/audit-log?days=${days}&limit=${BG_LIMIT}&offset=${bgOffset}`);
+  const [data, reviews] = await Promise.all([api(`/api/break-glass/audit-log?days=${days}&limit=${BG_LIMIT}&offset=${bgOffset}`), breakGlassReviews(days)]);
   const body = clear($('breakglass').tBodies[0]);
   for (const e of data.entries) {
     body.append(
@@ -313,10 +233,11 @@ async function loadBreakGlass() {
         el('td', { text: e.incidentRef ?? '' }),
         ipCell(e),
         el('td', { class: `outcome-${e.outcome}`, text: e.outcome ?? '' }),
+        reviewCell(reviews, e),
       ),
     );
   }
-  if (data.entries.length === 0) body.append(el('tr', {}, el('td', { colspan: 9, class: 'muted', text: 'No break-glass access in this period.' })));
+  if (data.entries.length === 0) body.append(el('tr', {}, el('td', { colspan: 10, class: 'muted', text: 'No break-glass access in this period.' })));
   const last = Math.min(bgOffset + data.entries.length, data.total);
   $('bg-range').textContent = data.total === 0 ? '' : `${bgOffset + 1}–${last} of ${data.total}`;
   $('bg-prev').disabled = bgOffset === 0;
@@ -502,7 +423,7 @@ let me = null;
 async function loadAll() {
   const jobs = [];
   if (me.canReview) jobs.push(guarded('chains-panel', loadChains), guarded('log-panel', loadLog), guarded('heatmap-panel', loadHeatmap), guarded('demographics-panel', loadDemographics));
-  if (me.canReadAlerts) jobs.push(guarded('alerts-panel', loadAlerts));
+  if (me.canReadAlerts) jobs.push(guarded('alerts-panel', loadAlerts), guarded('cases-panel', loadCases));
   if (me.canReadBreakGlassLog) jobs.push(guarded('breakglass-panel', loadBreakGlass));
   await Promise.all(jobs);
   notice(`Loaded ${new Date().toLocaleTimeString()}.`);
@@ -515,6 +436,7 @@ function showPanels() {
   $('demographics-panel').hidden = !me.canReview;
   $('timeline-panel').hidden = !me.canReview;
   $('alerts-panel').hidden = !me.canReadAlerts;
+  $('cases-panel').hidden = !me.canReadAlerts;
   $('breakglass-panel').hidden = !me.canReadBreakGlassLog;
 }
 
@@ -534,6 +456,8 @@ async function signIn(token) {
   $('panels').hidden = false;
   showPanels();
   await loadAll();
+  const asked = /^#case=([\w-]+)$/.exec(location.hash);
+  if (asked && me.canReadAlerts) await openCase(asked[1]);
 }
 
 function signOut(message = 'Signed out.') {
@@ -555,6 +479,7 @@ function wire() {
   });
   $('signout').addEventListener('click', () => signOut());
   $('refresh').addEventListener('click', () => loadAll());
+  initCases({ guarded, onChange: () => me?.canReadBreakGlassLog && guarded('breakglass-panel', loadBreakGlass) });
   for (const box of document.querySelectorAll('input[name="severity"]')) box.addEventListener('change', () => guarded('alerts-panel', loadAlerts));
   $('bg-days').addEventListener('change', () => {
     bgOffset = 0;
