@@ -6,7 +6,8 @@
 #   2. wasm-bindgen --target web (ES module + .d.ts), at the version Cargo.lock pins;
 #   3. wasm-opt from the npm `binaryen` package (never Debian's binaryen 108,
 #      whose output fails to load with this wasm-bindgen);
-#   4. package metadata and the default policy from pkg-config/.
+#   4. package metadata and the default policy from pkg-config/;
+#   5. the size check: the gzipped .wasm within pkg-config/size-budget.
 # Needs scripts/setup.sh once (rust target, wasm-bindgen-cli, npm tools).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,3 +57,12 @@ rm -f pkg/.gitignore
 raw=$(wc -c < pkg/sealtrail_bg.wasm)
 gz=$(gzip -9 -c pkg/sealtrail_bg.wasm | wc -c)
 echo "build-web: pkg/sealtrail_bg.wasm ${raw} bytes, ${gz} gzipped"
+
+# The size budget: a build whose gzipped .wasm outgrows it fails (so does
+# scripts/test.sh, through test-web.sh). Lower it when the module shrinks.
+budget=$(grep -v '^#' pkg-config/size-budget | tr -d '[:space:]')
+if [ "$gz" -gt "$budget" ]; then
+  echo "build-web: the gzipped .wasm is ${gz} bytes, over the budget of ${budget} in pkg-config/size-budget" >&2
+  exit 1
+fi
+echo "build-web: within the size budget (${budget} bytes gzipped)"

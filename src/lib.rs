@@ -61,6 +61,7 @@ pub mod entropy;
 pub mod event;
 pub mod fhir;
 pub mod guarantees;
+mod located;
 pub mod page;
 mod pointer;
 pub mod policy;

@@ -111,10 +111,8 @@ impl Session {
     pub fn from_value(value: &Value) -> Result<Self, SessionError> {
         crate::policy::refuse_misplaced_arrays(value, &["/caseload"])
             .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
-        let s: Self = serde_path_to_error::deserialize(value).map_err(|e| {
-            let (pointer, message) = crate::policy::error_parts(e);
-            SessionError::Shape { pointer, message }
-        })?;
+        let s: Self = crate::located::from_value(value)
+            .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
         for (at, v) in [
             ("/userId", &s.user_id),
             ("/role", &s.role),

@@ -111,13 +111,11 @@ pub fn run(policy: &Policy) -> Result<Vec<CaseOutcome>, PolicyError> {
     let mut out = Vec::with_capacity(cases.len());
     for (i, raw) in cases.iter().enumerate() {
         let at = format!("/tests/cases/{i}");
-        let case: Case = serde_path_to_error::deserialize(raw).map_err(|e| {
-            let (p, message) = crate::policy::error_parts(e);
-            PolicyError::Shape {
+        let case: Case =
+            crate::located::from_value(raw).map_err(|(p, message)| PolicyError::Shape {
                 pointer: format!("{at}{p}"),
                 message,
-            }
-        })?;
+            })?;
         let session = entry(
             &sessions,
             &case.session,

@@ -9,10 +9,8 @@ use crate::breakglass::BreakGlassRequest;
 
 /// `value` as `T`; errors name the member under `at` (`/action/type`).
 pub fn parse<T: DeserializeOwned>(value: Value, at: &str) -> Result<T, PageError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let (pointer, message) = crate::policy::error_parts(e);
-        PageError::input(format!("{at}{pointer}"), message)
-    })
+    crate::located::from_value(&value)
+        .map_err(|(pointer, message)| PageError::input(format!("{at}{pointer}"), message))
 }
 
 /// The argument of `breakGlassHeadless`: the record and the justification

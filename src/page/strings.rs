@@ -82,9 +82,7 @@ impl Default for DialogStrings {
 impl DialogStrings {
     /// The defaults, overridden by the members of `value` (found at `at`).
     pub fn from_value(value: Value, at: &str) -> Result<Self, StartError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let (pointer, message) = crate::policy::error_parts(e);
-            StartError::shape(format!("{at}{pointer}"), message)
-        })
+        crate::located::from_value(&value)
+            .map_err(|(pointer, message)| StartError::shape(format!("{at}{pointer}"), message))
     }
 }

@@ -69,63 +69,6 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Turns a serde error with its path into a [`PolicyError::Shape`].
-pub(crate) fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> PolicyError {
-    let (pointer, message) = pointer_and_message(e);
-    PolicyError::Shape { pointer, message }
-}
-
-/// The JSON Pointer of a serde path and its error in plain words.
-///
-/// serde reports Rust-side names (`u32`, `a sequence`); people reading a
-/// policy error think in JSON, so those are reworded.
-pub(crate) fn pointer_and_message(
-    e: serde_path_to_error::Error<serde_json::Error>,
-) -> (String, String) {
-    let mut pointer = String::new();
-    for seg in e.path().iter() {
-        match seg {
-            serde_path_to_error::Segment::Seq { index } => {
-                pointer.push('/');
-                pointer.push_str(&index.to_string());
-            }
-            serde_path_to_error::Segment::Map { key } => {
-                pointer = crate::pointer::push(&pointer, key)
-            }
-            serde_path_to_error::Segment::Enum { variant } => {
-                pointer = crate::pointer::push(&pointer, variant)
-            }
-            serde_path_to_error::Segment::Unknown => {}
-        }
-    }
-    let raw = e.into_inner().to_string();
-    let mut message = raw
-        .replace(
-            "expected u32",
-            "expected a whole number from 0 to 4294967295",
-        )
-        .replace("expected u64", "expected a whole number")
-        .replace("a sequence", "an array")
-        .replace("a map", "an object")
-        .replace("unit value", "null");
-    // An unknown member is reported at its parent; point at the member itself.
-    if let Some(name) = unknown_field_name(&message) {
-        let tail = format!("/{}", crate::pointer::escape_token(&name));
-        if !pointer.ends_with(&tail) {
-            pointer.push_str(&tail);
-        }
-        message = message.replacen("unknown field", "unknown member", 1);
-    }
-    (pointer, message)
-}
-
-/// The member name in serde's "unknown field `x`, expected ..." message.
-fn unknown_field_name(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let end = rest.find("`, expected").or_else(|| rest.rfind('`'))?;
-    rest.get(..end).map(str::to_owned)
-}
-
 /// Refuses arrays anywhere but where `allowed` patterns say an array belongs.
 ///
 /// serde accepts an array in place of a struct (members by position); a

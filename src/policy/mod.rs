@@ -30,7 +30,7 @@ pub use alert_config::{
     RepeatedUnassigned, Weekday,
 };
 pub use error::PolicyError;
-pub(crate) use error::{json_kind, pointer_and_message as error_parts, refuse_misplaced_arrays};
+pub(crate) use error::{json_kind, refuse_misplaced_arrays};
 pub use model::{
     BreakGlassRules, Confidentiality, FieldPermissions, FieldRule, Grant, HostPermissions,
     NoteRule, NoteType, Operation, PolicyDoc, RecordLayout, Role, Scope, SessionRules, StepUpRule,
@@ -154,8 +154,8 @@ impl Policy {
         let hash = format!("{HASH_PREFIX}{}", Digest::of(&canonical).to_hex());
         error::refuse_misplaced_arrays_outside(value, ARRAYS, OPAQUE)
             .map_err(|(pointer, message)| PolicyError::Shape { pointer, message })?;
-        let doc: PolicyDoc =
-            serde_path_to_error::deserialize(value).map_err(error::from_path_error)?;
+        let doc: PolicyDoc = crate::located::from_value(value)
+            .map_err(|(pointer, message)| PolicyError::Shape { pointer, message })?;
         validate::validate(&doc)?;
         Self::compile(doc, hash)
     }

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::entropy::CryptoEntropy;
 use super::error::WebError;
 use super::instance::{self, Inner};
-use super::interop::{from_js, to_js, to_json_text};
+use super::interop::{from_js, to_js, to_json_text, value_from_js};
 use super::timer;
 use crate::decision::BreakGlassGrant;
 use crate::decision::{FieldAction, HostAction};
@@ -66,7 +66,7 @@ impl Sealtrail {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Session")] session: JsValue,
     ) -> Result<(), JsValue> {
-        let value: Value = from_js(&session, "/session")?;
+        let value = value_from_js(&session, "/session")?;
         let session =
             Session::from_value(&value).map_err(|e| WebError::from(PageError::Session(e)))?;
         self.inner.page.borrow_mut().set_session(session);
@@ -82,7 +82,7 @@ impl Sealtrail {
         #[wasm_bindgen(unchecked_param_type = "FieldAction")] action: JsValue,
     ) -> js_sys::Promise {
         answer(&self.inner, move |inner| async move {
-            let record: Value = from_js(&record, "/record")?;
+            let record = value_from_js(&record, "/record")?;
             let action: FieldAction = from_js(&action, "/action")?;
             let pending =
                 inner
@@ -138,7 +138,7 @@ impl Sealtrail {
         #[wasm_bindgen(unchecked_param_type = "BreakGlassRequest")] request: JsValue,
     ) -> js_sys::Promise {
         answer(&self.inner, move |inner| async move {
-            let asked = HeadlessRequest::from_value(from_js(&request, "")?)?;
+            let asked = HeadlessRequest::from_value(value_from_js(&request, "")?)?;
             let pending = inner.page.borrow().break_glass(
                 &asked.record_id,
                 &asked.request,
@@ -182,7 +182,7 @@ impl Sealtrail {
         answer(&self.inner, move |inner| async move {
             let action: HostAction = from_js(&action, "/action")?;
             let record: Option<Value> = match record {
-                Some(r) if !r.is_null() && !r.is_undefined() => Some(from_js(&r, "/record")?),
+                Some(r) if !r.is_null() && !r.is_undefined() => Some(value_from_js(&r, "/record")?),
                 _ => None,
             };
             let pending =

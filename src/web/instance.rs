@@ -13,7 +13,7 @@ use super::dialog::{self, Answer};
 use super::entropy::CryptoEntropy;
 use super::error::{describe, WebError};
 use super::guarantees;
-use super::interop::{call, from_js, to_js, Callbacks};
+use super::interop::{call, to_js, value_from_js, Callbacks};
 use super::journal::Journal;
 use super::listener::Listener;
 use super::store::EventStore;
@@ -44,7 +44,7 @@ pub struct Inner {
 /// Parses `config`, opens the database and starts uploading.
 pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
     refuse_non_finite_options(config)?;
-    let cfg = StartConfig::from_value(from_js::<Value>(config, "")?)?;
+    let cfg = StartConfig::from_value(value_from_js(config, "")?)?;
     let callbacks = Callbacks::read(config);
     let page = PageSession::new(cfg.policy, cfg.session)?;
     let store = EventStore::open(&cfg.options.db_name).await?;

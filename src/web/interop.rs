@@ -3,23 +3,26 @@
 //!
 //! Values cross the boundary as JSON (`JSON.stringify` in, `JSON.parse`
 //! out): the core already carries serde_json, so this costs no extra code in
-//! the `.wasm`, and parse errors come back with the JSON Pointer of the
-//! offending member (via `serde_path_to_error`).
+//! the `.wasm`, and errors come back with the JSON Pointer of the offending
+//! member (`crate::located`).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::error::{describe, WebError};
 
 /// A JS value as `T`, naming the offending member as a JSON Pointer under `at`.
 pub fn from_js<T: DeserializeOwned>(value: &JsValue, at: &str) -> Result<T, WebError> {
+    crate::located::from_value(&value_from_js(value, at)?)
+        .map_err(|(pointer, message)| WebError::input(format!("{at}{pointer}"), message))
+}
+
+/// A JS value as JSON (anything `JSON.stringify` writes is JSON).
+pub fn value_from_js(value: &JsValue, at: &str) -> Result<Value, WebError> {
     let text = to_json_text(value, at)?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let (pointer, message) = crate::policy::error_parts(e);
-        WebError::input(format!("{at}{pointer}"), message)
-    })
+    serde_json::from_str(&text).map_err(|e| WebError::input(at, e.to_string()))
 }
 
 /// `JSON.stringify(value)`.
