@@ -25,6 +25,21 @@ pub fn hash_event(event: &Map<String, Value>) -> Result<Digest, FormatError> {
     strict::hash_object(event, "hash")
 }
 
+/// [`hash_event`] of an event's JSON text, read in one pass and hashed from
+/// the text itself (no tree is built): the browser's `hashEvent` and any
+/// caller holding text. The text must be one object within the strict
+/// profile (a member named twice is refused too).
+pub fn hash_event_text(text: &[u8]) -> Result<Digest, FormatError> {
+    let tape = crate::canon::tape::Tape::parse(text)?;
+    if !tape.is_object() {
+        return Err(FormatError::Syntax("expected a JSON object".into()));
+    }
+    match tape.duplicate().or_else(|| tape.fault()) {
+        Some(e) => Err(e),
+        None => Ok(tape.hash_object("hash")),
+    }
+}
+
 /// Why an event could not be appended.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AppendError {
@@ -260,6 +275,18 @@ mod tests {
             members in proptest::collection::btree_map("[a-z\\u{0}\\u{e000}\\u{1f600}]{0,4}|hash", json(), 0..8)
         ) {
             let map: Map<String, Value> = members.into_iter().collect();
+            // Read from text (compact or spaced out), the same answer.
+            let tree = hash_event(&map);
+            for text in [
+                serde_json::to_string(&map).unwrap(),
+                serde_json::to_string_pretty(&map).unwrap(),
+            ] {
+                let from_text = hash_event_text(text.as_bytes());
+                proptest::prop_assert_eq!(from_text.is_ok(), tree.is_ok());
+                if let (Ok(a), Ok(b)) = (&from_text, &tree) {
+                    proptest::prop_assert_eq!(a, b);
+                }
+            }
             let mut unhashed = map.clone();
             unhashed.remove("hash");
             let unhashed = Value::Object(unhashed);
@@ -273,6 +300,24 @@ mod tests {
                 Err(_) => proptest::prop_assert!(!in_profile(&unhashed)),
             }
         }
+    }
+
+    #[test]
+    fn event_text_outside_the_profile_has_no_hash() {
+        for (text, found) in [
+            (r#"{"a":1,"a":2}"#, "appears twice"),
+            (r#"{"a":1.5}"#, "1.5"),
+            (r#"{"a":"\u0000"}"#, "U+0000"),
+            ("[1]", "expected a JSON object"),
+            (r#"{"a":"#, "not JSON"),
+        ] {
+            let e = hash_event_text(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(found), "{text}: {e}");
+        }
+        assert_eq!(
+            hash_event_text(br#" {"hash": "x", "b": [1], "a": "\u00e9"} "#).unwrap(),
+            Digest::of("{\"a\":\"\u{e9}\",\"b\":[1]}".as_bytes())
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::dialog::{self, Answer};
