@@ -123,8 +123,9 @@ pub struct HostResult {
     pub event: EventRef,
 }
 
-/// Upload progress of one chain (`ChainProgress`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Upload progress of one chain (`ChainProgress`); tabs tell each other
+/// theirs, so it reads back too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainProgress {
     /// The chain id.

@@ -2,9 +2,10 @@
 //! `strict` durability hint, and whether `navigator.storage` granted
 //! persistence. Neither is an error: a browser that lacks them still gets
 //! log-before-reveal and delete-only-after-`200`; `status()` says what it
-//! lacks, and the module never asks for persistence itself (Firefox answers
-//! `persist()` with a permission prompt that a headless or kiosk browser
-//! never settles; asking is the host's call).
+//! lacks. The module asks for persistence once at start and never waits
+//! for the answer (Firefox answers `persist()` with a permission prompt that
+//! a headless or kiosk browser never settles); `status()` reads what was
+//! granted with `persisted()`, raced against a timer.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -50,10 +51,31 @@ pub async fn persistence() -> Persistence {
     }
 }
 
-async fn persisted() -> Result<bool, JsValue> {
+/// `navigator.storage.persist()`, not awaited: Chromium grants or refuses
+/// at once by its own heuristics, Firefox prompts the user. Nothing when
+/// there is no `navigator.storage` (WebKitGTK).
+pub fn ask_persistence() {
+    let ask = || -> Result<(), JsValue> {
+        let storage = storage_manager()?;
+        if !storage.is_undefined() && !storage.is_null() {
+            js_sys::Reflect::get(&storage, &"persist".into())?
+                .dyn_into::<js_sys::Function>()?
+                .call0(&storage)?;
+        }
+        Ok(())
+    };
+    let _ = ask();
+}
+
+/// `navigator.storage` (`undefined` where there is none).
+fn storage_manager() -> Result<JsValue, JsValue> {
     let global = js_sys::global();
     let navigator = js_sys::Reflect::get(&global, &"navigator".into())?;
-    let storage = js_sys::Reflect::get(&navigator, &"storage".into())?;
+    js_sys::Reflect::get(&navigator, &"storage".into())
+}
+
+async fn persisted() -> Result<bool, JsValue> {
+    let storage = storage_manager()?;
     if storage.is_undefined() || storage.is_null() {
         return Ok(false);
     }

@@ -50,7 +50,9 @@ pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
     let chain =
         ChainId::random(&mut CryptoEntropy).map_err(|e| WebError::Entropy(e.to_string()))?;
     let up = UploadConfig::new(&cfg.endpoint, &cfg.options);
+    let db_name = cfg.options.db_name.clone();
     let strings = cfg.options.strings;
+    guarantees::ask_persistence();
 
     let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
         let w = weak.clone();
@@ -66,6 +68,7 @@ pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
         let (wa, ws) = (weak.clone(), weak.clone());
         let uploader = Uploader::new(
             up,
+            &db_name,
             store.clone(),
             journal.clone(),
             Rc::new(move |a: CollectorAlert| {

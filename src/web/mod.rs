@@ -29,6 +29,7 @@ mod interop;
 mod journal;
 pub mod listener;
 mod store;
+mod tabs;
 pub mod timer;
 mod types;
 mod upload;

@@ -1,7 +1,9 @@
 // A loopback proxy in front of the collector, one per test page, that gives
 // every engine what WebDriver lacks and the tests need:
 //   - request interception: a route answers `pass`, `abort` (the connection
-//     is dropped, as a network failure) or `hold` (no answer until released);
+//     is dropped, as a network failure), `hold` (no answer until released)
+//     or `{ delay: ms }` (passed on after `ms`, a slow collector); every
+//     request notes when it started and ended, so overlaps can be counted;
 //   - an init script: HTML pages get `<script src="/__e2e/init.js">` before
 //     their first script, so hooks run before the page's own code; it is a
 //     same-origin script, so the page's strict CSP admits it unchanged;
@@ -54,52 +56,63 @@ export async function openGate(upstream, { bypassCSP = false, init } = {}) {
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
       return res.end(body);
     }
-    const seen = { method: req.method, path, contentType: req.headers['content-type'] ?? '' };
+    const seen = { method: req.method, path, contentType: req.headers['content-type'] ?? '', start: Date.now() };
     requests.push(seen);
+    // Answered, or the connection dropped.
+    res.once('close', () => { seen.end = Date.now(); });
     const route = routes.find((r) => r.pattern.test(path));
     const action = route ? route.handle(seen) : 'pass';
     if (action === 'abort') return req.socket.destroy();
     if (action === 'hold') return held.push({ ...seen, abort: () => req.socket.destroy() });
+    if (action?.delay) {
+      // The body is read at once (as a slow collector would); the answer waits.
+      req.pause();
+      return setTimeout(() => { req.resume(); forward(); }, action.delay);
+    }
+    forward();
 
-    const headers = { ...req.headers, host: target.host };
-    delete headers['accept-encoding']; // plain bodies, so HTML can be edited
-    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
-      seen.status = upRes.statusCode;
-      const type = upRes.headers['content-type'] ?? '';
-      const out = { ...upRes.headers };
-      if (bypassCSP) delete out['content-security-policy'];
-      if (!type.startsWith('text/html')) {
-        res.writeHead(upRes.statusCode, out);
-        return upRes.pipe(res);
-      }
-      const chunks = [];
-      upRes.on('data', (c) => chunks.push(c));
-      upRes.on('end', () => {
-        let html = Buffer.concat(chunks).toString('utf8');
-        if (bypassCSP) html = html.replace(CSP_META, '');
-        html = html.replace(/<script/i, '<script src="/__e2e/init.js"></script><script');
-        delete out['content-length'];
-        delete out.etag;
-        out['cache-control'] = 'no-store';
-        res.writeHead(upRes.statusCode, out);
-        res.end(html);
+    function forward() {
+      const headers = { ...req.headers, host: target.host };
+      delete headers['accept-encoding']; // plain bodies, so HTML can be edited
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
+        seen.status = upRes.statusCode;
+        const type = upRes.headers['content-type'] ?? '';
+        const out = { ...upRes.headers };
+        if (bypassCSP) delete out['content-security-policy'];
+        if (!type.startsWith('text/html')) {
+          res.writeHead(upRes.statusCode, out);
+          return upRes.pipe(res);
+        }
+        const chunks = [];
+        upRes.on('data', (c) => chunks.push(c));
+        upRes.on('end', () => {
+          let html = Buffer.concat(chunks).toString('utf8');
+          if (bypassCSP) html = html.replace(CSP_META, '');
+          html = html.replace(/<script/i, '<script src="/__e2e/init.js"></script><script');
+          delete out['content-length'];
+          delete out.etag;
+          out['cache-control'] = 'no-store';
+          res.writeHead(upRes.statusCode, out);
+          res.end(html);
+        });
       });
-    });
-    up.on('error', () => req.socket.destroy());
-    req.pipe(up);
+      up.on('error', () => req.socket.destroy());
+      req.pipe(up);
+    }
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
 
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     /** Every request that reached the gate: method, path, content type,
-     * and the collector's status once it answered. */
+     * `start` and `end` (ms since the epoch), and the collector's status
+     * once it answered. */
     requests,
     /** Requests a `hold` route kept unanswered, each with `abort()`. */
     held,
     /** Sends requests whose path matches `pattern` to `handle(request)`,
-     * which answers `pass`, `abort` or `hold`; a later route for the same
-     * pattern replaces it. */
+     * which answers `pass`, `abort`, `hold` or `{ delay: ms }`; a later
+     * route for the same pattern replaces it. */
     route(pattern, handle) {
       this.unroute(pattern);
       routes.push({ pattern, handle });

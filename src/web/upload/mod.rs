@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 mod config;
 mod receipt;
@@ -23,6 +23,7 @@ pub use config::UploadConfig;
 
 use super::journal::Journal;
 use super::store::EventStore;
+use super::tabs::{self, Channel, News};
 use super::timer::sleep;
 use crate::event::ChainId;
 use crate::page::ChainProgress;
@@ -66,7 +67,8 @@ enum Halt {
     Stop(CollectorAlert),
 }
 
-/// The uploader of one page load (and the leftovers of earlier ones).
+/// The uploader of one page load (and the leftovers of earlier ones, and
+/// of other tabs: see `super::tabs`).
 #[derive(Clone)]
 pub struct Uploader {
     cfg: Rc<UploadConfig>,
@@ -75,19 +77,24 @@ pub struct Uploader {
     state: Rc<RefCell<State>>,
     on_alert: Rc<dyn Fn(CollectorAlert)>,
     on_change: Rc<dyn Fn()>,
+    /// The Web Lock an upload round holds: one per database.
+    lock: Rc<str>,
+    /// Where the tabs of this database tell each other about uploads.
+    channel: Rc<RefCell<Option<Channel>>>,
 }
 
 impl Uploader {
-    /// An idle uploader; [`Uploader::kick`] starts it.
+    /// An idle uploader of database `db_name`; [`Uploader::kick`] starts it.
     pub fn new(
         cfg: UploadConfig,
+        db_name: &str,
         store: EventStore,
         journal: Journal,
         on_alert: Rc<dyn Fn(CollectorAlert)>,
         on_change: Rc<dyn Fn()>,
     ) -> Self {
         let batch_events = cfg.batch_events.max(1);
-        Self {
+        let this = Self {
             cfg: Rc::new(cfg),
             store,
             journal,
@@ -103,6 +110,29 @@ impl Uploader {
             })),
             on_alert,
             on_change,
+            lock: format!("sealtrail-upload:{db_name}").into(),
+            channel: Rc::new(RefCell::new(None)),
+        };
+        let weak = Rc::downgrade(&this.state);
+        let (on_alert, on_change) = (this.on_alert.clone(), this.on_change.clone());
+        let heard = move |news: News| heard(&weak, &on_alert, &on_change, news);
+        *this.channel.borrow_mut() =
+            Channel::open(&format!("sealtrail-uploads:{db_name}"), Rc::new(heard));
+        this
+    }
+
+    /// Tells the other tabs of this database.
+    fn tell(&self, alert: Option<&CollectorAlert>) {
+        let news = {
+            let st = self.state.borrow();
+            News {
+                chains: st.chains.values().cloned().collect(),
+                last_error: st.last_error.clone(),
+                alert: alert.map(|a| (a.error.clone(), a.chain.clone(), a.seq, a.detail.clone())),
+            }
+        };
+        if let Some(c) = self.channel.borrow().as_ref() {
+            c.tell(&news);
         }
     }
 
@@ -126,6 +156,9 @@ impl Uploader {
     /// Stops all uploading (the page is closing the instance).
     pub fn close(&self) {
         self.state.borrow_mut().closed = true;
+        if let Some(c) = self.channel.borrow_mut().take() {
+            c.close();
+        }
     }
 
     /// Uploads now (or right after the running round).
@@ -182,7 +215,8 @@ impl Uploader {
     /// Runs upload rounds until nothing is left or a retry is scheduled.
     async fn pump(self) {
         loop {
-            let outcome = self.round().await;
+            // One tab of the database uploads at a time (see `super::tabs`).
+            let outcome = tabs::exclusively(&self.lock, self.round()).await;
             let retry = {
                 let mut st = self.state.borrow_mut();
                 match &outcome {
@@ -197,6 +231,7 @@ impl Uploader {
                     }
                 }
             };
+            self.tell(None);
             (self.on_change)();
             let again = {
                 let mut st = self.state.borrow_mut();
@@ -269,6 +304,7 @@ impl Uploader {
                 });
             p.stopped = Some(alert.error.clone());
         }
+        self.tell(Some(&alert));
         (self.on_alert)(alert);
     }
 
@@ -466,6 +502,46 @@ impl Uploader {
             })
             .unwrap_or(false)
     }
+}
+
+/// Takes in another tab's news: its chains' progress (never behind what
+/// this tab knew), its last error, and the alert of a chain it stopped.
+fn heard(
+    state: &Weak<RefCell<State>>,
+    on_alert: &Rc<dyn Fn(CollectorAlert)>,
+    on_change: &Rc<dyn Fn()>,
+    news: News,
+) {
+    let Some(state) = state.upgrade() else {
+        return;
+    };
+    {
+        let mut st = state.borrow_mut();
+        for theirs in news.chains {
+            let ours = st
+                .chains
+                .entry(theirs.chain.clone())
+                .or_insert_with(|| ChainProgress {
+                    chain: theirs.chain.clone(),
+                    ..ChainProgress::default()
+                });
+            ours.acked_seq = ours.acked_seq.max(theirs.acked_seq);
+            ours.anchored_seq = ours.anchored_seq.max(theirs.anchored_seq);
+            if ours.stopped.is_none() {
+                ours.stopped = theirs.stopped;
+            }
+        }
+        st.last_error = news.last_error;
+    }
+    if let Some((error, chain, seq, detail)) = news.alert {
+        on_alert(CollectorAlert {
+            error,
+            chain,
+            seq,
+            detail,
+        });
+    }
+    on_change();
 }
 
 /// The alert for a `409` that stops a chain: the collector's conflict, or
