@@ -59,6 +59,18 @@ struct State {
     batch_events: u32,
 }
 
+impl State {
+    /// The progress of `chain`, new when it was not seen before.
+    fn progress(&mut self, chain: &str) -> &mut ChainProgress {
+        self.chains
+            .entry(chain.to_owned())
+            .or_insert_with(|| ChainProgress {
+                chain: chain.to_owned(),
+                ..ChainProgress::default()
+            })
+    }
+}
+
 /// Why one chain's upload stopped this round.
 enum Halt {
     /// Try again later (network, timeout, 5xx, 429, ...).
@@ -262,13 +274,7 @@ impl Uploader {
         for chain in chains {
             let stopped = {
                 let mut st = self.state.borrow_mut();
-                let entry = st
-                    .chains
-                    .entry(chain.clone())
-                    .or_insert_with(|| ChainProgress {
-                        chain: chain.clone(),
-                        ..ChainProgress::default()
-                    });
+                let entry = st.progress(&chain);
                 entry.stopped.is_some()
             };
             if stopped {
@@ -295,13 +301,7 @@ impl Uploader {
                 "the collector refused chain `{}` ({}); uploading it stopped: {}",
                 alert.chain, alert.error, alert.detail
             ));
-            let p = st
-                .chains
-                .entry(alert.chain.clone())
-                .or_insert_with(|| ChainProgress {
-                    chain: alert.chain.clone(),
-                    ..ChainProgress::default()
-                });
+            let p = st.progress(&alert.chain);
             p.stopped = Some(alert.error.clone());
         }
         self.tell(Some(&alert));
@@ -472,13 +472,7 @@ impl Uploader {
         match wire::post(&url, &wire::head_body(seq, &hash), self.cfg.timeout_ms).await {
             Ok((200, _)) => {
                 let mut st = self.state.borrow_mut();
-                let p = st
-                    .chains
-                    .entry(chain.clone())
-                    .or_insert_with(|| ChainProgress {
-                        chain,
-                        ..ChainProgress::default()
-                    });
+                let p = st.progress(&chain);
                 p.anchored_seq = Some(seq);
                 None
             }
@@ -518,13 +512,7 @@ fn heard(
     {
         let mut st = state.borrow_mut();
         for theirs in news.chains {
-            let ours = st
-                .chains
-                .entry(theirs.chain.clone())
-                .or_insert_with(|| ChainProgress {
-                    chain: theirs.chain.clone(),
-                    ..ChainProgress::default()
-                });
+            let ours = st.progress(&theirs.chain);
             ours.acked_seq = ours.acked_seq.max(theirs.acked_seq);
             ours.anchored_seq = ours.anchored_seq.max(theirs.anchored_seq);
             if ours.stopped.is_none() {
