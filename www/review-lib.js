@@ -94,3 +94,51 @@ export async function api(path, { raw = false, body } = {}) {
   }
   return raw ? resp : resp.json();
 }
+
+/** Saves what `path` answers as the file `name`; `what` names it in a failure. */
+export async function download(path, name, what, done = `${what} downloaded as ${name}.`) {
+  try {
+    const blob = await (await api(path, { raw: true })).blob();
+    const url = URL.createObjectURL(blob);
+    const a = el('a', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    notice(done);
+  } catch (e) {
+    notice(`${what} failed: ${e.message}`, true);
+  }
+}
+
+/** Keeps `token` for this tab and asks the collector whose it is: the
+ * answer of `/api/whoami`, or null (token dropped, notice shown). */
+export async function signInAs(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    return await api('/api/whoami');
+  } catch (e) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    notice(e.status === 401 ? 'That token is not known to this collector.' : `Sign-in failed: ${e.message}`, true);
+    return null;
+  }
+}
+
+/** Wires the sign-in form and the sign-out button. */
+export function wireSignIn(signIn, signOut) {
+  $('signin').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const token = $('token').value.trim();
+    if (token) signIn(token);
+  });
+  $('signout').addEventListener('click', () => signOut());
+}
+
+/** Forgets the token, hides `ids` and shows the sign-in form with `message`. */
+export function signedOut(message, ids) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  for (const id of ids) $(id).hidden = true;
+  $('signin').hidden = false;
+  $('token').value = '';
+  notice(message, message !== 'Signed out.');
+}

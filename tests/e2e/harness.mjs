@@ -232,6 +232,16 @@ export function loadAxe(page) {
   }));
 }
 
+/** The serious and critical axe-core violations of the whole page, one line each. */
+export async function seriousViolations(page) {
+  await loadAxe(page);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+}
+
 /**
  * For a test file: starts the collector (`options` as in `startCollector`)
  * and the engine's browser before its tests and stops both after them. The

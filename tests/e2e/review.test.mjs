@@ -11,7 +11,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, collectorAndBrowser, loadAxe } from './harness.mjs';
+import { root, collectorAndBrowser, seriousViolations } from './harness.mjs';
 
 const TOKEN = 'e2e-safeguarding-token-000000000000';
 const ADMIN_TOKEN = 'e2e-admin-token-0000000000000000000';
@@ -181,13 +181,7 @@ test('the review page has no serious accessibility violations (axe-core)', async
     await page.click('#signin button[type="submit"]');
     await page.element('#chains tbody tr');
     await page.element('#heatmap svg');
-    await loadAxe(page);
-    const serious = await page.evaluate(async () => {
-      const result = await window.axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-    });
-    assert.deepEqual(serious, []);
+    assert.deepEqual(await seriousViolations(page), []);
   } finally {
     await page.close();
   }
@@ -270,13 +264,7 @@ test('a case is triaged end to end from the keyboard, and a break-glass shows it
     // The queue shows open cases by default: this one has left it.
     await page.waitFor((c) => !document.querySelector(`#cases tr[data-case="${c}"]`), id);
 
-    await loadAxe(page);
-    const serious = await page.evaluate(async () => {
-      const result = await window.axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-    });
-    assert.deepEqual(serious, []);
+    assert.deepEqual(await seriousViolations(page), []);
     assert.deepEqual(await problems(page), []);
   } finally {
     await page.close();

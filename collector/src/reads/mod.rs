@@ -9,6 +9,7 @@
 //! `days` 1..=3650; break-glass `limit` 1..=100; access histories `limit`
 //! 1..=1000; FHIR `limit` 1..=1000; evidence at most 100 000 events per export.
 
+mod access_report;
 mod chains;
 mod fhir;
 mod history;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/break-glass/audit-log", get(history::break_glass_log))
         .route("/api/alerts", get(stats::alerts))
         .route("/api/records/{id}/access", get(history::record_access))
+        .route(
+            "/api/records/{id}/report",
+            get(access_report::access_report),
+        )
         .route("/api/staff/{id}/access", get(history::staff_access))
         .route("/api/chains", get(chains::chains))
         .route("/api/chains/{chain}/verify", get(chains::verify_chain))

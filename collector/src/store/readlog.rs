@@ -47,9 +47,14 @@ pub async fn set_meta(store: &Store, key: &str, value: &str) -> Result<(), sqlx:
 
 /// Records the read log's chain id (the first one chosen stays).
 pub async fn set_chain(store: &Store, chain: &str) -> Result<(), sqlx::Error> {
+    set_meta_once(store, CHAIN_KEY, chain).await
+}
+
+/// Sets a `meta` value unless one is set (the first one written stays).
+pub async fn set_meta_once(store: &Store, key: &str, value: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(CHAIN_KEY)
-        .bind(chain)
+        .bind(key)
+        .bind(value)
         .execute(store.pool())
         .await
         .map(drop)
