@@ -180,6 +180,7 @@ mod tests {
             role: "nurse".into(),
             name: None,
             auth_strength: None,
+            team: None,
         }
     }
 

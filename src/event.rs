@@ -103,6 +103,10 @@ pub struct Actor {
     /// How the user authenticated (`password`, `mfa`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_strength: Option<String>,
+    /// The staff member's team, from the host's login: the peers the
+    /// off-hours spike rule compares them with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// How the actor stands to the record, as the policy saw it at the time.
@@ -133,6 +137,11 @@ pub struct Subject {
     /// (for example `ageBand`), never identifying values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub demographics: BTreeMap<String, String>,
+    /// True when the record is one the staff member declared a link to (a
+    /// relative, a neighbour, their own record). The link itself is never
+    /// written: only that one matched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub related: bool,
 }
 
 /// The login session the event happened in.

@@ -306,6 +306,7 @@ mod tests {
                 role: role.into(),
                 name: Some("Sam Lead".into()),
                 auth_strength: Some("mfa".into()),
+                team: None,
             },
             action,
             Outcome::Success,
@@ -315,6 +316,7 @@ mod tests {
             record_type: Some("youth".into()),
             relation: Some(Relation::Unassigned),
             demographics: Default::default(),
+            related: false,
         });
         d.session = Some(SessionRef {
             id: "sess-1".into(),

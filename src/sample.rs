@@ -58,6 +58,7 @@ impl Staff {
                 role: self.role.into(),
                 name: Some(self.name.into()),
                 auth_strength: Some("password".into()),
+                team: None,
             },
             action,
             outcome,
@@ -79,6 +80,7 @@ fn on(mut d: EventDraft, record: &str, relation: Relation) -> EventDraft {
         record_type: Some("youth".into()),
         relation: Some(relation),
         demographics: Default::default(),
+        related: false,
     });
     d
 }
@@ -330,6 +332,7 @@ pub fn routine_drafts(n: u64, seed: u64, policy: Option<&str>) -> Vec<EventDraft
                 role: role.into(),
                 name: Some(format!("Staff Member {}", x % 97)),
                 auth_strength: Some(if x % 5 == 0 { "mfa" } else { "password" }.into()),
+                team: None,
             };
             let action = match x % 10 {
                 0 => Action::Search,

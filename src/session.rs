@@ -25,6 +25,11 @@ pub struct Session {
     /// Record ids assigned to this user.
     #[serde(default)]
     pub caseload: Vec<String>,
+    /// Record ids the user declared a link to (relatives, neighbours) or
+    /// that are their own: an access to one is flagged in its event
+    /// (`subject.related`), never the link itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_records: Vec<String>,
     /// The user's team, matched against the record's team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
@@ -109,7 +114,7 @@ impl Session {
 
     /// Reads and checks a session already parsed as JSON.
     pub fn from_value(value: &Value) -> Result<Self, SessionError> {
-        crate::policy::refuse_misplaced_arrays(value, &["/caseload"])
+        crate::policy::refuse_misplaced_arrays(value, &["/caseload", "/relatedRecords"])
             .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
         let s: Self = crate::located::from_value(value)
             .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
@@ -156,6 +161,7 @@ impl Session {
             role: self.role.clone(),
             name: Some(self.name.clone()),
             auth_strength: Some(self.auth_strength.clone()),
+            team: self.team.clone(),
         }
     }
 

@@ -40,6 +40,7 @@ fn actor(id: &str, role: &str) -> Actor {
         role: role.into(),
         name: None,
         auth_strength: None,
+        team: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn access(id: &str, role: &str, action: Action, record: &str, rel: Relation) -> 
         record_type: Some("youth".into()),
         relation: Some(rel),
         demographics: Default::default(),
+        related: false,
     });
     d
 }

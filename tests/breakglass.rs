@@ -37,6 +37,7 @@ fn subject() -> Subject {
         record_type: Some("patient".to_owned()),
         relation: Some(Relation::Unassigned),
         demographics: Default::default(),
+        related: false,
     }
 }
 

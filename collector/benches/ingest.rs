@@ -59,6 +59,7 @@ fn draft(i: usize, staff: usize) -> EventDraft {
             role: "nurse".into(),
             name: Some(format!("Staff {}", staff % 40)),
             auth_strength: Some("mfa".into()),
+            team: None,
         },
         if i % 50 == 0 {
             Action::ViewSealed

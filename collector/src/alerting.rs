@@ -83,18 +83,10 @@ impl AlertSettings {
         }
     }
 
-    /// The widest rule window, in milliseconds: how far back a restart re-reads.
+    /// The widest rule window, in milliseconds: how far back a restart
+    /// re-reads (the baselines of the pattern rules reach back weeks).
     pub fn widest_window_ms(&self) -> i64 {
-        let c = &self.config;
-        let minutes = [
-            c.bulk_access.window_minutes,
-            c.repeated_unassigned.window_minutes,
-            c.concurrent_access.window_minutes,
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-        i64::from(minutes) * 60_000
+        self.config.longest_window_ms()
     }
 }
 

@@ -140,6 +140,7 @@ impl Turn<'_> {
                 role: r.role.clone(),
                 name: r.name.clone(),
                 auth_strength: Some("bearer-token".into()),
+                team: None,
             },
             entry.action,
             entry.outcome,
@@ -149,6 +150,7 @@ impl Turn<'_> {
             record_type: None,
             relation: None,
             demographics: Default::default(),
+            related: false,
         });
         draft.session = Some(SessionRef {
             id: "collector".into(),

@@ -58,6 +58,7 @@ fn chain_of(k: u64) -> (ChainId, Vec<Value>, Vec<String>) {
                 role: "nurse".into(),
                 name: Some(format!("Nurse {k}")),
                 auth_strength: Some("mfa".into()),
+                team: None,
             },
             action,
             Outcome::Success,
@@ -67,6 +68,7 @@ fn chain_of(k: u64) -> (ChainId, Vec<Value>, Vec<String>) {
             record_type: Some("youth".into()),
             relation: Some(Relation::Caseload),
             demographics: Default::default(),
+            related: false,
         });
         let ts = Timestamp::from_millis(base + i as i64 * 10).unwrap();
         let e = w.append(d, ts).unwrap();

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::hours::Hours;
-use super::{EventRef, Finding, RuleId, StaffRef};
+use super::integrity::Integrity;
+use super::spike::Spikes;
+use super::targeting::Targeting;
+use super::{Candidate, EventRef, Finding, RuleId, StaffRef};
 use crate::event::{Action, Event, Relation, PURPOSE_BTG};
 use crate::policy::{AlertConfig, AlertConfigError};
 use crate::Timestamp;
@@ -59,6 +62,12 @@ pub struct AlertEngine {
     unassigned: HashMap<(String, String), VecDeque<Access>>,
     /// Per record: accesses within the concurrency window.
     by_record: HashMap<String, VecDeque<Access>>,
+    /// Off-hours accesses against baselines.
+    spikes: Spikes,
+    /// Records by demographic group, per staff member and overall.
+    targeting: Targeting,
+    /// Key-field edits, deletions, back-dating, related records.
+    integrity: Integrity,
     /// When each (rule, key) last fired, to report a burst once per window.
     fired: HashMap<(RuleId, String), Timestamp>,
     newest: Option<Timestamp>,
@@ -75,6 +84,9 @@ impl AlertEngine {
         config.validate()?;
         let hours = Hours::new(&config.business_hours)?;
         Ok(Self {
+            spikes: Spikes::new(config.off_hours_spike.clone()),
+            targeting: Targeting::new(config.demographic_targeting.clone()),
+            integrity: Integrity::new(config.record_integrity.clone()),
             config,
             break_glass_roles: break_glass_roles.into_iter().map(Into::into).collect(),
             hours,
@@ -115,14 +127,15 @@ impl AlertEngine {
                 .unwrap_or(e.body.action.as_str()),
             _ => e.body.action.as_str(),
         };
-        let single = |rule: RuleId, records: Vec<String>, summary: String| Finding {
-            rule,
-            severity: rule.severity(),
-            actors: vec![actor.clone()],
-            records,
-            events: vec![at.clone()],
-            at: e.ts,
-            summary,
+        let single = |rule: RuleId, records: Vec<String>, summary: String| {
+            Finding::new(
+                rule,
+                vec![actor.clone()],
+                records,
+                vec![at.clone()],
+                e.ts,
+                summary,
+            )
         };
         let record = e.body.subject.as_ref().map(|s| s.record_id.clone());
         let records = || record.iter().cloned().collect::<Vec<_>>();
@@ -199,9 +212,8 @@ impl AlertEngine {
                     out.push(f);
                 }
             }
-            if self.hours.is_off_hours(e.ts)
-                && self.arm(RuleId::OffHours, &actor.id, e.ts, OFF_HOURS_GROUP_MINUTES)
-            {
+            let off_hours = self.hours.is_off_hours(e.ts);
+            if off_hours && self.arm(RuleId::OffHours, &actor.id, e.ts, OFF_HOURS_GROUP_MINUTES) {
                 out.push(single(
                     RuleId::OffHours,
                     records(),
@@ -216,6 +228,22 @@ impl AlertEngine {
             }
             if let Some(f) = self.concurrent(&access) {
                 out.push(f);
+            }
+            let mut candidates: Vec<Candidate> = self
+                .spikes
+                .access(e, record, &actor, off_hours)
+                .into_iter()
+                .collect();
+            candidates.extend(self.targeting.access(e, record, &actor));
+            candidates.extend(self.integrity.access(e, record, &actor));
+            for c in candidates {
+                let fire = match &c.once_per {
+                    None => true,
+                    Some((key, minutes)) => self.arm(c.finding.rule, key, e.ts, *minutes),
+                };
+                if fire {
+                    out.push(c.finding);
+                }
             }
         }
 
@@ -256,18 +284,17 @@ impl AlertEngine {
         ) {
             return None;
         }
-        Some(Finding {
-            rule: RuleId::RepeatedUnassigned,
-            severity: RuleId::RepeatedUnassigned.severity(),
-            actors: vec![a.actor.clone()],
-            records: vec![a.record.clone()],
+        Some(Finding::new(
+            RuleId::RepeatedUnassigned,
+            vec![a.actor.clone()],
+            vec![a.record.clone()],
             events,
-            at: a.ts,
-            summary: format!(
+            a.ts,
+            format!(
                 "`{}` accessed unassigned record `{}` {} times within {} minutes",
                 a.actor.id, a.record, cfg.count, cfg.window_minutes
             ),
-        })
+        ))
     }
 
     /// More than N distinct records by one actor within the window.
@@ -285,21 +312,21 @@ impl AlertEngine {
         if !self.arm(RuleId::BulkAccess, &a.actor.id, a.ts, cfg.window_minutes) {
             return None;
         }
-        Some(Finding {
-            rule: RuleId::BulkAccess,
-            severity: RuleId::BulkAccess.severity(),
-            actors: vec![a.actor.clone()],
-            summary: format!(
-                "`{}` accessed {} distinct records within {} minutes (more than {})",
-                a.actor.id,
-                records.len(),
-                cfg.window_minutes,
-                cfg.distinct_records
-            ),
+        let summary = format!(
+            "`{}` accessed {} distinct records within {} minutes (more than {})",
+            a.actor.id,
+            records.len(),
+            cfg.window_minutes,
+            cfg.distinct_records
+        );
+        Some(Finding::new(
+            RuleId::BulkAccess,
+            vec![a.actor.clone()],
             records,
             events,
-            at: a.ts,
-        })
+            a.ts,
+            summary,
+        ))
     }
 
     /// Several distinct staff without a care reason on one record at once.
@@ -329,18 +356,17 @@ impl AlertEngine {
         ) {
             return None;
         }
-        Some(Finding {
-            rule: RuleId::ConcurrentAccess,
-            severity: RuleId::ConcurrentAccess.severity(),
-            summary: format!(
+        Some(Finding::new(
+            RuleId::ConcurrentAccess,
+            actors,
+            vec![a.record.clone()],
+            events,
+            a.ts,
+            format!(
                 "{} staff accessed record `{}` within {} minutes without a care reason",
                 n, a.record, cfg.window_minutes
             ),
-            actors,
-            records: vec![a.record.clone()],
-            events,
-            at: a.ts,
-        })
+        ))
     }
 
     /// True (and remembers `ts`) unless `(rule, key)` fired less than
@@ -363,19 +389,18 @@ impl AlertEngine {
         let bulk = horizon(self.config.bulk_access.window_minutes);
         let rep = horizon(self.config.repeated_unassigned.window_minutes);
         let conc = horizon(self.config.concurrent_access.window_minutes);
-        let longest = [
-            self.config.bulk_access.window_minutes,
-            self.config.repeated_unassigned.window_minutes,
-            self.config.concurrent_access.window_minutes,
-            OFF_HOURS_GROUP_MINUTES,
-        ]
-        .into_iter()
-        .max()
-        .unwrap_or(OFF_HOURS_GROUP_MINUTES);
-        let fired = horizon(longest);
+        let fired = newest.plus_millis(
+            -self
+                .config
+                .longest_window_ms()
+                .max(window_ms(OFF_HOURS_GROUP_MINUTES)),
+        );
         self.by_actor.retain(|_, q| q.iter().any(|x| x.ts >= bulk));
         self.unassigned.retain(|_, q| q.iter().any(|x| x.ts >= rep));
         self.by_record.retain(|_, q| q.iter().any(|x| x.ts >= conc));
+        self.spikes.sweep(newest);
+        self.targeting.sweep(newest);
+        self.integrity.sweep(newest);
         self.fired.retain(|_, t| *t >= fired);
     }
 }

@@ -18,6 +18,12 @@
 //! | `export` | critical | any export or download attempt, any outcome |
 //! | `role-escalation` | critical | a role change on oneself, or one that was refused |
 //! | `concurrent-access` | critical | [`crate::policy::ConcurrentAccess::staff`] distinct staff without a care reason on one record within its window |
+//! | `off-hours-spike` | high | a staff member's off-hours accesses in the window far above what their own and their team's baselines predict ([`crate::policy::OffHoursSpike`], needs `tz`) |
+//! | `demographic-targeting` | critical, requires safeguarding review | a staff member's distinct records (or break-glass attempts) concentrated on one demographic group beyond the caseload's makeup ([`crate::policy::DemographicTargeting`]) |
+//! | `key-field-edits` | high | [`crate::policy::RecordIntegrity::key_field_edits`] successful edits of one key field of one record within its window |
+//! | `note-deleted` | high | a deletion that removed notes (`detail.notes` of at least 1), any outcome |
+//! | `backdated-entry` | high | an edit whose `detail.effectiveAt` lies before its `ts` by more than [`crate::policy::RecordIntegrity::max_backdate_hours`] |
+//! | `related-record` | high | an access to a record the staff member declared a link to (`subject.related`) |
 //!
 //! A role change names the staff member whose role changes in `detail.user`
 //! (as [`crate::decision::HostAction`] writes it); without it the change is
@@ -28,6 +34,11 @@
 //! break-glass `reason`, or a `purposeOfUse` listed in
 //! [`crate::policy::AlertConfig::care_purposes`] (default `BTG`).
 //!
+//! The statistics of `off-hours-spike` and `demographic-targeting` (a
+//! one-sided Poisson and a one-sided binomial test, with their minimum
+//! counts) are stated in `pkg-config/policy.md`; a finding's evidence names
+//! at most [`MAX_EVIDENCE`] events, the latest.
+//!
 //! Windows are trailing: an event is judged with the events of the window
 //! that ends at its `ts`. The engine expects events in roughly time order;
 //! [`scan`] sorts a batch by (`ts`, chain, seq) first, so its answer does not
@@ -35,6 +46,10 @@
 
 mod engine;
 mod hours;
+mod integrity;
+mod spike;
+mod stats;
+mod targeting;
 
 pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
 
@@ -42,6 +57,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::ChainId;
 use crate::Timestamp;
+
+/// Most events a pattern finding names as evidence (the latest ones).
+pub const MAX_EVIDENCE: usize = 100;
 
 /// How urgently a finding needs a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -86,6 +104,18 @@ pub enum RuleId {
     RoleEscalation,
     /// Several staff on one record at once without a care reason.
     ConcurrentAccess,
+    /// Off-hours accesses far above the staff member's and their team's baseline.
+    OffHoursSpike,
+    /// Accesses concentrated on one demographic group.
+    DemographicTargeting,
+    /// Repeated edits of one key field of one record.
+    KeyFieldEdits,
+    /// Notes deleted.
+    NoteDeleted,
+    /// An edit effective well before it was made.
+    BackdatedEntry,
+    /// An access to a record the staff member declared a link to.
+    RelatedRecord,
 }
 
 impl RuleId {
@@ -100,6 +130,12 @@ impl RuleId {
             RuleId::Export => "export",
             RuleId::RoleEscalation => "role-escalation",
             RuleId::ConcurrentAccess => "concurrent-access",
+            RuleId::OffHoursSpike => "off-hours-spike",
+            RuleId::DemographicTargeting => "demographic-targeting",
+            RuleId::KeyFieldEdits => "key-field-edits",
+            RuleId::NoteDeleted => "note-deleted",
+            RuleId::BackdatedEntry => "backdated-entry",
+            RuleId::RelatedRecord => "related-record",
         }
     }
 
@@ -107,13 +143,25 @@ impl RuleId {
     pub fn severity(self) -> Severity {
         match self {
             RuleId::OutsideCaseload | RuleId::OffHours => Severity::Medium,
-            RuleId::RepeatedUnassigned | RuleId::BulkAccess | RuleId::BreakGlassUnauthorised => {
-                Severity::High
-            }
-            RuleId::Export | RuleId::RoleEscalation | RuleId::ConcurrentAccess => {
-                Severity::Critical
-            }
+            RuleId::RepeatedUnassigned
+            | RuleId::BulkAccess
+            | RuleId::BreakGlassUnauthorised
+            | RuleId::OffHoursSpike
+            | RuleId::KeyFieldEdits
+            | RuleId::NoteDeleted
+            | RuleId::BackdatedEntry
+            | RuleId::RelatedRecord => Severity::High,
+            RuleId::Export
+            | RuleId::RoleEscalation
+            | RuleId::ConcurrentAccess
+            | RuleId::DemographicTargeting => Severity::Critical,
         }
+    }
+
+    /// Whether seed 003 sends its findings to a safeguarding review (a
+    /// pattern that may be discrimination is for a person to judge).
+    pub fn requires_safeguarding_review(self) -> bool {
+        self == RuleId::DemographicTargeting
     }
 }
 
@@ -159,4 +207,57 @@ pub struct Finding {
     pub at: Timestamp,
     /// One sentence for the reviewer.
     pub summary: String,
+    /// Seed 003's "requires safeguarding review": written (`true`) only on
+    /// the rules that need it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub safeguarding_review: bool,
+}
+
+/// A finding a rule module proposes, and when it may fire again: at most
+/// once per `(rule, key)` within the minutes given, or every time.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    finding: Finding,
+    once_per: Option<(String, u32)>,
+}
+
+impl Candidate {
+    /// Reported every time.
+    fn always(finding: Finding) -> Self {
+        Self {
+            finding,
+            once_per: None,
+        }
+    }
+
+    /// Reported once per `key` within `minutes`.
+    fn once_per(finding: Finding, key: String, minutes: u32) -> Self {
+        Self {
+            finding,
+            once_per: Some((key, minutes)),
+        }
+    }
+}
+
+impl Finding {
+    /// A finding of `rule`, with the rule's severity and review flag.
+    pub fn new(
+        rule: RuleId,
+        actors: Vec<StaffRef>,
+        records: Vec<String>,
+        events: Vec<EventRef>,
+        at: Timestamp,
+        summary: String,
+    ) -> Self {
+        Self {
+            rule,
+            severity: rule.severity(),
+            actors,
+            records,
+            events,
+            at,
+            summary,
+            safeguarding_review: rule.requires_safeguarding_review(),
+        }
+    }
 }

@@ -146,6 +146,7 @@ fn eval(p: &Policy, name: &str, w: &World) -> Truth {
         name: "U".into(),
         role: "nurse".into(),
         caseload: vec![],
+        related_records: vec![],
         team: Some("east".into()),
         auth_strength: "mfa".into(),
         auth_time: Timestamp::parse("2026-11-23T14:00:00.000Z").unwrap(),

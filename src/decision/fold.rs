@@ -198,6 +198,7 @@ impl<'a> Access<'a> {
             role_known: role.is_some(),
             break_glass,
             caseload: session.caseload.iter().map(String::as_str).collect(),
+            related: session.related_records.iter().map(String::as_str).collect(),
             fields,
             host,
             pending: fold.pending,

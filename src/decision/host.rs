@@ -235,7 +235,7 @@ impl Access<'_> {
         if let Some(rule) = &why.rule {
             draft.detail.insert("rule".into(), Value::from(&**rule));
         }
-        draft.subject = record.zip(relation).map(|(r, rel)| r.subject(rel));
+        draft.subject = record.zip(relation).map(|(r, rel)| self.subject(r, rel));
         draft.purpose_of_use = Some(
             if matches!(action, HostAction::RoleChange { .. }) {
                 "HOPERAT"

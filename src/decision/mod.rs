@@ -25,7 +25,7 @@ pub use host::{HostAction, HostActionError, HostDecision};
 pub(crate) use record::kind as kind_of;
 pub use record::{RecordError, RecordFacts};
 
-use crate::event::{Action, EventDraft, Outcome, Relation};
+use crate::event::{Action, EventDraft, Outcome, Relation, Subject};
 use crate::policy::clock::LocalClock;
 use crate::policy::condition::CondId;
 use crate::policy::{FieldPermissions, Grant, Operation, Policy, Scope};
@@ -179,6 +179,7 @@ pub struct Access<'a> {
     role_known: bool,
     break_glass: bool,
     caseload: HashSet<&'a str>,
+    related: HashSet<&'a str>,
     fields: Vec<[Cell; 5]>,
     host: [Cell; 6],
     pending: Vec<Pending>,
@@ -242,6 +243,13 @@ impl<'a> Access<'a> {
                 .map(|c| facts.eval(conditions, *c))
                 .collect(),
         }
+    }
+
+    /// The event subject of the record `facts` describe, for a user who
+    /// stands to it as `relation`; `related` when the session declares a
+    /// link to it (the link itself is never written).
+    pub fn subject(&self, facts: &RecordFacts, relation: Relation) -> Subject {
+        facts.subject(relation, self.related.contains(facts.id.as_str()))
     }
 
     /// Decides `action` on content of note type `note_type` (an index into
@@ -402,6 +410,7 @@ mod tests {
             name: "U".into(),
             role: "nurse".into(),
             caseload: vec![],
+            related_records: vec![],
             team: None,
             auth_strength: "mfa".into(),
             auth_time: t("2026-11-23T10:00:00.000Z"),

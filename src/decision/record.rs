@@ -103,13 +103,15 @@ impl RecordFacts {
         })
     }
 
-    /// The event subject for a user who stands to this record as `relation`.
-    pub fn subject(&self, relation: Relation) -> Subject {
+    /// The event subject for a user who stands to this record as
+    /// `relation`, `related` when it is one they declared a link to.
+    pub fn subject(&self, relation: Relation, related: bool) -> Subject {
         Subject {
             record_id: self.id.clone(),
             record_type: self.record_type.clone(),
             relation: Some(relation),
             demographics: self.demographics.clone(),
+            related,
         }
     }
 }

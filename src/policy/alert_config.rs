@@ -10,6 +10,13 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::alert_patterns::{DemographicTargeting, OffHoursSpike, RecordIntegrity};
+use super::pattern::Pattern;
+
+/// The most that `significanceOneIn` may be below: a test at more than 5%
+/// would accuse one staff member in twenty by chance alone.
+pub const MIN_SIGNIFICANCE_ONE_IN: u32 = 20;
+
 /// Alert rule settings, embedded in a policy as its `alerts` member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -32,6 +39,14 @@ pub struct AlertConfig {
     /// the concurrent-access rule. A relation of `caseload` or `team`, or a
     /// break-glass `reason`, always does.
     pub care_purposes: Vec<String>,
+    /// A staff member's off-hours accesses well above their own and their
+    /// team's baseline (high alert).
+    pub off_hours_spike: OffHoursSpike,
+    /// A staff member's accesses concentrated on one demographic group
+    /// (critical alert, requires safeguarding review).
+    pub demographic_targeting: DemographicTargeting,
+    /// Repeated key-field edits, deleted notes, back-dated entries (high alerts).
+    pub record_integrity: RecordIntegrity,
 }
 
 impl Default for AlertConfig {
@@ -44,6 +59,9 @@ impl Default for AlertConfig {
             export_actions: vec!["export".into(), "download".into()],
             role_change_actions: vec!["role-change".into()],
             care_purposes: vec!["BTG".into()],
+            off_hours_spike: OffHoursSpike::default(),
+            demographic_targeting: DemographicTargeting::default(),
+            record_integrity: RecordIntegrity::default(),
         }
     }
 }
@@ -266,6 +284,23 @@ pub enum AlertConfigError {
         /// Where.
         pointer: String,
     },
+    /// A value is out of its range (a significance level that would accuse
+    /// by chance, a floor above the count it floors).
+    #[error("`{pointer}`: {message}")]
+    Range {
+        /// Where.
+        pointer: String,
+        /// What is expected, and what was found.
+        message: String,
+    },
+    /// A key field is not a pointer pattern.
+    #[error("`{pointer}`: {message}")]
+    Pattern {
+        /// Where.
+        pointer: String,
+        /// The pattern's error.
+        message: String,
+    },
 }
 
 impl AlertConfig {
@@ -295,6 +330,7 @@ impl AlertConfig {
             self.concurrent_access.window_minutes,
             "/concurrentAccess/windowMinutes",
         )?;
+        self.validate_patterns()?;
         let bh = &self.business_hours;
         if bh.end <= bh.start {
             return Err(AlertConfigError::Hours {
@@ -310,6 +346,113 @@ impl AlertConfig {
             });
         }
         Ok(())
+    }
+}
+
+impl AlertConfig {
+    /// The checks of the pattern rules' settings.
+    fn validate_patterns(&self) -> Result<(), AlertConfigError> {
+        let zero = |v: u32, p: &str| {
+            if v == 0 {
+                Err(AlertConfigError::Zero { pointer: p.into() })
+            } else {
+                Ok(())
+            }
+        };
+        let significance = |v: u32, p: &str| {
+            if v < MIN_SIGNIFICANCE_ONE_IN {
+                Err(AlertConfigError::Range {
+                    pointer: p.into(),
+                    message: format!(
+                        "expected at least {MIN_SIGNIFICANCE_ONE_IN} (a 5% test), found {v}"
+                    ),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let floor = |group: u32, all: u32, p: &str, of: &str| {
+            if group > all {
+                Err(AlertConfigError::Range {
+                    pointer: p.into(),
+                    message: format!("expected at most `{of}` ({all}), found {group}"),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let s = &self.off_hours_spike;
+        zero(s.window_days, "/offHoursSpike/windowDays")?;
+        zero(s.baseline_days, "/offHoursSpike/baselineDays")?;
+        zero(s.min_count, "/offHoursSpike/minCount")?;
+        significance(s.significance_one_in, "/offHoursSpike/significanceOneIn")?;
+        floor(
+            s.min_baseline_days,
+            s.baseline_days,
+            "/offHoursSpike/minBaselineDays",
+            "baselineDays",
+        )?;
+        let d = &self.demographic_targeting;
+        zero(d.window_days, "/demographicTargeting/windowDays")?;
+        zero(d.min_group_records, "/demographicTargeting/minGroupRecords")?;
+        zero(
+            d.break_glass_min_group_records,
+            "/demographicTargeting/breakGlassMinGroupRecords",
+        )?;
+        zero(d.min_population, "/demographicTargeting/minPopulation")?;
+        significance(
+            d.significance_one_in,
+            "/demographicTargeting/significanceOneIn",
+        )?;
+        floor(
+            d.min_group_records,
+            d.min_records,
+            "/demographicTargeting/minGroupRecords",
+            "minRecords",
+        )?;
+        floor(
+            d.break_glass_min_group_records,
+            d.break_glass_min_records,
+            "/demographicTargeting/breakGlassMinGroupRecords",
+            "breakGlassMinRecords",
+        )?;
+        let r = &self.record_integrity;
+        zero(r.key_field_edits, "/recordIntegrity/keyFieldEdits")?;
+        zero(
+            r.key_field_window_days,
+            "/recordIntegrity/keyFieldWindowDays",
+        )?;
+        for (i, text) in r.key_fields.iter().enumerate() {
+            Pattern::parse(text).map_err(|e| AlertConfigError::Pattern {
+                pointer: format!("/recordIntegrity/keyFields/{i}"),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The longest any rule looks back, in milliseconds: how much history
+    /// a host replays to warm a new engine (the collector at start).
+    pub fn longest_window_ms(&self) -> i64 {
+        let minutes = [
+            self.bulk_access.window_minutes,
+            self.repeated_unassigned.window_minutes,
+            self.concurrent_access.window_minutes,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        let days = [
+            self.off_hours_spike
+                .window_days
+                .saturating_add(self.off_hours_spike.baseline_days),
+            self.demographic_targeting.window_days,
+            self.record_integrity.key_field_window_days,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        (i64::from(minutes) * 60_000).max(i64::from(days) * 86_400_000)
     }
 }
 

@@ -13,6 +13,7 @@
 //! response times) is what the collector's case workflow reads.
 
 mod alert_config;
+mod alert_patterns;
 mod attribute;
 pub(crate) mod clock;
 pub mod condition;
@@ -27,8 +28,9 @@ use serde_json::Value;
 
 pub use alert_config::{
     AlertConfig, AlertConfigError, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime,
-    RepeatedUnassigned, Weekday,
+    RepeatedUnassigned, Weekday, MIN_SIGNIFICANCE_ONE_IN,
 };
+pub use alert_patterns::{DemographicTargeting, OffHoursSpike, RecordIntegrity};
 pub use error::PolicyError;
 pub(crate) use error::{json_kind, refuse_misplaced_arrays};
 pub use model::{
@@ -64,6 +66,7 @@ const ARRAYS: &[&str] = &[
     "/alerts/carePurposes",
     "/review/outcomes",
     "/review/routing/*/escalation",
+    "/alerts/recordIntegrity/keyFields",
 ];
 
 /// Where a policy holds conditions and record defaults, which their own

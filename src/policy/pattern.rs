@@ -116,6 +116,22 @@ impl Pattern {
         keys.len() == self.segments.len()
             && keys.iter().enumerate().all(|(d, k)| self.accepts(d, *k))
     }
+
+    /// Whether `pointer` (RFC 6901 text) names a place the pattern matches
+    /// or a place inside one: `/address` covers `/address/street`. A
+    /// pointer that is not one (no leading `/`) is covered by nothing.
+    pub fn covers(&self, pointer: &str) -> bool {
+        let Some(rest) = pointer.strip_prefix('/') else {
+            return false;
+        };
+        let tokens: Vec<_> = rest.split('/').map(unescape_token).collect();
+        tokens.len() >= self.segments.len()
+            && tokens
+                .iter()
+                .take(self.segments.len())
+                .enumerate()
+                .all(|(d, t)| self.accepts(d, Key::Member(t.as_ref())))
+    }
 }
 
 /// True when a `~` is followed by anything but `0` or `1`.
@@ -161,6 +177,19 @@ mod tests {
         assert!(p.matches(&[Key::Member("a/b"), Key::Member("0")]));
         let leading_zero = Pattern::parse("/list/01").unwrap();
         assert!(!leading_zero.matches(&[Key::Member("list"), Key::Index(1)]));
+    }
+
+    #[test]
+    fn covers_the_place_and_what_is_inside_it() {
+        let p = Pattern::parse("/contacts/*/phone").unwrap();
+        assert!(p.covers("/contacts/0/phone"));
+        assert!(p.covers("/contacts/x/phone/ext"));
+        assert!(!p.covers("/contacts/0"));
+        assert!(!p.covers("/contacts/0/phones"));
+        assert!(!p.covers("contacts/0/phone"));
+        let p = Pattern::parse("/a~1b").unwrap();
+        assert!(p.covers("/a~1b/c"));
+        assert!(!p.covers("/a/b"));
     }
 
     #[test]

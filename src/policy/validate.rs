@@ -68,6 +68,9 @@ fn alerts(config: &AlertConfig) -> Result<(), PolicyError> {
         E::Zero { pointer } => {
             PolicyError::invalid(format!("/alerts{pointer}"), "must be at least 1, found 0")
         }
+        E::Range { pointer, message } | E::Pattern { pointer, message } => {
+            PolicyError::invalid(format!("/alerts{pointer}"), message)
+        }
     })
 }
 

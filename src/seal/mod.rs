@@ -265,7 +265,7 @@ impl Access<'_> {
             FieldAction::Print => Action::Print,
             FieldAction::Delete => Action::Delete,
         };
-        let subject = facts.subject(relation);
+        let subject = self.subject(&facts, relation);
         let mut draft = self.draft(action_name, Outcome::Success);
         draft.subject = Some(subject.clone());
         draft.fields = fields;
@@ -375,6 +375,7 @@ mod tests {
             name: "U".into(),
             role: role.into(),
             caseload: vec!["r1".into()],
+            related_records: vec![],
             team: Some("east".into()),
             auth_strength: "password".into(),
             auth_time: Timestamp::parse("2026-11-23T14:00:00.000Z").unwrap(),

@@ -46,6 +46,7 @@ pub fn draft(seed: u64, k: u64) -> EventDraft {
             role: role.into(),
             name: Some(format!("Zoë \"{}\" Ó'Brien\u{1F600}", x % 3)),
             auth_strength: Some("mfa".into()),
+            team: None,
         },
         action.clone(),
         if x % 3 == 0 {
@@ -63,6 +64,7 @@ pub fn draft(seed: u64, k: u64) -> EventDraft {
             _ => Relation::Unassigned,
         }),
         demographics: Default::default(),
+        related: false,
     });
     d.fields = vec![format!("/notes/{}", x % 5), "/riskFlags/dv".into()];
     d.note_types = vec!["clinical".into()];

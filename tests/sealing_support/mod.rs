@@ -55,6 +55,7 @@ pub fn session(role: &str) -> Session {
         name: format!("Test {role}"),
         role: role.to_owned(),
         caseload: vec!["p-1001".to_owned(), "p-1002".to_owned()],
+        related_records: vec![],
         team: Some("east".to_owned()),
         auth_strength: "mfa".to_owned(),
         auth_time: later(-30),
@@ -74,6 +75,7 @@ pub fn session(role: &str) -> Session {
 pub fn unassigned(role: &str) -> Session {
     Session {
         caseload: vec!["p-9".to_owned()],
+        related_records: vec![],
         team: Some("west".to_owned()),
         ..session(role)
     }

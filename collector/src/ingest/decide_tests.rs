@@ -22,6 +22,7 @@ fn events(chain: &ChainId, n: u64) -> Vec<Uploaded> {
                     role: "nurse".into(),
                     name: None,
                     auth_strength: None,
+                    team: None,
                 },
                 Action::View,
                 Outcome::Success,

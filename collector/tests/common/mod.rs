@@ -371,6 +371,7 @@ pub fn staff(i: u64) -> Actor {
         },
         name: Some(format!("Staff {}", i % 3)),
         auth_strength: Some("mfa".into()),
+        team: None,
     }
 }
 
