@@ -10,13 +10,20 @@
 //! to log: an attempt by a role that may not break the glass is evidence,
 //! never silently dropped. Sealed values are then opened one at a time with
 //! [`crate::seal::Vault::prepare_unseal`].
+//!
+//! The policy may spare the prompt ([`crate::policy::PromptExemptions`]):
+//! for the treating team, or within days of the user's previous grant on the
+//! record. [`Access::exemption`] says when; [`Access::grant_without_prompt`]
+//! then issues the grant with an event that carries no reason and says why
+//! none was asked (`detail.exemption`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::decision::{Access, BreakGlassGrant, Refused};
 use crate::entropy::Entropy;
-use crate::event::{Action, EventDraft, Outcome, Reason, Subject, PURPOSE_BTG};
+use crate::event::{Action, EventDraft, Outcome, Reason, Relation, Subject, PURPOSE_BTG};
+use crate::Timestamp;
 
 /// Longest incident reference kept in an event, in characters.
 const INCIDENT_REF_MAX_CHARS: usize = 100;
@@ -151,6 +158,33 @@ impl Refusal {
     }
 }
 
+/// Why a grant is issued without the justification prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Exemption {
+    /// The record is on the user's caseload or their team's.
+    TreatingTeam,
+    /// The user was granted this record within the re-prompt window.
+    RecentGrant {
+        /// When that grant was issued.
+        granted_at: Timestamp,
+    },
+}
+
+impl Exemption {
+    /// The name written in the event's `detail.exemption`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TreatingTeam => "treatingTeam",
+            Self::RecentGrant { .. } => "recentGrant",
+        }
+    }
+}
+
 /// A granted request and its event (`break-glass`, `success`, purpose `BTG`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Granted {
@@ -246,30 +280,70 @@ impl Access<'_> {
             draft.reason = Some(self.logged_reason(request));
         }
         if !refusals.is_empty() {
-            draft.outcome = if matches!(refusals.first(), Some(Refusal::NoEntropy(_))) {
-                Outcome::Error
-            } else {
-                Outcome::Denied
-            };
-            draft.detail.insert(
-                "refusals".to_owned(),
-                refusals
-                    .iter()
-                    .map(|r| serde_json::json!({"pointer": r.pointer(), "message": r.to_string()}))
-                    .collect(),
-            );
-            return Err(Refused {
-                error: refusals,
-                draft: Box::new(draft),
-            });
+            return Err(refuse(draft, refusals));
         }
+        Ok(self.issue(subject, &request.reason_code, id, draft))
+    }
+
+    /// Whether the policy spares the prompt for the record `subject` names,
+    /// given the user's latest earlier grant on it: never for a session that
+    /// may not break the glass, nor on a record the user declared a link to.
+    pub fn exemption(&self, subject: &Subject, last_grant: Option<Timestamp>) -> Option<Exemption> {
+        let rules = &self.policy().doc().break_glass.exemptions;
+        if !self.may_break_glass() || subject.related {
+            return None;
+        }
+        let treating = matches!(subject.relation, Some(Relation::Caseload | Relation::Team));
+        if rules.treating_team && treating {
+            return Some(Exemption::TreatingTeam);
+        }
+        let window = i64::from(rules.reprompt_days).saturating_mul(86_400_000);
+        last_grant
+            .filter(|t| *t <= self.now() && self.now() < t.plus_millis(window))
+            .map(|granted_at| Exemption::RecentGrant { granted_at })
+    }
+
+    /// A grant without the prompt, under `exemption` (from
+    /// [`Access::exemption`]): its event has no reason, and says why.
+    pub fn grant_without_prompt(
+        &self,
+        subject: &Subject,
+        exemption: Exemption,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Granted, Refused<Vec<Refusal>>> {
+        let mut draft = self.btg_draft(subject, Outcome::Success);
+        draft
+            .detail
+            .insert("exemption".to_owned(), Value::from(exemption.as_str()));
+        if let Exemption::RecentGrant { granted_at } = exemption {
+            draft.detail.insert(
+                "priorGrantAt".to_owned(),
+                Value::from(granted_at.to_string()),
+            );
+        }
+        let mut id = [0u8; 16];
+        if let Err(e) = entropy.fill(&mut id) {
+            return Err(refuse(draft, vec![Refusal::NoEntropy(e.to_string())]));
+        }
+        Ok(self.issue(subject, exemption.as_str(), id, draft))
+    }
+
+    /// The grant with random `id` for the record `subject` names, and its
+    /// event `draft` completed with the grant's id, expiry and scope.
+    fn issue(
+        &self,
+        subject: &Subject,
+        reason_code: &str,
+        id: [u8; 16],
+        mut draft: EventDraft,
+    ) -> Granted {
         let rules = &self.policy().doc().break_glass;
         let grant = BreakGlassGrant {
             id: hex::encode(id),
             user_id: self.session().user_id.clone(),
             role: self.session().role.clone(),
             record_id: subject.record_id.clone(),
-            reason_code: request.reason_code.clone(),
+            reason_code: reason_code.to_owned(),
             issued_at: self.now(),
             expires_at: self
                 .now()
@@ -286,7 +360,7 @@ impl Access<'_> {
         draft
             .detail
             .insert("scope".to_owned(), Value::from("record"));
-        Ok(Granted { grant, draft })
+        Granted { grant, draft }
     }
 
     /// The event for a break-glass dialog the user closed without asking.
@@ -317,6 +391,27 @@ impl Access<'_> {
             context: opt(&r.context, rules.context_max_chars as usize),
             incident_ref: opt(&r.incident_ref, INCIDENT_REF_MAX_CHARS),
         }
+    }
+}
+
+/// The refusal of `refusals`, with `draft` marked `denied` (or `error` when
+/// no grant id could be drawn) and listing them.
+fn refuse(mut draft: EventDraft, refusals: Vec<Refusal>) -> Refused<Vec<Refusal>> {
+    draft.outcome = if matches!(refusals.first(), Some(Refusal::NoEntropy(_))) {
+        Outcome::Error
+    } else {
+        Outcome::Denied
+    };
+    draft.detail.insert(
+        "refusals".to_owned(),
+        refusals
+            .iter()
+            .map(|r| serde_json::json!({"pointer": r.pointer(), "message": r.to_string()}))
+            .collect(),
+    );
+    Refused {
+        error: refusals,
+        draft: Box::new(draft),
     }
 }
 

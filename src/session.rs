@@ -30,6 +30,11 @@ pub struct Session {
     /// (`subject.related`), never the link itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related_records: Vec<String>,
+    /// Break-glass grants this user was issued before this page load, from
+    /// the host's own records: the policy's re-prompt window
+    /// (`breakGlass.exemptions.repromptDays`) counts from the latest on a record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prior_grants: Vec<PriorGrant>,
     /// The user's team, matched against the record's team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
@@ -61,6 +66,16 @@ pub struct Session {
     /// How the user signed in (`password`, `passkey`, `smartcard`, ...; `session.signInMethod`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_method: Option<String>,
+}
+
+/// An earlier break-glass grant, as the host remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object")]
+pub struct PriorGrant {
+    /// The record it opened.
+    pub record_id: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
 }
 
 /// Why a session object was refused.
@@ -114,8 +129,11 @@ impl Session {
 
     /// Reads and checks a session already parsed as JSON.
     pub fn from_value(value: &Value) -> Result<Self, SessionError> {
-        crate::policy::refuse_misplaced_arrays(value, &["/caseload", "/relatedRecords"])
-            .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
+        crate::policy::refuse_misplaced_arrays(
+            value,
+            &["/caseload", "/relatedRecords", "/priorGrants"],
+        )
+        .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
         let s: Self = crate::located::from_value(value)
             .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
         for (at, v) in [

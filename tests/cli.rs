@@ -285,14 +285,20 @@ fn sample_then_verify_alerts_and_fhir() {
     let d = dir.display().to_string();
     let o = run(&["sample", &d, "--policy", &policy()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let files: Vec<String> = [
-        "outreach-night.jsonl",
-        "reception-night.jsonl",
-        "safeguarding-morning.jsonl",
-    ]
-    .iter()
-    .map(|n| dir.join(n).display().to_string())
-    .collect();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        7,
+        "the evening, the morning and the month before: {files:?}"
+    );
+    assert!(
+        files[6].ends_with("safeguarding-morning.jsonl"),
+        "{files:?}"
+    );
     for f in &files {
         assert_eq!(run(&["verify", f]).status.code(), Some(0), "{f}");
     }
@@ -309,7 +315,14 @@ fn sample_then_verify_alerts_and_fhir() {
         .iter()
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(rules.len(), 8, "every rule fires on the sample: {rules:?}");
+    assert_eq!(rules.len(), 14, "every rule fires on the sample: {rules:?}");
+    let targeting = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "demographic-targeting")
+        .unwrap();
+    assert_eq!(targeting["safeguardingReview"], true);
     let first = &v["findings"][0];
     assert!(first["severity"].is_string() && first["actors"][0]["id"].is_string());
     assert!(first["events"][0]["chain"].is_string() && first["events"][0]["seq"].is_u64());
@@ -321,7 +334,7 @@ fn sample_then_verify_alerts_and_fhir() {
         "{text}"
     );
 
-    let o = run(&["fhir", &files[2]]);
+    let o = run(&["fhir", &files[6]]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let b: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(b["resourceType"], "Bundle");

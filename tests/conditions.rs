@@ -11,7 +11,7 @@
 mod sealing_support;
 
 use sealing_support::{now, policy, policy_value, record, session, t};
-use sealtrail::decision::{Access, Cause, Decision, FieldAction, HostAction, RecordFacts};
+use sealtrail::decision::{Access, Cause, Decision, FieldAction, HostAction};
 use sealtrail::policy::{Policy, PolicyError};
 use sealtrail::session::Session;
 use serde_json::{json, Value};
@@ -287,17 +287,13 @@ fn host_actions_on_an_excluded_record_follow_their_own_conditions() {
     let nurse = session("nurse");
     let access = Access::new(&p, &nurse, now(), &[]);
     let mut r = record();
-    let facts = RecordFacts::read(&p, &r).unwrap();
     assert!(access
-        .decide_host(&HostAction::Print, Some(&facts))
+        .decide_host(&HostAction::Print, Some(&r))
         .unwrap()
         .decision
         .is_allow());
     r["restrictions"] = json!({ "excludedStaff": ["u-nurse"] });
-    let facts = RecordFacts::read(&p, &r).unwrap();
-    let d = access
-        .decide_host(&HostAction::Print, Some(&facts))
-        .unwrap();
+    let d = access.decide_host(&HostAction::Print, Some(&r)).unwrap();
     assert_eq!(
         d.decision,
         Decision::Deny {
@@ -543,9 +539,8 @@ fn every_decision_says_why_and_the_event_names_rules_not_values() {
     let text = serde_json::to_string(&sealed.draft).unwrap();
     assert!(!text.contains("u-neighbour-77"), "{text}");
     // Host actions too.
-    let facts = RecordFacts::read(&p, &record()).unwrap();
     let d = access
-        .decide_host(&HostAction::Print, Some(&facts))
+        .decide_host(&HostAction::Print, Some(&record()))
         .unwrap();
     assert_eq!(d.why.rule.as_deref(), Some("/roles/nurse/hostActions"));
     assert_eq!(d.draft.detail["rule"], json!("/roles/nurse/hostActions"));

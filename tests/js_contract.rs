@@ -18,7 +18,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use sealtrail::breakglass::{BreakGlassRequest, Refusal};
+use sealtrail::alerts::{Finding, RuleId};
+use sealtrail::breakglass::{BreakGlassRequest, Exemption, Refusal};
 use sealtrail::chain::ChainWriter;
 use sealtrail::decision::{Cause, Decision, Explanation, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
@@ -83,6 +84,7 @@ fn record(id: &str) -> Value {
 fn session(user: &str, role: &str, strength: &str) -> Session {
     Session::from_value(&json!({
         "userId": user, "name": "Sample", "role": role, "caseload": ["p-1001"],
+        "relatedRecords": ["p-1001"],
         "team": "team-north", "authStrength": strength, "ip": "10.0.0.1",
         "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
         "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/js_contract.rs"
@@ -263,6 +265,20 @@ fn samples() -> Samples {
     for r in refusals() {
         s.add("Refusal", &RefusalReport::from(&r));
     }
+    // Granted without the prompt, under each exemption.
+    for exemption in [
+        Exemption::TreatingTeam,
+        Exemption::RecentGrant { granted_at: t0() },
+    ] {
+        s.add(
+            "BreakGlassResult",
+            &BreakGlassResult::Granted {
+                grant: grant.clone(),
+                event: event.clone(),
+                exemption: Some(exemption),
+            },
+        );
+    }
     let p = lead.page.break_glass_cancelled("p-1002", t0()).unwrap();
     s.add("BreakGlassResult", &lead.store(p).unwrap());
     let p = lead
@@ -281,8 +297,18 @@ fn samples() -> Samples {
             format: Some("pdf".into()),
         },
         HostAction::Print,
-        HostAction::Edit,
-        HostAction::Delete,
+        HostAction::Edit {
+            fields: vec!["/address/street".into()],
+            effective_at: Some(t0()),
+        },
+        HostAction::Edit {
+            fields: vec![],
+            effective_at: None,
+        },
+        HostAction::Delete {
+            fields: vec!["/notes/1".into()],
+        },
+        HostAction::Delete { fields: vec![] },
         HostAction::RoleChange {
             target_user: "u-2".into(),
             from: Some("nurse".into()),
@@ -343,6 +369,23 @@ fn samples() -> Samples {
     for a in &local {
         s.add("SealtrailAlert", a);
     }
+    assert!(
+        local
+            .iter()
+            .any(|a| matches!(a, Alert::Local(f) if f.rule == RuleId::RelatedRecord)),
+        "the nurse's own record (`relatedRecords`) alerts"
+    );
+    // A finding that goes to a safeguarding review.
+    let targeting = Finding::new(
+        RuleId::DemographicTargeting,
+        vec![],
+        vec!["p-1001".into()],
+        vec![],
+        t0(),
+        "a sample".into(),
+    );
+    assert!(targeting.safeguarding_review);
+    s.add("SealtrailAlert", &Alert::Local(targeting));
     s.add(
         "SealtrailAlert",
         &Alert::collector("fork", "c0c0", Some(3), "409"),

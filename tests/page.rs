@@ -11,138 +11,17 @@
     clippy::indexing_slicing
 )]
 
-use serde_json::{json, Value};
+mod page_support;
+
+use page_support::*;
+use serde_json::json;
 
 use sealtrail::breakglass::BreakGlassRequest;
-use sealtrail::chain::ChainWriter;
 use sealtrail::decision::{Decision, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
-use sealtrail::event::ChainId;
-use sealtrail::event::{Event, Outcome};
-use sealtrail::page::{
-    Alert, BreakGlassResult, ErrorCode, HeadlessRequest, PageError, PageSession, Pending, Step,
-};
-use sealtrail::policy::Policy;
+use sealtrail::event::Outcome;
+use sealtrail::page::{Alert, BreakGlassResult, ErrorCode, HeadlessRequest, PageError};
 use sealtrail::seal::UnsealError;
-use sealtrail::session::Session;
-use sealtrail::Timestamp;
-
-const POLICY: &str = include_str!("../pkg-config/policy.default.json");
-const RECORDS: &str = include_str!("../www/data/records.json");
-
-/// Monday 2026-11-23 10:00 UTC.
-fn t0() -> Timestamp {
-    Timestamp::parse("2026-11-23T10:00:00.000Z").unwrap()
-}
-
-fn minutes(m: i64) -> Timestamp {
-    t0().plus_millis(m * 60_000)
-}
-
-fn record(id: &str) -> Value {
-    let all: Vec<Value> = serde_json::from_str(RECORDS).unwrap();
-    all.into_iter().find(|r| r["id"] == id).unwrap()
-}
-
-fn session(user: &str, role: &str, caseload: &[&str], strength: &str) -> Session {
-    Session::from_value(&json!({
-        "userId": user, "name": format!("Test {role}"), "role": role,
-        "caseload": caseload, "team": "team-north", "authStrength": strength,
-        "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
-        "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/page.rs"
-    }))
-    .unwrap()
-}
-
-/// A page session and the chain its events go to (the journal's part).
-struct Page {
-    page: PageSession,
-    chain: ChainWriter,
-    entropy: SeededEntropy,
-    stored: Vec<Event>,
-}
-
-impl Page {
-    fn new(session: Session) -> Self {
-        let policy = Policy::parse(POLICY).unwrap();
-        Self {
-            page: PageSession::new(policy, session).unwrap(),
-            chain: ChainWriter::new(ChainId::parse(&"ab".repeat(16)).unwrap()),
-            entropy: SeededEntropy::new(7),
-            stored: Vec::new(),
-        }
-    }
-
-    fn nurse() -> Self {
-        Self::new(session("u-nurse-17", "nurse", &["p-1001"], "mfa"))
-    }
-
-    fn lead() -> Self {
-        Self::new(session("sg-001", "safeguardingLead", &[], "mfa"))
-    }
-
-    /// Appends the drafts as the journal does, then commits.
-    fn store<S: Step>(
-        &mut self,
-        pending: Pending<S>,
-        now: Timestamp,
-    ) -> Result<S::Answer, PageError> {
-        let events: Vec<Event> = pending
-            .drafts()
-            .iter()
-            .map(|d| self.chain.append(d.clone(), now).unwrap())
-            .collect();
-        self.stored.extend(events.iter().cloned());
-        pending.commit(&mut self.page, &events)
-    }
-
-    fn seal(&mut self, id: &str) -> Value {
-        let p = self
-            .page
-            .seal(record(id), FieldAction::View, t0(), &mut self.entropy)
-            .unwrap();
-        let mut out = self.store(p, t0()).unwrap();
-        assert_eq!(out.len(), 1);
-        serde_json::to_value(out.pop().unwrap()).unwrap()
-    }
-
-    fn break_glass(
-        &mut self,
-        id: &str,
-        request: &BreakGlassRequest,
-        now: Timestamp,
-    ) -> BreakGlassResult {
-        let p = self
-            .page
-            .break_glass(id, request, now, &mut self.entropy)
-            .unwrap();
-        self.store(p, now).unwrap()
-    }
-
-    fn granted(&mut self, id: &str) -> sealtrail::decision::BreakGlassGrant {
-        match self.break_glass(id, &good_request(), t0()) {
-            BreakGlassResult::Granted { grant, event } => {
-                assert_eq!(event.action, "break-glass");
-                assert_eq!(event.outcome, Outcome::Success);
-                grant
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn last(&self) -> &Event {
-        self.stored.last().unwrap()
-    }
-}
-
-fn good_request() -> BreakGlassRequest {
-    BreakGlassRequest {
-        reason_code: "abuseAllegation".into(),
-        reason_text: "Strategy meeting needs the clinical picture now".into(),
-        context: None,
-        incident_ref: None,
-    }
-}
 
 #[test]
 fn seal_answers_the_view_with_its_event() {
@@ -434,7 +313,11 @@ fn host_actions_deny_outside_the_role() {
     let mut p = Page::nurse();
     let pending = p
         .page
-        .host_action(&HostAction::Delete, Some(&record("p-1001")), t0())
+        .host_action(
+            &HostAction::Delete { fields: vec![] },
+            Some(&record("p-1001")),
+            t0(),
+        )
         .unwrap();
     let out = p.store(pending, t0()).unwrap();
     assert!(matches!(out.decision, Decision::Deny { .. }), "{out:?}");

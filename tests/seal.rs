@@ -12,7 +12,7 @@ mod sealing_support;
 use std::collections::BTreeSet;
 
 use sealing_support::*;
-use sealtrail::decision::{Access, Cause, Decision, FieldAction, HostAction, RecordFacts};
+use sealtrail::decision::{Access, Cause, Decision, FieldAction, HostAction};
 use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::{Action, Outcome, Relation};
 use sealtrail::policy::{FieldPermissions, Grant, Scope};
@@ -335,12 +335,12 @@ fn step_up_for_sensitive_views_and_host_actions() {
 
     let p = policy();
     let doctor = session("doctor"); // MFA 30 minutes ago: too old for export (15)
-    let facts = RecordFacts::read(&p, &record()).unwrap();
+    let record = record();
     let export = HostAction::Export {
         format: Some("pdf".to_owned()),
     };
     let d = Access::new(&p, &doctor, now(), &[])
-        .decide_host(&export, Some(&facts))
+        .decide_host(&export, Some(&record))
         .unwrap();
     assert_eq!(
         d.decision,
@@ -355,7 +355,7 @@ fn step_up_for_sensitive_views_and_host_actions() {
     let mut fresh = doctor.clone();
     fresh.auth_time = later(-5);
     let d = Access::new(&p, &fresh, now(), &[])
-        .decide_host(&export, Some(&facts))
+        .decide_host(&export, Some(&record))
         .unwrap();
     assert_eq!(d.decision, Decision::Allow);
     assert_eq!(d.draft.action, Action::Export);
@@ -367,7 +367,7 @@ fn step_up_for_sensitive_views_and_host_actions() {
         ..unassigned("doctor")
     };
     let d = Access::new(&p, &unassigned_doc, now(), &[])
-        .decide_host(&export, Some(&facts))
+        .decide_host(&export, Some(&record))
         .unwrap();
     assert_eq!(
         d.decision,

@@ -149,6 +149,18 @@ struct Started {
 }
 
 async fn start(db: &str, endpoint: &str, session: Value, extra: Value) -> Result<Started, JsValue> {
+    let policy = serde_json::from_str::<Value>(POLICY).unwrap();
+    start_with(&policy, db, endpoint, session, extra).await
+}
+
+/// [`start`] under `policy`.
+async fn start_with(
+    policy: &Value,
+    db: &str,
+    endpoint: &str,
+    session: Value,
+    extra: Value,
+) -> Result<Started, JsValue> {
     let alerts = Rc::new(RefCell::new(Vec::new()));
     let sink = alerts.clone();
     let on_alert =
@@ -159,9 +171,7 @@ async fn start(db: &str, endpoint: &str, session: Value, extra: Value) -> Result
     }
     let options = js(&options);
     js_sys::Reflect::set(&options, &"onAlert".into(), &on_alert.into_js_value())?;
-    let config = js(
-        &json!({ "policy": serde_json::from_str::<Value>(POLICY).unwrap(), "session": session, "endpoint": endpoint }),
-    );
+    let config = js(&json!({ "policy": policy, "session": session, "endpoint": endpoint }));
     js_sys::Reflect::set(&config, &"options".into(), &options)?;
     let st = JsFuture::from(Sealtrail::start(config)).await?;
     Ok(Started { st, alerts })
@@ -449,6 +459,90 @@ async fn unauthorised_break_glass_is_logged_and_alerts_locally() {
     );
     sleep(10).await;
     s.assert_alerted(|a| a["rule"] == "break-glass-unauthorised" && a["source"] == "local");
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn edits_and_deletions_are_logged_with_what_they_touched() {
+    let db = unique("integrity");
+    let s = start(&db, &collector("down").endpoint, lead(), json!({}))
+        .await
+        .unwrap();
+    let r = js(&record("p-1001"));
+    let three_days_ago =
+        js_sys::Date::new(&JsValue::from_f64(js_sys::Date::now() - 3.0 * 86_400_000.0));
+    let edit = json!({
+        "type": "edit", "fields": ["/address/street"],
+        "effectiveAt": String::from(three_days_ago.to_iso_string())
+    });
+    let out = rs(&call(&s.st, "log", &[js(&edit), r.clone()]).await.unwrap());
+    assert_eq!(out["event"]["action"], "edit");
+    let delete = json!({ "type": "delete", "fields": ["/notes/1"] });
+    let out = rs(&call(&s.st, "log", &[js(&delete), r]).await.unwrap());
+    assert_eq!(out["event"]["action"], "delete");
+    let chain = s.chain().as_str().unwrap().to_owned();
+    let lines: Vec<Value> = stored_lines(&db, &chain)
+        .await
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["fields"], json!(["/address/street"]));
+    assert!(
+        lines[0]["detail"]["effectiveAt"].is_string(),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["detail"]["notes"], 1);
+    assert_eq!(lines[1]["noteTypes"], json!(["dvIndicator"]));
+    sleep(10).await;
+    s.assert_alerted(|a| a["rule"] == "backdated-entry" && a["severity"] == "high");
+    s.assert_alerted(|a| a["rule"] == "note-deleted");
+    // A field that is not a pointer is refused, naming it.
+    let bad = json!({ "type": "edit", "fields": ["address"] });
+    let e = call(&s.st, "log", &[js(&bad), js(&record("p-1001"))])
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&e), "invalid-input");
+    assert_eq!(
+        js_sys::Reflect::get(&e, &"pointer".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "/action/fields/0"
+    );
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_treating_team_breaks_the_glass_without_a_dialog_and_related_records_alert() {
+    let mut policy: Value = serde_json::from_str(POLICY).unwrap();
+    policy["breakGlass"]["exemptions"] = json!({ "treatingTeam": true });
+    let mut session = lead();
+    session["relatedRecords"] = json!(["p-1002"]);
+    let s = start_with(
+        &policy,
+        &unique("exempt"),
+        &collector("down").endpoint,
+        session,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    s.seal("p-1001").await;
+    // Team north is the lead's team: no dialog, a grant that says why.
+    let bg = rs(&call(&s.st, "breakGlass", &["p-1001".into()]).await.unwrap());
+    assert_eq!(bg["outcome"], "granted", "{bg}");
+    assert_eq!(bg["exemption"], json!({ "type": "treatingTeam" }));
+    let document = web_sys::window().unwrap().document().unwrap();
+    assert!(document.query_selector("dialog[open]").unwrap().is_none());
+    let grant = js(&bg["grant"]);
+    let opened = rs(&s.reveal("p-1001", "/diagnoses", &grant).await.unwrap());
+    assert!(opened["value"].is_string(), "{opened}");
+    // A record the lead declared a link to is flagged.
+    let sealed = s.seal("p-1002").await;
+    assert_eq!(sealed["recordId"], "p-1002");
+    sleep(10).await;
+    s.assert_alerted(|a| a["rule"] == "related-record" && a["records"] == json!(["p-1002"]));
     s.close().await;
 }
 

@@ -104,8 +104,9 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Write the sample evening into a directory: three chains, two that
-    /// together raise every alert rule and one proper break-glass that raises none.
+    /// Write the sample evening into a directory: the evening's chains, a
+    /// proper break-glass the next morning that raises nothing, and the month
+    /// of team work before them; together they raise every alert rule.
     Sample {
         /// Directory to write into (created if missing).
         dir: PathBuf,

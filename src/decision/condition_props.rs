@@ -147,6 +147,7 @@ fn eval(p: &Policy, name: &str, w: &World) -> Truth {
         role: "nurse".into(),
         caseload: vec![],
         related_records: vec![],
+        prior_grants: vec![],
         team: Some("east".into()),
         auth_strength: "mfa".into(),
         auth_time: Timestamp::parse("2026-11-23T14:00:00.000Z").unwrap(),

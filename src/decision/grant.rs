@@ -19,7 +19,8 @@ pub struct BreakGlassGrant {
     pub role: String,
     /// The one record it opens.
     pub record_id: String,
-    /// The reason code given.
+    /// The reason code given, or for a grant issued without the prompt the
+    /// exemption (`treatingTeam`, `recentGrant`).
     pub reason_code: String,
     /// When it was issued.
     pub issued_at: Timestamp,

@@ -1,13 +1,22 @@
 //! Operations the host application performs itself (search, export, print,
 //! edit, delete, role change): decided for the session and logged through
 //! the same chain as views.
+//!
+//! Edits and deletions carry what the record integrity review needs
+//! (`docs/protocol.md`): the fields touched (the event's `fields`), an
+//! edit's effective date (`detail.effectiveAt`) and how many notes a
+//! deletion removes (`detail.notes`, with their types in `noteTypes`).
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Access, Cause, Decision, Explanation, RecordFacts};
+use super::{Access, Cause, Decision, Explanation, RecordError, RecordFacts};
 use crate::event::{Action, EventDraft, Outcome};
-use crate::policy::{HostPermissions, Operation, Scope};
+use crate::policy::pattern::Key;
+use crate::policy::{HostPermissions, Operation, Pattern, Policy, Scope};
+use crate::Timestamp;
 
 /// A host operation with what the audit trail needs to know about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,9 +44,22 @@ pub enum HostAction {
     /// A print of a record.
     Print,
     /// An edit of a record.
-    Edit,
-    /// A deletion of a record.
-    Delete,
+    Edit {
+        /// JSON Pointers of the fields changed (`/address/street`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<String>,
+        /// The date the user gave the entry, when it has one: an entry
+        /// effective well before it was made is reviewed as back-dated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        effective_at: Option<Timestamp>,
+    },
+    /// A deletion of the given fields or notes (`/notes/3`), or of the whole
+    /// record when none are given.
+    Delete {
+        /// JSON Pointers of what is deleted.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<String>,
+    },
     /// A change of a user's role.
     RoleChange {
         /// Whose role (a staff id), logged as `detail.user`, which the
@@ -59,13 +81,26 @@ pub enum HostActionError {
         "at `{0}`: filters hold strings, integers and booleans only, found a fractional number"
     )]
     FractionalFilter(String),
+    /// A field is not a JSON Pointer into the record.
+    #[error("at `{pointer}`: expected a JSON Pointer such as `/address/street`, found `{found}`")]
+    Field {
+        /// Where, among the action's members (`/fields/2`).
+        pointer: String,
+        /// What was given.
+        found: String,
+    },
+    /// The record lacks what the policy needs (its pointer is inside the record).
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 impl HostActionError {
-    /// The JSON Pointer of the offending value.
+    /// The JSON Pointer of the offending value: among the action's members,
+    /// or for [`HostActionError::Record`] inside the record.
     pub fn pointer(&self) -> &str {
         match self {
-            Self::FractionalFilter(p) => p,
+            Self::FractionalFilter(p) | Self::Field { pointer: p, .. } => p,
+            Self::Record(e) => e.pointer(),
         }
     }
 }
@@ -99,8 +134,8 @@ impl HostAction {
             Self::Search { .. } => Operation::Search,
             Self::Export { .. } => Operation::Export,
             Self::Print => Operation::Print,
-            Self::Edit => Operation::Edit,
-            Self::Delete => Operation::Delete,
+            Self::Edit { .. } => Operation::Edit,
+            Self::Delete { .. } => Operation::Delete,
             Self::RoleChange { .. } => Operation::RoleChange,
         }
     }
@@ -111,8 +146,8 @@ impl HostAction {
             Self::Search { .. } => Action::Search,
             Self::Export { .. } => Action::Export,
             Self::Print => Action::Print,
-            Self::Edit => Action::Edit,
-            Self::Delete => Action::Delete,
+            Self::Edit { .. } => Action::Edit,
+            Self::Delete { .. } => Action::Delete,
             Self::RoleChange { .. } => Action::RoleChange,
         }
     }
@@ -121,7 +156,7 @@ impl HostAction {
     fn on_records(&self) -> bool {
         matches!(
             self,
-            Self::Export { .. } | Self::Print | Self::Edit | Self::Delete
+            Self::Export { .. } | Self::Print | Self::Edit { .. } | Self::Delete { .. }
         )
     }
 
@@ -148,9 +183,96 @@ impl HostAction {
                 }
                 d.insert("to".into(), Value::String(to.clone()));
             }
+            Self::Edit {
+                effective_at: Some(t),
+                ..
+            } => {
+                d.insert("effectiveAt".into(), Value::String(t.to_string()));
+            }
             _ => {}
         }
         Ok(d)
+    }
+
+    /// The fields an edit or deletion names, each checked to be a pointer.
+    fn fields(&self) -> Result<&[String], HostActionError> {
+        let fields = match self {
+            Self::Edit { fields, .. } | Self::Delete { fields } => fields.as_slice(),
+            _ => &[],
+        };
+        for (i, f) in fields.iter().enumerate() {
+            if Pattern::parse(f).is_err() {
+                return Err(HostActionError::Field {
+                    pointer: format!("/fields/{i}"),
+                    found: f.clone(),
+                });
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// The notes of `record` a deletion of `fields` removes (all of them when
+/// `fields` is empty: the whole record): how many, and their note types.
+fn deleted_notes(policy: &Policy, record: &Value, fields: &[String]) -> (u64, BTreeSet<String>) {
+    let mut notes = Vec::new();
+    for m in &policy.notes {
+        note_objects(
+            &m.pattern,
+            record,
+            0,
+            &mut String::new(),
+            &mut |ptr, note| {
+                let inside = |f: &String| {
+                    ptr == f.as_str()
+                        || ptr
+                            .strip_prefix(f.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                };
+                if fields.is_empty() || fields.iter().any(inside) {
+                    let kind = note.get(&m.type_member).and_then(Value::as_str);
+                    notes.push(kind.map(str::to_owned));
+                }
+            },
+        );
+    }
+    let types = notes.iter().flatten().cloned().collect();
+    (notes.len() as u64, types)
+}
+
+/// Calls `found` with the pointer and value of every node of `v` that
+/// `pattern` matches from token `depth` on.
+fn note_objects(
+    pattern: &Pattern,
+    v: &Value,
+    depth: usize,
+    ptr: &mut String,
+    found: &mut dyn FnMut(&str, &Value),
+) {
+    if depth == pattern.len() {
+        return found(ptr, v);
+    }
+    let mut visit = |key: Key<'_>, token: &str, child: &Value, ptr: &mut String| {
+        if pattern.accepts(depth, key) {
+            let len = ptr.len();
+            ptr.push('/');
+            ptr.push_str(&crate::pointer::escape_token(token));
+            note_objects(pattern, child, depth + 1, ptr, found);
+            ptr.truncate(len);
+        }
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                visit(Key::Member(k), k, child, ptr);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                visit(Key::Index(i), &i.to_string(), child, ptr);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -173,9 +295,20 @@ impl Access<'_> {
     pub fn decide_host(
         &self,
         action: &HostAction,
-        record: Option<&RecordFacts>,
+        record: Option<&Value>,
     ) -> Result<HostDecision, HostActionError> {
-        let detail = action.detail()?;
+        let mut detail = action.detail()?;
+        let fields = action.fields()?;
+        let facts = record
+            .map(|r| RecordFacts::read(self.policy, r))
+            .transpose()?;
+        let mut note_types = BTreeSet::new();
+        if let (HostAction::Delete { fields }, Some(r)) = (action, record) {
+            let (count, types) = deleted_notes(self.policy, r, fields);
+            detail.insert("notes".into(), Value::from(count));
+            note_types = types;
+        }
+        let record = facts.as_ref();
         let standing = self.standing(record);
         let relation = standing.relation;
         let (decision, why) = if !self.live {
@@ -236,6 +369,16 @@ impl Access<'_> {
             draft.detail.insert("rule".into(), Value::from(&**rule));
         }
         draft.subject = record.zip(relation).map(|(r, rel)| self.subject(r, rel));
+        draft.fields = fields.to_vec();
+        draft.labels = note_types
+            .iter()
+            .filter_map(|t| self.policy.labels(t))
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        draft.note_types = note_types.into_iter().collect();
         draft.purpose_of_use = Some(
             if matches!(action, HostAction::RoleChange { .. }) {
                 "HOPERAT"

@@ -411,6 +411,7 @@ mod tests {
             role: "nurse".into(),
             caseload: vec![],
             related_records: vec![],
+            prior_grants: vec![],
             team: None,
             auth_strength: "mfa".into(),
             auth_time: t("2026-11-23T10:00:00.000Z"),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::alerts::{Finding, Severity};
-use crate::breakglass::Refusal;
+use crate::breakglass::{Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
 use crate::event::{Event, Outcome};
@@ -87,6 +87,9 @@ pub enum BreakGlassResult {
         grant: BreakGlassGrant,
         /// The `break-glass` event (outcome `success`).
         event: EventRef,
+        /// Why no justification was asked, when none was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exemption: Option<Exemption>,
     },
     /// Refused, with every reason.
     Denied {

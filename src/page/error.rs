@@ -201,6 +201,17 @@ pub enum PageError {
     NotLogged,
 }
 
+impl From<HostActionError> for PageError {
+    /// A record the policy cannot read is the record's fault (`/record...`);
+    /// anything else is the action's (`/action...`).
+    fn from(e: HostActionError) -> Self {
+        match e {
+            HostActionError::Record(r) => Self::Record(r),
+            other => Self::HostAction(other),
+        }
+    }
+}
+
 impl PageError {
     /// The JSON Pointer of the offending argument, when one is to blame.
     pub fn pointer(&self) -> Option<String> {

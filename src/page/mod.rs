@@ -32,9 +32,9 @@ pub use start::{StartConfig, StartOptions};
 pub use strings::DialogStrings;
 
 use crate::alerts::AlertEngine;
-use crate::breakglass::{BreakGlassRequest, Refusal};
+use crate::breakglass::{BreakGlassRequest, Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
-use crate::decision::{Access, FieldAction, HostAction, RecordFacts};
+use crate::decision::{Access, FieldAction, HostAction};
 use crate::entropy::Entropy;
 use crate::event::{Event, Subject};
 use crate::policy::Policy;
@@ -70,6 +70,9 @@ pub struct BreakGlassForm {
     pub reason_max: u32,
     /// Most characters of context.
     pub context_max: u32,
+    /// Set when the policy spares the prompt: the dialog is not shown, and
+    /// a blank request is granted under this exemption.
+    pub exemption: Option<Exemption>,
 }
 
 impl PageSession {
@@ -174,15 +177,37 @@ impl PageSession {
         self.vault(record_id).map(|v| v.subject().clone())
     }
 
+    /// The exemption from the prompt for `record_id` at `now`, if the
+    /// policy grants one: the treating team, or the user's latest grant on
+    /// the record (issued by this page, or one of the session's
+    /// `priorGrants`) within the re-prompt window.
+    fn exemption(&self, subject: &Subject, now: Timestamp) -> Option<Exemption> {
+        let user = &self.session.user_id;
+        let issued_here = self
+            .grants
+            .values()
+            .filter(|g| g.user_id == *user && g.record_id == subject.record_id)
+            .map(|g| g.issued_at);
+        let earlier = self
+            .session
+            .prior_grants
+            .iter()
+            .filter(|g| g.record_id == subject.record_id)
+            .map(|g| g.issued_at);
+        let latest = issued_here.chain(earlier).filter(|t| *t <= now).max();
+        self.access(now).exemption(subject, latest)
+    }
+
     /// What the break-glass dialog for `record_id` shows, at `now`.
     pub fn break_glass_form(
         &self,
         record_id: &str,
         now: Timestamp,
     ) -> Result<BreakGlassForm, PageError> {
-        self.vault(record_id)?;
+        let subject = self.subject(record_id)?;
         let rules = &self.policy.doc().break_glass;
         Ok(BreakGlassForm {
+            exemption: self.exemption(&subject, now),
             authorised: self.access(now).may_break_glass(),
             role: self.session.role.clone(),
             reason_codes: rules
@@ -202,7 +227,10 @@ impl PageSession {
     }
 
     /// Decides a break-glass `request` on `record_id`: a grant (remembered
-    /// once logged) or the refusals, either way one `break-glass` event.
+    /// once logged) or the refusals, either way one `break-glass` event. A
+    /// blank request (nothing typed) is granted without a reason when the
+    /// policy spares the prompt ([`BreakGlassForm::exemption`]); its event
+    /// says why.
     pub fn break_glass(
         &self,
         record_id: &str,
@@ -211,18 +239,22 @@ impl PageSession {
         entropy: &mut dyn Entropy,
     ) -> Result<Pending<BreakGlassStep>, PageError> {
         let subject = self.subject(record_id)?;
-        Ok(
-            match self.access(now).break_glass(&subject, request, entropy) {
-                Ok(granted) => Pending::new(
-                    vec![granted.draft],
-                    BreakGlassStep(Verdict::Granted(granted.grant)),
-                ),
-                Err(refused) => Pending::new(
-                    vec![*refused.draft],
-                    BreakGlassStep(Verdict::Denied(refused.error)),
-                ),
-            },
-        )
+        let access = self.access(now);
+        let exemption = self.exemption(&subject, now).filter(|_| request.is_blank());
+        let decided = match exemption {
+            Some(e) => access.grant_without_prompt(&subject, e, entropy),
+            None => access.break_glass(&subject, request, entropy),
+        };
+        Ok(match decided {
+            Ok(granted) => Pending::new(
+                vec![granted.draft],
+                BreakGlassStep(Verdict::Granted(granted.grant, exemption)),
+            ),
+            Err(refused) => Pending::new(
+                vec![*refused.draft],
+                BreakGlassStep(Verdict::Denied(refused.error)),
+            ),
+        })
     }
 
     /// The user closed the break-glass dialog on `record_id` without asking.
@@ -269,14 +301,10 @@ impl PageSession {
         record: Option<&Value>,
         now: Timestamp,
     ) -> Result<Pending<HostStep>, PageError> {
-        let facts = record
-            .map(|r| RecordFacts::read(&self.policy, r))
-            .transpose()
-            .map_err(PageError::Record)?;
         let decided = self
             .access(now)
-            .decide_host(action, facts.as_ref())
-            .map_err(PageError::HostAction)?;
+            .decide_host(action, record)
+            .map_err(PageError::from)?;
         Ok(Pending::new(
             vec![decided.draft],
             HostStep(decided.decision, decided.why),

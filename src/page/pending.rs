@@ -16,7 +16,7 @@ use super::answer::{
 };
 use super::error::PageError;
 use super::PageSession;
-use crate::breakglass::Refusal;
+use crate::breakglass::{Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
 use crate::event::{Event, EventDraft};
@@ -110,8 +110,9 @@ pub struct BreakGlassStep(pub(super) Verdict);
 /// What a break-glass request came to.
 #[derive(Debug)]
 pub(super) enum Verdict {
-    /// Granted: the grant is remembered once logged.
-    Granted(BreakGlassGrant),
+    /// Granted (without the prompt under the exemption, if any): the grant
+    /// is remembered once logged.
+    Granted(BreakGlassGrant, Option<Exemption>),
     /// Refused.
     Denied(Vec<Refusal>),
     /// The dialog was closed.
@@ -124,9 +125,13 @@ impl Step for BreakGlassStep {
     fn finish(self, page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
         let event = first(events)?;
         Ok(match self.0 {
-            Verdict::Granted(grant) => {
+            Verdict::Granted(grant, exemption) => {
                 page.grants.insert(grant.id.clone(), grant.clone());
-                BreakGlassResult::Granted { grant, event }
+                BreakGlassResult::Granted {
+                    grant,
+                    event,
+                    exemption,
+                }
             }
             Verdict::Denied(refusals) => BreakGlassResult::Denied {
                 refusals: refusals.iter().map(RefusalReport::from).collect(),

@@ -35,7 +35,8 @@ pub use error::PolicyError;
 pub(crate) use error::{json_kind, refuse_misplaced_arrays};
 pub use model::{
     BreakGlassRules, Confidentiality, FieldPermissions, FieldRule, Grant, HostPermissions,
-    NoteRule, NoteType, Operation, PolicyDoc, RecordLayout, Role, Scope, SessionRules, StepUpRule,
+    NoteRule, NoteType, Operation, PolicyDoc, PromptExemptions, RecordLayout, Role, Scope,
+    SessionRules, StepUpRule,
 };
 pub use pattern::{Pattern, PatternError};
 pub use review_config::{

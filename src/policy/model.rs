@@ -399,6 +399,23 @@ pub struct BreakGlassRules {
     /// attributes only); always when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Value>,
+    /// When the justification prompt is not shown (a grant is still issued
+    /// and logged, saying why there was no prompt): so that prompts stay
+    /// rare enough to be read rather than clicked through.
+    #[serde(default)]
+    pub exemptions: PromptExemptions,
+}
+
+/// Break-glass without the prompt: both off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PromptExemptions {
+    /// No prompt when the record is on the user's own caseload or their
+    /// team's (the treating team).
+    pub treating_team: bool,
+    /// No prompt within this many days of the user's previous grant on the
+    /// same record (0: always prompt).
+    pub reprompt_days: u32,
 }
 
 fn default_break_glass_roles() -> Vec<String> {

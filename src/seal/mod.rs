@@ -376,6 +376,7 @@ mod tests {
             role: role.into(),
             caseload: vec!["r1".into()],
             related_records: vec![],
+            prior_grants: vec![],
             team: Some("east".into()),
             auth_strength: "password".into(),
             auth_time: Timestamp::parse("2026-11-23T14:00:00.000Z").unwrap(),

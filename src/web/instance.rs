@@ -199,7 +199,9 @@ impl Inner {
 
     /// The break-glass dialog for `record_id`, then the core's verdict on
     /// what was typed. A role that may not break the glass has its attempt
-    /// logged before the refusal is shown.
+    /// logged before the refusal is shown. When the policy spares the prompt
+    /// (treating team, re-prompt window) no dialog is shown: the grant is
+    /// logged with why, and answered.
     pub async fn break_glass_dialog(
         self: &Rc<Self>,
         record_id: &str,
@@ -208,13 +210,22 @@ impl Inner {
             .page
             .borrow()
             .break_glass_form(record_id, timer::now()?)?;
+        let nothing_typed = BreakGlassRequest {
+            reason_code: String::new(),
+            reason_text: String::new(),
+            context: None,
+            incident_ref: None,
+        };
+        if form.exemption.is_some() {
+            let granted = self.page.borrow().break_glass(
+                record_id,
+                &nothing_typed,
+                timer::now()?,
+                &mut CryptoEntropy,
+            )?;
+            return self.logged(granted).await;
+        }
         if !form.authorised {
-            let nothing_typed = BreakGlassRequest {
-                reason_code: String::new(),
-                reason_text: String::new(),
-                context: None,
-                incident_ref: None,
-            };
             let attempt = self.page.borrow().break_glass(
                 record_id,
                 &nothing_typed,

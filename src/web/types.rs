@@ -21,6 +21,10 @@ export interface Session {
   role: string;
   /** Record ids assigned to this user. */
   caseload?: string[];
+  /** Record ids the user declared a link to (relatives, neighbours, their own): accesses to them are flagged, never the link. */
+  relatedRecords?: string[];
+  /** Break-glass grants this user had before this page load (from the host's records): the policy's re-prompt window counts from them. */
+  priorGrants?: { recordId: string; issuedAt: string }[];
   team?: string;
   /** One of the policy's `authStrengths` (`password`, `mfa`, ...). */
   authStrength: string;
@@ -127,9 +131,9 @@ export interface EventRef { chain: string; seq: number; hash: string; action: st
 /** An appended event, as stored and uploaded (docs/protocol.md). */
 export interface AuditEvent {
   v: number; chain: string; seq: number; ts: string; prev: string; hash: string;
-  actor: { id: string; role: string; name?: string; authStrength?: string };
+  actor: { id: string; role: string; name?: string; authStrength?: string; team?: string };
   action: string; outcome: Outcome;
-  subject?: { recordId: string; type?: string; relation?: "caseload" | "team" | "unassigned"; demographics?: { [key: string]: string } };
+  subject?: { recordId: string; type?: string; relation?: "caseload" | "team" | "unassigned"; demographics?: { [key: string]: string }; related?: boolean };
   fields?: string[]; noteTypes?: string[]; labels?: string[];
   session?: { id: string; ip?: string; client?: string };
   purposeOfUse?: string;
@@ -141,6 +145,7 @@ export interface AuditEvent {
 /** A record as the session may see it: sealed values are `{"$sealed": {...}}` placeholders. */
 export interface SealedRecord { recordId: string; view: JsonObject; decisions: FieldDecision[]; event: EventRef }
 
+/** With `reasonCode` and `reasonText` empty, a record the policy exempts from the prompt is granted without a reason (see `exemption` in the result). */
 export interface BreakGlassRequest { recordId: string; reasonCode: string; reasonText: string; context?: string; incidentRef?: string }
 export interface BreakGlassGrant {
   id: string; userId: string; role: string; recordId: string; reasonCode: string;
@@ -152,8 +157,10 @@ export type RefusalType =
   | "noEntropy";
 /** One reason a break-glass request was refused; `pointer` names the request field ("" for the request as a whole). */
 export interface Refusal { type: RefusalType; pointer: string; message: string }
+/** Why a grant came without the justification prompt (policy `breakGlass.exemptions`). */
+export type Exemption = { type: "treatingTeam" } | { type: "recentGrant"; grantedAt: string };
 export type BreakGlassResult =
-  | { outcome: "granted"; grant: BreakGlassGrant; event: EventRef }
+  | { outcome: "granted"; grant: BreakGlassGrant; event: EventRef; exemption?: Exemption }
   | { outcome: "denied"; refusals: Refusal[]; event: EventRef }
   | { outcome: "cancelled"; event: EventRef };
 
@@ -164,8 +171,10 @@ export type HostAction =
   | { type: "search"; query: string; filters?: JsonObject }
   | { type: "export"; format?: string }
   | { type: "print" }
-  | { type: "edit" }
-  | { type: "delete" }
+  /** `fields`: JSON Pointers of what changed; `effectiveAt`: the date the user gave the entry (same form as event times), reviewed for back-dating. */
+  | { type: "edit"; fields?: string[]; effectiveAt?: string }
+  /** `fields`: what is deleted (`/notes/3`); none: the whole record. The event counts the notes removed. */
+  | { type: "delete"; fields?: string[] }
   | { type: "roleChange"; targetUser: string; from?: string; to: string };
 /** `decision.type === "stepUp"` means: authenticate again (`authStrength`) and retry. */
 export interface HostResult { decision: Decision; why: Explanation; event: EventRef }
@@ -206,6 +215,8 @@ export interface SealtrailAlert {
   records?: string[];
   events?: { chain: string; seq: number }[];
   at?: string;
+  /** Set (true) on findings that need a safeguarding review (`demographic-targeting`). */
+  safeguardingReview?: boolean;
   chain?: string;
   seq?: number | null;
 }

@@ -56,6 +56,7 @@ pub fn session(role: &str) -> Session {
         role: role.to_owned(),
         caseload: vec!["p-1001".to_owned(), "p-1002".to_owned()],
         related_records: vec![],
+        prior_grants: vec![],
         team: Some("east".to_owned()),
         auth_strength: "mfa".to_owned(),
         auth_time: later(-30),
@@ -76,6 +77,7 @@ pub fn unassigned(role: &str) -> Session {
     Session {
         caseload: vec!["p-9".to_owned()],
         related_records: vec![],
+        prior_grants: vec![],
         team: Some("west".to_owned()),
         ..session(role)
     }

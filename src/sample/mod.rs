@@ -4,6 +4,8 @@
 //! Deterministic (seeded chain ids, fixed times), so the same command always
 //! writes the same bytes. The names, records and reasons are invented.
 
+mod month;
+
 use serde_json::Value;
 
 use crate::chain::{AppendError, ChainWriter};
@@ -41,11 +43,14 @@ pub struct SampleChain {
 const NIGHT: i64 = 1_795_488_000_000;
 /// Monday 2026-11-23 10:05 in New York.
 const MORNING: i64 = 1_795_446_300_000;
+/// A day, in milliseconds.
+const DAY: i64 = 86_400_000;
 
 struct Staff {
     id: &'static str,
     name: &'static str,
     role: &'static str,
+    team: &'static str,
     session: &'static str,
     ip: &'static str,
 }
@@ -58,7 +63,7 @@ impl Staff {
                 role: self.role.into(),
                 name: Some(self.name.into()),
                 auth_strength: Some("password".into()),
-                team: None,
+                team: Some(self.team.into()),
             },
             action,
             outcome,
@@ -110,49 +115,73 @@ impl Scene {
     }
 
     fn add(&mut self, after_secs: i64, d: EventDraft) -> Result<(), SampleError> {
-        self.t += after_secs * 1000;
+        self.at(self.t + after_secs * 1000, d)
+    }
+
+    /// Appends `d` at `ms` (never before the previous event).
+    fn at(&mut self, ms: i64, d: EventDraft) -> Result<(), SampleError> {
+        self.t = self.t.max(ms);
         let e = self.w.append(d, Timestamp::from_millis(self.t)?)?;
         self.events.push(e);
         Ok(())
     }
 }
 
-/// Three page sessions of one evening and morning, as three chains:
+/// The outreach specialist of the evening, on team Riverside.
+const KAUR: Staff = Staff {
+    id: "staff-0412",
+    name: "Olivia Kaur",
+    role: "outreachSpecialist",
+    team: "riverside",
+    session: "sess-7f3a",
+    ip: "10.20.4.17",
+};
+
+const DIAZ: Staff = Staff {
+    id: "staff-0133",
+    name: "Rafael Diaz",
+    role: "reception",
+    team: "front-desk",
+    session: "sess-91c2",
+    ip: "10.20.1.5",
+};
+
+const MENSAH: Staff = Staff {
+    id: "staff-0007",
+    name: "Ama Mensah",
+    role: "safeguardingLead",
+    team: "safeguarding",
+    session: "sess-0b6e",
+    ip: "10.20.9.2",
+};
+
+/// Three page sessions of one evening and morning, as three chains, after
+/// a month of team Riverside's routine work (see [`month`]):
 ///
 /// - `outreach-night.jsonl`: an outreach specialist at 21:40 (New York)
 ///   opens records outside their caseload, comes back to one three times,
 ///   runs through many records within the hour, tries to break the glass
-///   (the role may not), tries to export the caseload and to raise their
-///   own role: every alert rule but one fires;
+///   (the role may not), adds a note dated six days back and tries to delete
+///   the domestic-violence note, tries to export the caseload and to raise
+///   their own role; a dozen night accesses where a month of work predicts
+///   one a week is an off-hours spike;
 /// - `reception-night.jsonl`: a receptionist opens the same record minutes
-///   later with no care reason (concurrent access);
+///   later with no care reason (concurrent access), changes one young
+///   person's address three times, and opens the record of a neighbour they
+///   declared;
 /// - `safeguarding-morning.jsonl`: the safeguarding lead breaks the glass
 ///   properly, with a reason and incident reference, and reviews the log:
-///   no alert.
+///   no alert;
+/// - `riverside-month-*.jsonl`: the month before, one chain per member of
+///   team Riverside, whose records carry `gender`: routine daytime work, and
+///   one colleague whose records are mostly those of nonbinary young people
+///   (demographic targeting).
+///
+/// Together every alert rule fires at least once.
 ///
 /// `policy` is the hash written in every event (`sha256:…`), when known.
 pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
-    let kaur = Staff {
-        id: "staff-0412",
-        name: "Olivia Kaur",
-        role: "outreachSpecialist",
-        session: "sess-7f3a",
-        ip: "10.20.4.17",
-    };
-    let diaz = Staff {
-        id: "staff-0133",
-        name: "Rafael Diaz",
-        role: "reception",
-        session: "sess-91c2",
-        ip: "10.20.1.5",
-    };
-    let mensah = Staff {
-        id: "staff-0007",
-        name: "Ama Mensah",
-        role: "safeguardingLead",
-        session: "sess-0b6e",
-        ip: "10.20.9.2",
-    };
+    let (kaur, diaz, mensah) = (&KAUR, &DIAZ, &MENSAH);
     let p = policy;
     use Action as A;
     use Outcome as O;
@@ -206,6 +235,30 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
         .insert("refusal".into(), "roleNotAuthorised".into());
     s.add(30, bg)?;
     s.add(90, peek(&kaur))?;
+    let mut note = on(
+        kaur.draft(A::Edit, O::Success, p),
+        "youth-022",
+        R::Unassigned,
+    );
+    note.fields = vec!["/notes/4".into()];
+    note.detail.insert(
+        "effectiveAt".into(),
+        Timestamp::from_millis(NIGHT - 6 * DAY)?.to_string().into(),
+    );
+    s.add(75, note)?;
+    let mut delete = sealed(
+        on(
+            kaur.draft(A::Delete, O::Denied, p),
+            "youth-022",
+            R::Unassigned,
+        ),
+        &["/notes/2"],
+        &["dvIndicator"],
+        &["R", "SDV"],
+    );
+    delete.detail.insert("notes".into(), Value::from(1));
+    delete.detail.insert("cause".into(), "notPermitted".into());
+    s.add(40, delete)?;
     let mut search = kaur.draft(A::Search, O::Success, p);
     search
         .detail
@@ -231,6 +284,16 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
         on(diaz.draft(A::View, O::Success, p), "youth-003", R::Caseload),
     )?;
     s.add(75, peek(&diaz))?;
+    for secs in [200, 90, 150] {
+        let mut edit = on(diaz.draft(A::Edit, O::Success, p), "youth-003", R::Caseload);
+        edit.fields = vec!["/address/street".into(), "/address/postcode".into()];
+        s.add(secs, edit)?;
+    }
+    let mut neighbour = on(diaz.draft(A::View, O::Success, p), "youth-041", R::Team);
+    if let Some(subject) = neighbour.subject.as_mut() {
+        subject.related = true;
+    }
+    s.add(120, neighbour)?;
     let reception = s.events;
 
     let mut s = Scene::new(3, MORNING)?;
@@ -269,7 +332,8 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     s.add(600, audit)?;
     let safeguarding = s.events;
 
-    Ok(vec![
+    let mut chains = month::chains(p)?;
+    chains.extend([
         SampleChain {
             name: "outreach-night.jsonl",
             events: outreach,
@@ -282,7 +346,8 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
             name: "safeguarding-morning.jsonl",
             events: safeguarding,
         },
-    ])
+    ]);
+    Ok(chains)
 }
 
 /// `n` events of routine daytime activity on one chain (a long-lived
@@ -398,10 +463,28 @@ mod tests {
             RuleId::Export,
             RuleId::RoleEscalation,
             RuleId::ConcurrentAccess,
+            RuleId::OffHoursSpike,
+            RuleId::DemographicTargeting,
+            RuleId::KeyFieldEdits,
+            RuleId::NoteDeleted,
+            RuleId::BackdatedEntry,
+            RuleId::RelatedRecord,
         ] {
             assert!(rules.contains(&r), "{r} missing: {f:#?}");
         }
-        let lead = &chains[2].events[0].chain;
+        let one = |rule: RuleId| {
+            let of: Vec<&crate::alerts::Finding> = f.iter().filter(|x| x.rule == rule).collect();
+            assert_eq!(of.len(), 1, "{rule}: {of:#?}");
+            of[0].actors[0].id.clone()
+        };
+        assert_eq!(one(RuleId::OffHoursSpike), "staff-0412");
+        assert_eq!(one(RuleId::DemographicTargeting), "staff-0219");
+        let lead = &chains
+            .iter()
+            .find(|c| c.name == "safeguarding-morning.jsonl")
+            .unwrap()
+            .events[0]
+            .chain;
         assert!(
             f.iter().all(|f| f.events.iter().all(|e| &e.chain != lead)),
             "the proper break-glass raises nothing"
