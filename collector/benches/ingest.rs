@@ -75,6 +75,7 @@ fn draft(i: usize, staff: usize) -> EventDraft {
         record_type: Some("youth".into()),
         relation: Some(Relation::Caseload),
         demographics,
+        related: false,
     });
     d.fields = vec!["/notes/0/text".into()];
     d.session = Some(SessionRef {

@@ -204,7 +204,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
             &["R", "SDV"],
         )
     };
-    s.add(40, peek(&kaur))?;
+    s.add(40, peek(kaur))?;
     for (i, rec) in [
         "youth-031",
         "youth-032",
@@ -218,7 +218,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
         let rel = if i % 2 == 0 { R::Team } else { R::Caseload };
         s.add(55, on(kaur.draft(A::View, O::Success, p), rec, rel))?;
     }
-    s.add(120, peek(&kaur))?;
+    s.add(120, peek(kaur))?;
     let mut bg = on(
         kaur.draft(A::BreakGlass, O::Denied, p),
         "youth-022",
@@ -234,7 +234,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     bg.detail
         .insert("refusal".into(), "roleNotAuthorised".into());
     s.add(30, bg)?;
-    s.add(90, peek(&kaur))?;
+    s.add(90, peek(kaur))?;
     let mut note = on(
         kaur.draft(A::Edit, O::Success, p),
         "youth-022",
@@ -283,7 +283,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
         0,
         on(diaz.draft(A::View, O::Success, p), "youth-003", R::Caseload),
     )?;
-    s.add(75, peek(&diaz))?;
+    s.add(75, peek(diaz))?;
     for secs in [200, 90, 150] {
         let mut edit = on(diaz.draft(A::Edit, O::Success, p), "youth-003", R::Caseload);
         edit.fields = vec!["/address/street".into(), "/address/postcode".into()];

@@ -393,6 +393,7 @@ pub fn draft(i: u64) -> EventDraft {
         record_type: Some("youth".into()),
         relation: Some(Relation::Caseload),
         demographics,
+        related: false,
     });
     d.session = Some(SessionRef {
         id: "sess-1".into(),
