@@ -1,16 +1,28 @@
-// Seeds the demo's collector (scripts/demo.sh): waits until it answers,
-// uploads the sample evening's chains (a second run is a retry that stores
-// nothing new), then, on a fresh database, takes a few cases through the
-// workflow with the safeguarding lead's token so the review page opens on
-// cases in every state: new, acknowledged, under investigation, resolved.
+// Seeds a collector with the sample evening (scripts/demo.sh, and the
+// end-to-end test of the sample): waits until it answers, uploads the chain
+// files (`.jsonl` under SAMPLE_DIR, one event a line, as `sealtrail sample`
+// writes them) the way the browsers that wrote them would have, then, given
+// the safeguarding lead's token and on a fresh database, takes a few cases
+// through the workflow so the review page opens on cases in every state: new,
+// acknowledged, under investigation, resolved.
 //
-//   node scripts/demo-seed.mjs http://127.0.0.1:8787 .tmp/sample TOKEN
+// The events of every chain are merged in time order and each run of
+// consecutive events of one chain is sent as one batch (docs/protocol.md,
+// `POST {endpoint}/chains/{chain}/events`): the collector judges its alert
+// windows in the order events arrive, so a month of history must arrive
+// before the evening it is the baseline of. Events already stored are not
+// stored again: a second run is a retry that stores nothing new.
+//
+//   node scripts/demo-seed.mjs http://127.0.0.1:8787 .tmp/sample [LEAD_TOKEN]
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+const MAX_BATCH = 200;
+const WAIT_MS = 120_000;
+
 const [base, dir, token] = process.argv.slice(2);
-if (!base || !dir || !token) {
-  console.error('usage: node scripts/demo-seed.mjs BASE_URL SAMPLE_DIR LEAD_TOKEN');
+if (!base || !dir) {
+  console.error('usage: node scripts/demo-seed.mjs BASE_URL SAMPLE_DIR [LEAD_TOKEN]');
   process.exit(2);
 }
 
@@ -26,6 +38,36 @@ async function answered(deadline) {
   }
 }
 
+/** The batches to send: every chain's events merged in time order. */
+function batches() {
+  const files = readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
+  const events = [];
+  for (const name of files) {
+    readFileSync(join(dir, name), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .forEach((line, i) => {
+        let e;
+        try {
+          e = JSON.parse(line);
+        } catch (err) {
+          throw new Error(`${name}:${i + 1}: not JSON: ${err.message}`);
+        }
+        // Each line is sent as written: the hash covers its members, not a re-serialisation.
+        events.push({ ts: e.ts, chain: e.chain, seq: e.seq, line });
+      });
+  }
+  // Time stamps are fixed-width UTC (`YYYY-MM-DDTHH:MM:SS.mmmZ`): they sort as text.
+  events.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : a.seq - b.seq));
+  const out = [];
+  for (const e of events) {
+    const last = out.at(-1);
+    if (last && last.chain === e.chain && last.lines.length < MAX_BATCH) last.lines.push(e.line);
+    else out.push({ chain: e.chain, lines: [e.line] });
+  }
+  return { files: files.length, events: events.length, batches: out };
+}
+
 async function call(path, body) {
   const init = { headers: { Authorization: `Bearer ${token}` } };
   if (body !== undefined) Object.assign(init, { method: 'POST', body: JSON.stringify(body) });
@@ -35,32 +77,20 @@ async function call(path, body) {
   return answer;
 }
 
-await answered(Date.now() + 120_000);
-
-for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
-  const events = readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  for (let i = 0; i < events.length; i += 200) {
-    const batch = events.slice(i, i + 200);
-    const resp = await fetch(`${base}/api/chains/${batch[0].chain}/events`, { method: 'POST', body: JSON.stringify({ events: batch }) });
-    if (!resp.ok) throw new Error(`upload of ${name}: ${resp.status} ${await resp.text()}`);
+/** A few cases taken through triage, once (a database already triaged is left alone). */
+async function triage() {
+  const me = await call('/api/whoami');
+  const queue = await call('/api/cases?state=new&limit=1000');
+  const { counts } = queue;
+  if (counts.acknowledged + counts.underInvestigation + counts.resolved > 0) {
+    console.log('cases: triaged on an earlier run');
+    return;
   }
-  console.log(`uploaded ${name} (${events.length} events)`);
-}
-
-const me = await call('/api/whoami');
-const queue = await call('/api/cases?state=new&limit=1000');
-const { counts } = queue;
-if (counts.acknowledged + counts.underInvestigation + counts.resolved > 0) {
-  console.log('cases: triaged on an earlier run');
-} else {
   // Cases about someone else's access (nobody reviews their own).
   const open = queue.cases.filter((c) => c.actorId !== me.userId);
-  const [ack, investigate, resolve, breakGlass] = [
-    open.find((c) => c.kind !== 'break-glass'),
-    open.filter((c) => c.kind !== 'break-glass')[1],
-    open.filter((c) => c.kind !== 'break-glass')[2],
-    open.find((c) => c.kind === 'break-glass'),
-  ];
+  const findings = open.filter((c) => c.kind !== 'break-glass');
+  const [ack, investigate, resolve] = findings;
+  const breakGlass = open.find((c) => c.kind === 'break-glass');
   const steps = [
     [ack, 'acknowledge', {}],
     [investigate, 'investigate', { note: 'Asked the ward manager for the shift roster.' }],
@@ -72,3 +102,16 @@ if (counts.acknowledged + counts.underInvestigation + counts.resolved > 0) {
   const after = (await call('/api/cases?limit=1')).counts;
   console.log(`cases: ${after.new} new, ${after.acknowledged} acknowledged, ${after.underInvestigation} under investigation, ${after.resolved} resolved`);
 }
+
+const plan = batches();
+await answered(Date.now() + WAIT_MS);
+for (const b of plan.batches) {
+  const resp = await fetch(`${base}/api/chains/${b.chain}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    body: `{"events":[${b.lines.join(',')}]}`,
+  });
+  if (resp.status !== 200) throw new Error(`upload of chain ${b.chain}: ${resp.status} ${await resp.text()}`);
+}
+console.log(`uploaded ${plan.events} events of ${plan.files} chains in ${plan.batches.length} batches to ${base}`);
+if (token) await triage();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The demo from a fresh machine: builds the browser module, starts the
-# collector on an embedded SQLite file, uploads the sample evening to it (and
-# takes a few cases through triage, so the review page has cases in every
-# state), then serves the demo and review pages.
+# The demo from a fresh machine: builds the browser module, writes the sample
+# evening (every alert rule fires on it), starts the collector on an embedded
+# SQLite file, uploads the sample to it (and takes a few cases through triage,
+# so the review page has cases in every state), then serves the demo and
+# review pages.
 # Stop it with Ctrl-C. PORT and DB may be overridden from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +32,11 @@ cargo build --release --quiet -p sealtrail-collector
   --token "demo-safeguarding-token-for-the-demo-only=safeguardingLead:sg-001:Sam Okafor" \
   --token "demo-admin-token-for-the-demo-only-00=admin:ad-001:Ada Admin" &
 collector=$!
-trap 'kill "$collector" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$collector" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 
 echo
-echo "== the sample evening, uploaded to the collector"
+echo "== the sample evening, uploaded to the collector as the browsers would have"
 node scripts/demo-seed.mjs "http://127.0.0.1:$port" .tmp/sample demo-safeguarding-token-for-the-demo-only
 
 echo

@@ -149,8 +149,8 @@ impl Alerting {
         self.stale.store(true, Ordering::Release);
     }
 
-    /// Re-reads the events inside the widest window, in time order, so the
-    /// windows are warm after a restart. What they complete was stored with
+    /// Re-reads the events inside the widest window before the newest one,
+    /// in time order, so the windows are warm after a restart. What they complete was stored with
     /// them, so the replay's findings are dropped, not stored twice.
     pub async fn warm(&self, store: &Store) -> Result<(), sqlx::Error> {
         let mut engine = self.engine.lock().await;
@@ -162,8 +162,12 @@ impl Alerting {
         engine: &mut AlertEngine,
         conn: impl Executor<'e, Database = Any>,
     ) -> Result<(), sqlx::Error> {
-        let since = crate::clock::now_ms().saturating_sub(self.settings.widest_window_ms());
-        let lines = store::events::since(conn, since).await?;
+        let lines = store::events::latest(
+            conn,
+            self.settings.widest_window_ms(),
+            crate::clock::now_ms(),
+        )
+        .await?;
         // INVARIANT: `new` built an engine from these settings already.
         if let Ok(e) = fresh(&self.settings) {
             *engine = e;

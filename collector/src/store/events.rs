@@ -263,19 +263,27 @@ pub async fn count_between(store: &Store, from_ms: i64, to_ms: i64) -> Result<i6
         .try_get("n")
 }
 
-/// Lines of live events with `ts` at or after `since_ms`, in time order (to
-/// warm the alert windows).
-pub async fn since<'e>(
+/// Lines of live events of the last `span_ms` before the newest event not
+/// later than `now_ms`, in time order (to warm the alert windows: what the
+/// engine held when the last batch came, however long ago that was; an
+/// event dated in the future does not empty the window).
+pub async fn latest<'e>(
     conn: impl Executor<'e, Database = Any>,
-    since_ms: i64,
+    span_ms: i64,
+    now_ms: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query("SELECT line FROM events WHERE ts_ms >= $1 ORDER BY ts_ms, chain, seq")
-        .bind(since_ms)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("line"))
-        .collect()
+    sqlx::query(
+        "SELECT line FROM events WHERE ts_ms >= \
+         (SELECT COALESCE(MAX(ts_ms), 0) FROM events WHERE ts_ms <= $2) - $1 \
+         ORDER BY ts_ms, chain, seq",
+    )
+    .bind(span_ms)
+    .bind(now_ms)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("line"))
+    .collect()
 }
 
 /// Times of record accesses since `since_ms`, of one action or all.
