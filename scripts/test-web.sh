@@ -98,8 +98,9 @@ for engine in $engines; do
     in_engine "$engine" cargo test --target wasm32-unknown-unknown --no-default-features --test web
 done
 
-step "collector (the debug build \`cargo test\` already made)"
+step "collector and CLI (the debug builds \`cargo test\` already made)"
 cargo build --quiet -p sealtrail-collector
+cargo build --quiet -p sealtrail --bin sealtrail
 
 for engine in $engines; do
   step "end-to-end in $engine (selenium-webdriver, node:test)"

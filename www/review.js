@@ -167,6 +167,8 @@ async function loadAlerts() {
           { 'data-rule': f.rule, 'data-kind': f.kind },
           el('span', { class: 'rule', text: f.kind === 'alert' ? f.rule : `${f.kind}: ${f.rule}` }),
           ' ',
+          // A pattern for a person to judge (demographic targeting), never a verdict.
+          f.evidence?.safeguardingReview ? [el('span', { class: 'badge review-needed', text: 'requires safeguarding review' }), ' '] : null,
           el('span', { text: f.message }),
           el('div', {
             class: 'meta',
