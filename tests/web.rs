@@ -537,7 +537,7 @@ async fn the_treating_team_breaks_the_glass_without_a_dialog_and_related_records
     assert!(document.query_selector("dialog[open]").unwrap().is_none());
     let grant = js(&bg["grant"]);
     let opened = rs(&s.reveal("p-1001", "/diagnoses", &grant).await.unwrap());
-    assert!(opened["value"].is_string(), "{opened}");
+    assert_eq!(opened["value"], record("p-1001")["diagnoses"], "{opened}");
     // A record the lead declared a link to is flagged.
     let sealed = s.seal("p-1002").await;
     assert_eq!(sealed["recordId"], "p-1002");
