@@ -50,6 +50,7 @@ fn events(chain: &ChainId, stamps: &[i64], edit: impl Fn(usize, &mut EventDraft)
                     role: ROLE.into(),
                     name: Some("Ana".into()),
                     auth_strength: None,
+                    team: None,
                 },
                 Action::View,
                 Outcome::Success,
@@ -59,6 +60,7 @@ fn events(chain: &ChainId, stamps: &[i64], edit: impl Fn(usize, &mut EventDraft)
                 record_type: Some("patient".into()),
                 relation: None,
                 demographics: Default::default(),
+                related: false,
             });
             d.session = Some(SessionRef {
                 id: SESSION.into(),
