@@ -1,5 +1,5 @@
 // What a newcomer sees after scripts/demo.sh: the sample evening (`sealtrail
-// sample`), uploaded to the collector by scripts/upload-chains.mjs as the
+// sample`), uploaded to the collector by scripts/demo-seed.mjs as the
 // demo does, opens on the review page with a finding of every alert rule,
 // demographic targeting marked for a safeguarding review.
 //
@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { root, collectorAndBrowser, REVIEW_TOKEN } from './harness.mjs';
@@ -45,8 +45,7 @@ test('the sample evening, uploaded as the demo does, shows every rule on the rev
   const dir = mkdtempSync(join(tmpdir(), 'sealtrail-sample-'));
   try {
     execFileSync(cli(), ['sample', dir, '--policy', join(root, 'pkg-config', 'policy.default.json')], { stdio: 'pipe' });
-    const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, f));
-    execFileSync('node', [join(root, 'scripts', 'upload-chains.mjs'), env.collector.url, ...files], { stdio: 'pipe' });
+    execFileSync('node', [join(root, 'scripts', 'demo-seed.mjs'), env.collector.url, dir], { stdio: 'pipe' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
