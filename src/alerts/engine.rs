@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::hours::Hours;
 use super::integrity::Integrity;
+#[cfg(feature = "population")]
 use super::spike::Spikes;
+#[cfg(feature = "population")]
 use super::targeting::Targeting;
 use super::{Candidate, EventRef, Finding, RuleId, StaffRef};
 use crate::event::{Action, Event, Relation, PURPOSE_BTG};
@@ -63,8 +65,10 @@ pub struct AlertEngine {
     /// Per record: accesses within the concurrency window.
     by_record: HashMap<String, VecDeque<Access>>,
     /// Off-hours accesses against baselines.
+    #[cfg(feature = "population")]
     spikes: Spikes,
     /// Records by demographic group, per staff member and overall.
+    #[cfg(feature = "population")]
     targeting: Targeting,
     /// Key-field edits, deletions, back-dating, related records.
     integrity: Integrity,
@@ -84,7 +88,9 @@ impl AlertEngine {
         config.validate()?;
         let hours = Hours::new(&config.business_hours)?;
         Ok(Self {
+            #[cfg(feature = "population")]
             spikes: Spikes::new(config.off_hours_spike.clone()),
+            #[cfg(feature = "population")]
             targeting: Targeting::new(config.demographic_targeting.clone()),
             integrity: Integrity::new(config.record_integrity.clone()),
             config,
@@ -229,13 +235,10 @@ impl AlertEngine {
             if let Some(f) = self.concurrent(&access) {
                 out.push(f);
             }
-            let mut candidates: Vec<Candidate> = self
-                .spikes
-                .access(e, record, &actor, off_hours)
+            let candidates: Vec<Candidate> = self.population(e, record, &actor, off_hours);
+            let candidates = candidates
                 .into_iter()
-                .collect();
-            candidates.extend(self.targeting.access(e, record, &actor));
-            candidates.extend(self.integrity.access(e, record, &actor));
+                .chain(self.integrity.access(e, record, &actor));
             for c in candidates {
                 let fire = match &c.once_per {
                     None => true,
@@ -371,6 +374,31 @@ impl AlertEngine {
 
     /// True (and remembers `ts`) unless `(rule, key)` fired less than
     /// `minutes` before `ts`: one finding per burst.
+    /// The candidates of the rules that judge one person against many
+    /// (off-hours spike, demographic targeting).
+    #[cfg(feature = "population")]
+    fn population(
+        &mut self,
+        e: &Event,
+        record: &str,
+        actor: &StaffRef,
+        off_hours: bool,
+    ) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = self
+            .spikes
+            .access(e, record, actor, off_hours)
+            .into_iter()
+            .collect();
+        out.extend(self.targeting.access(e, record, actor));
+        out
+    }
+
+    /// None without the `population` feature (the browser module).
+    #[cfg(not(feature = "population"))]
+    fn population(&mut self, _: &Event, _: &str, _: &StaffRef, _: bool) -> Vec<Candidate> {
+        Vec::new()
+    }
+
     fn arm(&mut self, rule: RuleId, key: &str, ts: Timestamp, minutes: u32) -> bool {
         let k = (rule, key.to_owned());
         if let Some(last) = self.fired.get(&k) {
@@ -398,7 +426,9 @@ impl AlertEngine {
         self.by_actor.retain(|_, q| q.iter().any(|x| x.ts >= bulk));
         self.unassigned.retain(|_, q| q.iter().any(|x| x.ts >= rep));
         self.by_record.retain(|_, q| q.iter().any(|x| x.ts >= conc));
+        #[cfg(feature = "population")]
         self.spikes.sweep(newest);
+        #[cfg(feature = "population")]
         self.targeting.sweep(newest);
         self.integrity.sweep(newest);
         self.fired.retain(|_, t| *t >= fired);

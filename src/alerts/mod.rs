@@ -36,7 +36,11 @@
 //!
 //! The statistics of `off-hours-spike` and `demographic-targeting` (a
 //! one-sided Poisson and a one-sided binomial test, with their minimum
-//! counts) are stated in `pkg-config/policy.md`; a finding's evidence names
+//! counts) are stated in `pkg-config/policy.md`. Both judge one person
+//! against many (a team's baseline, the caseload's makeup), which only the
+//! collector and the CLI see: they are built with the `population` feature
+//! (a default; not in the browser module, whose engine sees one person's
+//! accesses and stays smaller without them); a finding's evidence names
 //! at most [`MAX_EVIDENCE`] events, the latest.
 //!
 //! Windows are trailing: an event is judged with the events of the window
@@ -47,8 +51,11 @@
 mod engine;
 mod hours;
 mod integrity;
+#[cfg(feature = "population")]
 mod spike;
+#[cfg(feature = "population")]
 mod stats;
+#[cfg(feature = "population")]
 mod targeting;
 
 pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
