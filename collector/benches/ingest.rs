@@ -194,6 +194,8 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         notify_url: None,
         notify_secret: None,
         notify_interval_secs: 30,
+        at_rest_key: None,
+        at_rest_key_hex: None,
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);

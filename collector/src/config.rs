@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::at_rest::{AtRestError, MasterKey};
 use crate::auth::TokenGrant;
 use crate::credentials::Alg;
 use crate::tlog::witnesses::WitnessTarget;
@@ -131,4 +132,31 @@ pub struct Config {
     /// Seconds between notification rounds.
     #[arg(long, env = "SEALTRAIL_NOTIFY_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub notify_interval_secs: u32,
+
+    /// The master key that encrypts event lines, findings evidence and case
+    /// notes at rest: a file of 64 hex digits (`sealtrail-collector keygen
+    /// --at-rest-key FILE` writes one). Without it, or `SEALTRAIL_AT_REST_KEY`,
+    /// they are stored in plaintext (said at start).
+    #[arg(
+        long,
+        env = "SEALTRAIL_AT_REST_KEY_FILE",
+        conflicts_with = "at_rest_key_hex"
+    )]
+    pub at_rest_key: Option<PathBuf>,
+
+    /// The master key itself, 64 hex digits: for the environment
+    /// (`SEALTRAIL_AT_REST_KEY`), since flags show in `ps`.
+    #[arg(long, env = "SEALTRAIL_AT_REST_KEY", hide_env_values = true)]
+    pub at_rest_key_hex: Option<String>,
+}
+
+impl Config {
+    /// The at-rest master key, if one is configured.
+    pub fn master_key(&self) -> Result<Option<MasterKey>, AtRestError> {
+        match (&self.at_rest_key, &self.at_rest_key_hex) {
+            (Some(path), _) => MasterKey::load(path).map(Some),
+            (None, Some(hex)) => MasterKey::from_hex(hex).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
 }

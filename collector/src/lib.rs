@@ -31,10 +31,13 @@
 //!   witness`, a minimal C2SP witness with its own SQLite state;
 //! - `store`: every SQL statement, one module of typed queries per table
 //!   (`chains`, `events`, `anchors`, `findings`, `read_log`, `tlog`,
-//!   `case_events`, `notifications`), SQLite or
-//!   PostgreSQL behind one `sqlx::Any` pool, migrations kept in step.
+//!   `case_events`, `notifications`, `keys`), SQLite or
+//!   PostgreSQL behind one `sqlx::Any` pool, migrations kept in step;
+//!   `at_rest`: event lines, findings evidence and case notes sealed in the
+//!   database under data keys a master key seals (rotation re-seals them).
 
 mod alerting;
+pub mod at_rest;
 mod auth;
 pub mod cases;
 pub mod clock;

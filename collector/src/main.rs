@@ -1,6 +1,6 @@
 //! `sealtrail-collector`: starts the reference collector (see `--help`), a
-//! witness (`witness`), makes a key (`keygen`) or mints an upload
-//! credential (`credential`).
+//! witness (`witness`), makes a key (`keygen`), mints an upload
+//! credential (`credential`) or rotates the at-rest master key (`rekey`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,9 +14,10 @@ use sealtrail::entropy::OsEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::tlog::ed25519::SigningKey;
 use sealtrail::tlog::KeyType;
+use sealtrail_collector::at_rest::{self, MasterKey};
 use sealtrail_collector::credentials::{self, Alg, Minter};
 use sealtrail_collector::witness::WitnessConfig;
-use sealtrail_collector::Config;
+use sealtrail_collector::{Config, Store};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +38,8 @@ enum Command {
     /// Make a key (files are never overwritten): a transparency log's or a
     /// witness's (`--name`, `--out`, printing its public key), or the
     /// Ed25519 pair upload credentials are signed and verified with
-    /// (`--signing-key`, `--verifying-key`).
+    /// (`--signing-key`, `--verifying-key`), or an at-rest master key
+    /// (`--at-rest-key`).
     Keygen {
         /// The key's name: for a log, its origin (e.g. `audit.clinic.example/sealtrail`).
         #[arg(long, requires = "out", conflicts_with_all = ["signing_key", "verifying_key"])]
@@ -49,16 +51,37 @@ enum Command {
         #[arg(long, requires = "name")]
         out: Option<PathBuf>,
         /// Where to write the credentials' signing key (PKCS#8 PEM: the host's backend keeps it).
-        #[arg(long, requires = "verifying_key", required_unless_present = "name")]
+        #[arg(long, requires = "verifying_key", required_unless_present_any = ["name", "at_rest_key"])]
         signing_key: Option<PathBuf>,
         /// Where to write the credentials' verifying key (SPKI PEM: `--credential-key`).
         #[arg(long, requires = "signing_key")]
         verifying_key: Option<PathBuf>,
+        /// Where to write a new at-rest master key (64 hex digits: `--at-rest-key`).
+        #[arg(long, conflicts_with_all = ["name", "signing_key", "verifying_key"])]
+        at_rest_key: Option<PathBuf>,
     },
+    /// Rotate the at-rest master key: re-seal every data key of the
+    /// database under `--new-key` and start a new data key for the rows
+    /// written from now on (one transaction; run it again if cut short).
+    /// Then restart the collector with the new key: the old one opens nothing.
+    Rekey(RekeyArgs),
     /// Print one upload credential (a JWT) on stdout, as a host's backend mints them.
     Credential(CredentialArgs),
     /// Run a witness: cosign the checkpoints of the given logs (C2SP tlog-witness).
     Witness(WitnessConfig),
+}
+
+#[derive(clap::Args)]
+struct RekeyArgs {
+    /// The database, as for the collector.
+    #[arg(long, env = "SEALTRAIL_DATABASE")]
+    database: String,
+    /// The master key the data keys are sealed under now (a key file).
+    #[arg(long)]
+    old_key: PathBuf,
+    /// The new master key (a key file: `keygen --at-rest-key` makes one).
+    #[arg(long)]
+    new_key: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -106,9 +129,16 @@ async fn main() -> ExitCode {
             verifying_key: Some(verifying),
             ..
         }) => credential_keygen(&signing, &verifying),
+        Some(Command::Keygen {
+            at_rest_key: Some(out),
+            ..
+        }) => MasterKey::generate()
+            .map_err(|e| e.to_string())
+            .and_then(|key| create(&out, &format!("{key}\n"))),
         Some(Command::Keygen { .. }) => Err(
-            "keygen: pass `--name` and `--out`, or `--signing-key` and `--verifying-key`".into(),
+            "keygen: pass `--name` and `--out`, `--signing-key` and `--verifying-key`, or `--at-rest-key`".into(),
         ),
+        Some(Command::Rekey(args)) => rekey(&args).await,
         Some(Command::Credential(args)) => credential(&args),
         Some(Command::Witness(w)) => witness(&w).await,
         None => collector(&cli.config).await,
@@ -190,6 +220,25 @@ async fn witness(config: &WitnessConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+async fn rekey(args: &RekeyArgs) -> Result<(), String> {
+    let old = MasterKey::load(&args.old_key).map_err(|e| format!("`--old-key`: {e}"))?;
+    let new = MasterKey::load(&args.new_key).map_err(|e| format!("`--new-key`: {e}"))?;
+    let store = Store::open(&args.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let done = at_rest::rekey(&store, &old, &new, sealtrail_collector::clock::now_ms())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
+    println!(
+        "re-sealed {} data key(s) under {}; new rows go under {}: restart the collector with the new key",
+        done.resealed,
+        new.id(),
+        done.current
+    );
+    Ok(())
+}
+
 async fn collector(config: &Config) -> Result<(), String> {
     let running = sealtrail_collector::start(config)
         .await
@@ -197,6 +246,10 @@ async fn collector(config: &Config) -> Result<(), String> {
     tracing::info!(addr = %running.addr, database = %config.database, "collector listening");
     println!("sealtrail-collector listening on http://{}", running.addr);
     println!("transparency log key: {}", running.state.log.public_key());
+    match running.state.store.sealing() {
+        Some(key) => println!("at rest: event lines, findings evidence and case notes encrypted (data key {})", key.id()),
+        None => println!("at rest: PLAINTEXT: event lines, findings evidence and case notes are stored unencrypted (no `--at-rest-key`)"),
+    }
     running
         .task
         .await

@@ -27,7 +27,7 @@ use crate::readlog::ReadLog;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::tlog::Log;
-use crate::{cases, reads, upload};
+use crate::{at_rest, cases, reads, upload};
 
 /// The strict content security policy of every response (pages work under it:
 /// no inline script or style, only `wasm-unsafe-eval` for the module).
@@ -75,6 +75,9 @@ pub enum StartError {
     /// The notification hook's settings.
     #[error(transparent)]
     Notify(#[from] NotifyConfigError),
+    /// The at-rest keys.
+    #[error(transparent)]
+    AtRest(#[from] at_rest::AtRestError),
     /// The read log could not resume.
     #[error("the collector's read log cannot resume: {0}")]
     ReadLog(String),
@@ -90,6 +93,16 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         config.notify_secret.as_deref(),
     )?;
     let store = Store::open(&config.database).await?;
+    let sealing = at_rest::unlock(
+        &store,
+        config.master_key()?.as_ref(),
+        crate::clock::now_ms(),
+    )
+    .await?;
+    if sealing.is_none() {
+        tracing::warn!("no at-rest key (`--at-rest-key` or `SEALTRAIL_AT_REST_KEY`): event lines, findings evidence and case notes are stored in plaintext");
+    }
+    let store = store.sealing_with(sealing);
     alerting.warm(&store).await?;
     let clock = Clock::default();
     let read_log = ReadLog::open(&store, clock.clone())

@@ -1,6 +1,7 @@
 //! The `case_events` table: what reviewers did with each case, append-only
 //! (the store's triggers refuse updates and deletes). A case's state is
-//! derived from its rows in `n` order ([`crate::cases`]).
+//! derived from its rows in `n` order ([`crate::cases`]). `note` is sealed
+//! under the data key `key_id` names when the collector encrypts at rest.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 use super::{Store, WriteTx};
+use crate::at_rest::{self, Column};
 
 /// One stored step of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub struct Step {
 }
 
 const COLUMNS: &str =
-    "case_id, n, ts_ms, op, actor_id, actor_role, actor_name, assignee, outcome, note, log_seq";
+    "case_id, n, ts_ms, op, actor_id, actor_role, actor_name, assignee, outcome, note, log_seq, key_id";
 
 fn step(r: &AnyRow) -> Result<(String, Step), sqlx::Error> {
     Ok((
@@ -49,7 +51,7 @@ fn step(r: &AnyRow) -> Result<(String, Step), sqlx::Error> {
             actor_name: r.try_get("actor_name")?,
             assignee: r.try_get("assignee")?,
             outcome: r.try_get("outcome")?,
-            note: r.try_get("note")?,
+            note: at_rest::open_optional(r, "note", Column::Note)?,
             log_seq: r.try_get("log_seq")?,
         },
     ))
@@ -89,8 +91,14 @@ pub async fn all(store: &Store) -> Result<HashMap<String, Vec<Step>>, sqlx::Erro
 /// Appends a step (its `n` must be the case's next: a concurrent step with
 /// the same `n` fails on the primary key).
 pub async fn append(tx: &mut WriteTx, case_id: &str, s: &Step) -> Result<(), sqlx::Error> {
+    let note = s
+        .note
+        .as_deref()
+        .map(|n| at_rest::seal(tx.sealing(), Column::Note, n))
+        .transpose()?;
+    let note_key = note.as_ref().and_then(|(_, key)| key.clone());
     sqlx::query(&format!(
-        "INSERT INTO case_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO case_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(case_id)
     .bind(s.n)
@@ -101,8 +109,9 @@ pub async fn append(tx: &mut WriteTx, case_id: &str, s: &Step) -> Result<(), sql
     .bind(s.actor_name.as_deref())
     .bind(s.assignee.as_deref())
     .bind(s.outcome.as_deref())
-    .bind(s.note.as_deref())
+    .bind(note.map(|(sealed, _)| sealed))
     .bind(s.log_seq)
+    .bind(note_key)
     .execute(tx.conn())
     .await
     .map(drop)

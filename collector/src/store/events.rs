@@ -1,6 +1,9 @@
 //! The `events` table (verified events, append-only) and `events_archive`
 //! (events past the retention period). `line` is the event's canonical JSON,
 //! hash included: the evidence itself; the other columns index into it.
+//! `line` is sealed under the data key `key_id` names when the collector
+//! encrypts at rest ([`crate::at_rest`]); every query here opens it, so
+//! callers only ever see the canonical line.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -8,6 +11,7 @@ use sqlx::{Any, Executor, Row};
 use sealtrail::event::ChainId;
 
 use super::{signed, unsigned, Store, WriteTx};
+use crate::at_rest::{self, Column};
 
 /// The searchable columns of one event, taken from the event at ingest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,10 +99,10 @@ pub struct Page {
     pub rows: Vec<Found>,
 }
 
-/// Rows per INSERT statement: 16 parameters each, well under both stores' limits.
+/// Rows per INSERT statement: 17 parameters each, well under both stores' limits.
 const INSERT_CHUNK: usize = 200;
 /// The inserted columns, in the order bound below.
-const INSERT_COLUMNS: usize = 16;
+const INSERT_COLUMNS: usize = 17;
 
 /// Inserts events (the caller checked they continue the chain).
 pub async fn insert(
@@ -110,7 +114,7 @@ pub async fn insert(
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO events (chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-             record_id, record_type, ip, demographics, line, received_ms, peer_ip) VALUES ",
+             record_id, record_type, ip, demographics, line, key_id, received_ms, peer_ip) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
@@ -126,8 +130,12 @@ pub async fn insert(
             }
             sql.push(')');
         }
+        let sealed = chunk
+            .iter()
+            .map(|e| at_rest::seal(tx.sealing(), Column::EventLine, e.line))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut q = sqlx::query(&sql);
-        for e in chunk {
+        for (e, (line, key_id)) in chunk.iter().zip(sealed) {
             let c = e.columns;
             q = q
                 .bind(chain.as_str())
@@ -143,7 +151,8 @@ pub async fn insert(
                 .bind(c.record_type.as_deref())
                 .bind(c.ip.as_deref())
                 .bind(c.demographics.as_deref())
-                .bind(e.line)
+                .bind(line)
+                .bind(key_id)
                 .bind(now_ms)
                 .bind(e.peer_ip);
         }
@@ -160,9 +169,9 @@ pub async fn range<'e>(
     to: u64,
 ) -> Result<Vec<Stored>, sqlx::Error> {
     sqlx::query(
-        "SELECT seq, line, hash, ts_ms FROM events WHERE chain = $1 AND seq BETWEEN $2 AND $3 \
+        "SELECT seq, line, key_id, hash, ts_ms FROM events WHERE chain = $1 AND seq BETWEEN $2 AND $3 \
          UNION ALL \
-         SELECT seq, line, hash, ts_ms FROM events_archive WHERE chain = $1 AND seq BETWEEN $2 AND $3 \
+         SELECT seq, line, key_id, hash, ts_ms FROM events_archive WHERE chain = $1 AND seq BETWEEN $2 AND $3 \
          ORDER BY seq",
     )
     .bind(chain.as_str())
@@ -174,7 +183,7 @@ pub async fn range<'e>(
     .map(|r| {
         Ok(Stored {
             seq: unsigned(r.try_get("seq")?),
-            line: r.try_get("line")?,
+            line: line(r)?,
             hash: r.try_get("hash")?,
             ts_ms: r.try_get("ts_ms")?,
         })
@@ -207,7 +216,7 @@ pub async fn page(
     .await?
     .try_get("n")?;
     let rows = sqlx::query(&format!(
-        "SELECT chain, seq, line, peer_ip FROM events WHERE {condition} AND ts_ms >= $2 \
+        "SELECT chain, seq, line, key_id, peer_ip FROM events WHERE {condition} AND ts_ms >= $2 \
          ORDER BY ts_ms DESC, chain, seq LIMIT $3 OFFSET $4"
     ))
     .bind(value)
@@ -226,9 +235,14 @@ fn found(r: &AnyRow) -> Result<Found, sqlx::Error> {
     Ok(Found {
         chain: r.try_get("chain")?,
         seq: r.try_get("seq")?,
-        line: r.try_get("line")?,
+        line: line(r)?,
         peer_ip: r.try_get("peer_ip")?,
     })
+}
+
+/// The canonical line of a row that selected `line` and `key_id`.
+fn line(r: &AnyRow) -> Result<String, sqlx::Error> {
+    at_rest::open_column(r, "line", Column::EventLine)
 }
 
 /// Lines of live events with `ts` in `[from_ms, to_ms)`, oldest first, a page of them.
@@ -240,7 +254,7 @@ pub async fn between(
     offset: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query(
-        "SELECT line FROM events WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY ts_ms, chain, seq LIMIT $3 OFFSET $4",
+        "SELECT line, key_id FROM events WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY ts_ms, chain, seq LIMIT $3 OFFSET $4",
     )
     .bind(from_ms)
     .bind(to_ms)
@@ -249,7 +263,7 @@ pub async fn between(
     .fetch_all(store.pool())
     .await?
     .iter()
-    .map(|r| r.try_get("line"))
+    .map(line)
     .collect()
 }
 
@@ -273,7 +287,7 @@ pub async fn latest<'e>(
     now_ms: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query(
-        "SELECT line FROM events WHERE ts_ms >= \
+        "SELECT line, key_id FROM events WHERE ts_ms >= \
          (SELECT COALESCE(MAX(ts_ms), 0) FROM events WHERE ts_ms <= $2) - $1 \
          ORDER BY ts_ms, chain, seq",
     )
@@ -282,7 +296,7 @@ pub async fn latest<'e>(
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|r| r.try_get("line"))
+    .map(line)
     .collect()
 }
 
@@ -328,7 +342,7 @@ pub struct Demographic {
 /// Accesses carrying demographics since `since_ms`.
 pub async fn demographics(store: &Store, since_ms: i64) -> Result<Vec<Demographic>, sqlx::Error> {
     sqlx::query(
-        "SELECT action, actor_id, record_id, demographics, line FROM events \
+        "SELECT action, actor_id, record_id, demographics, line, key_id FROM events \
          WHERE ts_ms >= $1 AND demographics IS NOT NULL",
     )
     .bind(since_ms)
@@ -341,7 +355,7 @@ pub async fn demographics(store: &Store, since_ms: i64) -> Result<Vec<Demographi
             actor_id: r.try_get("actor_id")?,
             record_id: r.try_get("record_id")?,
             demographics: r.try_get("demographics")?,
-            line: r.try_get("line")?,
+            line: line(r)?,
         })
     })
     .collect()
@@ -358,9 +372,9 @@ pub async fn archive_before(
     let mut tx = store.begin_write().await?;
     let copied = sqlx::query(
         "INSERT INTO events_archive (chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-         record_id, record_type, ip, demographics, line, received_ms, peer_ip, archived_ms) \
+         record_id, record_type, ip, demographics, line, key_id, received_ms, peer_ip, archived_ms) \
          SELECT chain, seq, ts_ms, hash, actor_id, actor_name, actor_role, action, outcome, \
-         record_id, record_type, ip, demographics, line, received_ms, peer_ip, $2 FROM events WHERE received_ms < $1 \
+         record_id, record_type, ip, demographics, line, key_id, received_ms, peer_ip, $2 FROM events WHERE received_ms < $1 \
          ON CONFLICT (chain, seq) DO NOTHING",
     )
     .bind(cutoff_ms)
@@ -409,7 +423,7 @@ pub struct BreakGlass {
 }
 
 const BREAK_GLASS: &str =
-    "chain, seq, received_ms, actor_id, actor_name, actor_role, record_id, outcome, line, peer_ip";
+    "chain, seq, received_ms, actor_id, actor_name, actor_role, record_id, outcome, line, key_id, peer_ip";
 
 fn break_glass(r: &AnyRow) -> Result<BreakGlass, sqlx::Error> {
     Ok(BreakGlass {
@@ -421,7 +435,7 @@ fn break_glass(r: &AnyRow) -> Result<BreakGlass, sqlx::Error> {
         actor_role: r.try_get("actor_role")?,
         record_id: r.try_get("record_id")?,
         outcome: r.try_get("outcome")?,
-        line: r.try_get("line")?,
+        line: line(r)?,
         peer_ip: r.try_get("peer_ip")?,
     })
 }

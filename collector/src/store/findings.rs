@@ -1,7 +1,8 @@
 //! The `findings` table: forks and tampering seen on ingest or on a head
 //! anchor, and the alert rules' findings. Each is stored once (its id is a
 //! fingerprint of what was seen), with both versions of what disagreed or
-//! the events that prove it.
+//! the events that prove it. `evidence` is sealed under the data key
+//! `key_id` names when the collector encrypts at rest ([`crate::at_rest`]).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use sqlx::{AnyConnection, Row};
 use sealtrail::Digest;
 
 use super::{Store, WriteTx};
+use crate::at_rest::{self, Column, DataKey};
 
 /// Fork and tamper findings are always critical (the spec: "raised as a critical alert").
 pub const CRITICAL: &str = "critical";
@@ -73,16 +75,22 @@ impl NewFinding {
         Ok(record_all(std::slice::from_ref(self), store, now_ms).await? > 0)
     }
 
-    async fn insert(&self, conn: &mut AnyConnection, now_ms: i64) -> Result<bool, sqlx::Error> {
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        sealing: Option<&DataKey>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
         let evidence = self.evidence_text()?;
+        let (sealed, key_id) = at_rest::seal(sealing, Column::Evidence, &evidence)?;
         let seq = self.seq.and_then(|s| i64::try_from(s).ok());
         if let Some(chain) = &self.chain {
             // A chain refused on its first batch is still listed, as tampered.
             super::chains::ensure(&mut *conn, chain, now_ms).await?;
         }
         let done = sqlx::query(
-            "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO findings (id, created_ms, kind, severity, rule, chain, seq, actor_id, record_id, message, evidence, key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
         )
         .bind(self.id(&evidence))
         .bind(now_ms)
@@ -94,7 +102,8 @@ impl NewFinding {
         .bind(self.actor_id.clone())
         .bind(self.record_id.clone())
         .bind(self.message.as_str())
-        .bind(evidence)
+        .bind(sealed)
+        .bind(key_id)
         .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -124,8 +133,9 @@ pub async fn insert_all(
     now_ms: i64,
 ) -> Result<usize, sqlx::Error> {
     let mut new = 0;
+    let sealing = tx.sealing.clone();
     for f in findings {
-        if f.insert(tx.conn(), now_ms).await? {
+        if f.insert(tx.conn(), sealing.as_deref(), now_ms).await? {
             new += 1;
         }
     }
@@ -160,7 +170,7 @@ pub struct StoredFinding {
 
 impl StoredFinding {
     fn of(r: &AnyRow) -> Result<Self, sqlx::Error> {
-        let evidence: String = r.try_get("evidence")?;
+        let evidence = at_rest::open_column(r, "evidence", Column::Evidence)?;
         Ok(Self {
             finding: listed(r)?,
             evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
@@ -231,7 +241,7 @@ pub async fn list(
         .try_get("n")?;
     let bound = 2 + filter.severities.len() + usize::from(filter.kind.is_some());
     let sql = format!(
-        "SELECT {LISTED}, evidence FROM findings {clause} ORDER BY created_ms DESC, id LIMIT ${} OFFSET ${}",
+        "SELECT {LISTED}, evidence, key_id FROM findings {clause} ORDER BY created_ms DESC, id LIMIT ${} OFFSET ${}",
         bound + 1,
         bound + 2
     );
@@ -316,7 +326,7 @@ pub async fn find<'e>(
     id: &str,
 ) -> Result<Option<StoredFinding>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {LISTED}, evidence FROM findings WHERE id = $1"
+        "SELECT {LISTED}, evidence, key_id FROM findings WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)

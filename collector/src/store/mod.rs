@@ -4,7 +4,7 @@
 //! `BIGINT` and `TEXT` columns, which both map to `i64` and `String`.
 //!
 //! One submodule of typed queries per table (`chains`, `credentials`, `events`, `anchors`,
-//! `findings`, `readlog` with `meta`, `case_events`, `notifications`): every
+//! `findings`, `readlog` with `meta`, `case_events`, `notifications`, `keys`): every
 //! SQL statement of the collector is in this module. A new column or table is a numbered migration in both
 //! `migrations/sqlite` and `migrations/postgres` (a test checks they match)
 //! plus the queries here.
@@ -23,6 +23,7 @@ pub mod chains;
 pub mod credentials;
 pub mod events;
 pub mod findings;
+pub mod keys;
 pub mod notifications;
 pub mod readlog;
 pub mod tlog;
@@ -35,6 +36,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::at_rest::DataKey;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -69,18 +72,26 @@ pub struct Store {
     backend: Backend,
     /// SQLite's single-writer queue (none on PostgreSQL: rows are locked per chain).
     write_gate: Option<Arc<Mutex<()>>>,
+    /// The data key new rows are sealed under (none: stored as they are).
+    sealing: Option<Arc<DataKey>>,
 }
 
 /// A write transaction, holding SQLite's writer turn until it ends.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<OwnedMutexGuard<()>>,
+    sealing: Option<Arc<DataKey>>,
 }
 
 impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// The data key rows written in it are sealed under (none: as they are).
+    pub fn sealing(&self) -> Option<&DataKey> {
+        self.sealing.as_deref()
     }
 
     /// Sets a savepoint (SQLite's group commit: one per batch).
@@ -109,13 +120,13 @@ impl WriteTx {
 
     /// Commits, then gives the writer turn to the next in line.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _turn } = self;
+        let WriteTx { tx, .. } = self;
         tx.commit().await
     }
 
     /// Rolls back, then gives the writer turn to the next in line.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _turn } = self;
+        let WriteTx { tx, .. } = self;
         tx.rollback().await
     }
 }
@@ -163,7 +174,21 @@ impl Store {
             pool,
             backend,
             write_gate,
+            sealing: None,
         })
+    }
+
+    /// This store, sealing the rows it writes under `key` (none: plaintext).
+    pub fn sealing_with(self, key: Option<Arc<DataKey>>) -> Self {
+        Self {
+            sealing: key,
+            ..self
+        }
+    }
+
+    /// The data key new rows are sealed under, if any.
+    pub fn sealing(&self) -> Option<&DataKey> {
+        self.sealing.as_deref()
     }
 
     /// The pool, for reads.
@@ -186,7 +211,11 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx {
+            tx,
+            _turn: turn,
+            sealing: self.sealing.clone(),
+        })
     }
 
     /// `FOR UPDATE` where the store has row locks (PostgreSQL); SQLite's

@@ -19,6 +19,7 @@ use sealtrail::entropy::SeededEntropy;
 use sealtrail::event::ChainId;
 use sealtrail::event::{Action, Actor, EventDraft, Outcome, Reason, Relation, SessionRef, Subject};
 use sealtrail::Timestamp;
+use sealtrail_collector::at_rest;
 use sealtrail_collector::credentials::{Alg, Minter};
 use sealtrail_collector::{Config, Running};
 
@@ -109,6 +110,8 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         notify_url: None,
         notify_secret: None,
         notify_interval_secs: 3600,
+        at_rest_key: None,
+        at_rest_key_hex: None,
     }
 }
 
@@ -302,11 +305,11 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Stored fork and tamper findings of a chain: (kind, rule, seq, evidence).
+    /// Stored fork and tamper findings of a chain: (kind, rule, seq, evidence opened).
     pub async fn findings(&self, chain: &str) -> Vec<(String, String, i64, Value)> {
         use sqlx::Row;
         sqlx::query(
-            "SELECT kind, rule, seq, evidence FROM findings WHERE chain = $1 AND kind <> 'alert' ORDER BY created_ms",
+            "SELECT kind, rule, seq, evidence, key_id FROM findings WHERE chain = $1 AND kind <> 'alert' ORDER BY created_ms",
         )
         .bind(chain)
         .fetch_all(self.running.state.store.pool())
@@ -318,7 +321,10 @@ impl TestServer {
                 r.try_get("kind").unwrap(),
                 r.try_get("rule").unwrap(),
                 r.try_get::<Option<i64>, _>("seq").unwrap().unwrap_or(-1),
-                serde_json::from_str(&r.try_get::<String, _>("evidence").unwrap()).unwrap(),
+                serde_json::from_str(
+                    &at_rest::open_column(&r, "evidence", at_rest::Column::Evidence).unwrap(),
+                )
+                .unwrap(),
             )
         })
         .collect()
