@@ -10,6 +10,7 @@
 #     reachable here), webkit2gtk-driver (WebKitGTK's MiniBrowser, which needs
 #     an X display: xvfb + xauth for xvfb-run);
 #   - postgresql (the collector's second store);
+#   - poppler-utils (pdftotext: the printed review report's test reads its PDF);
 #   - the npm dev tools of package.json (selenium-webdriver, typescript,
 #     axe-core, canonicalize, binaryen for wasm-opt, cedar-wasm for the benchmark).
 set -euo pipefail
@@ -35,7 +36,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; t
 fi
 
 missing=()
-for pkg in chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth postgresql; do
+for pkg in chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth postgresql poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -4,7 +4,7 @@
 // or pseudonyms), printable (access-report.css) and downloadable as a FHIR
 // AuditEvent Bundle. DOM from element APIs only, under a strict CSP.
 
-import { $, el, clear, when, notice, api, download, signInAs, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
+import { $, el, clear, when, notice, api, download, signInAs, showSignedIn, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
 
 /** What each action means, in words a patient reads. */
 const ACTIONS = {
@@ -144,9 +144,7 @@ async function produce() {
 async function signIn(token) {
   const me = await signInAs(token);
   if (!me) return;
-  $('signin').hidden = true;
-  $('whoami').hidden = false;
-  $('me').textContent = `${me.name ?? me.userId} (${me.role})`;
+  showSignedIn(me);
   $('report-form').hidden = false;
   notice('Enter the record id to report on.');
   $('record').focus();

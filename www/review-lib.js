@@ -124,6 +124,13 @@ export async function signInAs(token) {
   }
 }
 
+/** Shows who is signed in (`me`, the answer of `/api/whoami`) in place of the sign-in form. */
+export function showSignedIn(me) {
+  $('signin').hidden = true;
+  $('whoami').hidden = false;
+  $('me').textContent = `${me.name ?? me.userId} (${me.role})`;
+}
+
 /** Wires the sign-in form and the sign-out button. */
 export function wireSignIn(signIn, signOut) {
   $('signin').addEventListener('submit', (ev) => {

@@ -5,7 +5,7 @@
 // review-cases.js. No framework; DOM and SVG are built with element
 // APIs only (never from HTML strings), so the page runs under a strict CSP.
 
-import { $, el, svg, clear, short, when, notice, api, download, signInAs, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
+import { $, el, svg, clear, short, when, notice, api, download, signInAs, showSignedIn, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
 import { initCases, loadCases, openCase, breakGlassReviews, reviewCell } from './review-cases.js';
 
 const SEVERITIES = ['critical', 'high', 'medium'];
@@ -429,10 +429,8 @@ function showPanels() {
 async function signIn(token) {
   me = await signInAs(token);
   if (!me) return;
-  $('signin').hidden = true;
-  $('whoami').hidden = false;
+  showSignedIn(me);
   $('logged-note').hidden = false;
-  $('me').textContent = `${me.name ?? me.userId} (${me.role})`;
   $('panels').hidden = false;
   showPanels();
   await loadAll();

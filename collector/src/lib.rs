@@ -23,6 +23,8 @@
 //!   resolve), each appended to `case_events` and the read log in one
 //!   transaction; `notify`: the outgoing, signed, retried webhook telling a
 //!   case's recipients (off by default);
+//! - `report`: the quarterly review report (seed 003's five questions for
+//!   a period by the collector's receive time), as JSON, CSV and a page;
 //! - `alerting`: the core's alert engine, fed as batches are stored;
 //!   `retention`: old events move to an archive table, never deleted;
 //! - `tlog`: the transparency log of every acknowledged event (a sequencer
@@ -48,6 +50,7 @@ mod ingest;
 pub mod notify;
 mod readlog;
 mod reads;
+mod report;
 mod request;
 mod retention;
 mod server;

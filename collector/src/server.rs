@@ -158,15 +158,17 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
             post(upload::post_head).layer(DefaultBodyLimit::max(ANCHOR_BODY_BYTES)),
         );
     // What a reviewer reads is never kept by a browser or proxy cache.
-    let read = reads::routes().layer(SetResponseHeaderLayer::overriding(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    ));
+    let read = reads::routes()
+        .merge(cases::api::routes())
+        .merge(crate::report::routes())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     let mut router = Router::new()
         .merge(upload)
         .merge(read)
         .merge(crate::tlog::http::routes())
-        .merge(cases::api::routes())
         // Errors are JSON everywhere under `/api`, unknown paths and methods too.
         .route("/api/{*rest}", any(no_such_api))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -36,6 +36,41 @@ pub async fn all(
                 .filter_map(|e| break_glass_source(e, config)),
         );
     }
+    with_steps(store, sources, config, now_ms).await
+}
+
+/// Every case opened in `[from_ms, to_ms)` by the collector's clock: the
+/// findings stored then, and `break_glass` (the break-glass events received
+/// then, as the caller read them), as of `now_ms`.
+pub async fn opened_between(
+    store: &Store,
+    config: &ReviewConfig,
+    from_ms: i64,
+    to_ms: i64,
+    break_glass: &[BreakGlass],
+    now_ms: i64,
+) -> Result<Vec<Case>, sqlx::Error> {
+    let mut sources: Vec<Source> = findings::since(store, from_ms)
+        .await?
+        .into_iter()
+        .filter(|f| f.created_ms < to_ms)
+        .map(finding_source)
+        .collect();
+    sources.extend(
+        break_glass
+            .iter()
+            .filter_map(|e| break_glass_source(e, config)),
+    );
+    with_steps(store, sources, config, now_ms).await
+}
+
+/// The cases of `sources`, each with the steps reviewers took.
+async fn with_steps(
+    store: &Store,
+    sources: Vec<Source>,
+    config: &ReviewConfig,
+    now_ms: i64,
+) -> Result<Vec<Case>, sqlx::Error> {
     let mut steps = case_events::all(store).await?;
     Ok(sources
         .into_iter()

@@ -458,6 +458,64 @@ pub async fn break_glass_since(
     .collect()
 }
 
+/// Live break-glass events the collector received in `[from_ms, to_ms)`
+/// (the `received_ms` index), in the order they were received.
+pub async fn break_glass_received(
+    store: &Store,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<BreakGlass>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {BREAK_GLASS} FROM events \
+         WHERE received_ms >= $1 AND received_ms < $2 AND action = 'break-glass' \
+         ORDER BY received_ms, chain, seq"
+    ))
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(break_glass)
+    .collect()
+}
+
+/// One access to a record whose event carries demographics, by columns only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupAccess {
+    /// `action`.
+    pub action: String,
+    /// `subject.recordId`.
+    pub record_id: Option<String>,
+    /// `subject.demographics`, canonical JSON.
+    pub demographics: String,
+}
+
+/// Live accesses carrying demographics that the collector received in
+/// `[from_ms, to_ms)`.
+pub async fn groups_received(
+    store: &Store,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<GroupAccess>, sqlx::Error> {
+    sqlx::query(
+        "SELECT action, record_id, demographics FROM events \
+         WHERE received_ms >= $1 AND received_ms < $2 AND demographics IS NOT NULL",
+    )
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(GroupAccess {
+            action: r.try_get("action")?,
+            record_id: r.try_get("record_id")?,
+            demographics: r.try_get("demographics")?,
+        })
+    })
+    .collect()
+}
+
 /// The live break-glass event at `(chain, seq)`, if that is one.
 pub async fn break_glass_at<'e>(
     conn: impl Executor<'e, Database = Any>,
