@@ -117,7 +117,16 @@ fn rfc(ms: i64) -> String {
 
 #[tokio::test]
 async fn the_report_answers_the_five_questions_for_the_period_by_receive_time() {
-    let s = server().await;
+    five_questions(server().await).await;
+}
+
+/// The same with event lines sealed at rest: the report opens them.
+#[tokio::test]
+async fn the_report_reads_event_lines_sealed_at_rest() {
+    five_questions(server_with(|c| c.at_rest_key_hex = Some("5e".repeat(32))).await).await;
+}
+
+async fn five_questions(s: TestServer) {
     let sam = actor("sg1", "safeguardingLead", "Sam Okafor");
     let dee = actor("d1", "doctor", "Dee Doctor");
     let nia = actor("n1", "nurse", "Nia Nurse");
