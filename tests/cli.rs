@@ -487,3 +487,26 @@ fn policy_check_runs_the_policy_s_test_cases() {
         stderr(&o)
     );
 }
+
+#[test]
+fn pseudonym_prints_each_records_pseudonym_under_the_key_file() {
+    let dir = scratch("pseudonym");
+    let key = write(
+        &dir,
+        "record.key",
+        format!("{}\n", "00".repeat(32)).as_bytes(),
+    );
+    let o = run(&["pseudonym", "p-1001", "p-1002", "--key", &key]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    // The vector the core's tests and the access report page hold too.
+    assert_eq!(lines[0], "rp-432a122c773b7e6048f11280874ad78d");
+    assert_eq!(lines.len(), 2);
+    assert_ne!(lines[0], lines[1]);
+    let bad = write(&dir, "bad.key", b"not a key");
+    let o = run(&["pseudonym", "p-1001", "--key", &bad]);
+    assert_input_error(&o);
+    assert!(stderr(&o).contains("64 hex digits"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("not a key"), "the key is never echoed");
+}

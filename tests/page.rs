@@ -359,3 +359,36 @@ fn collector_alerts_read_like_local_ones() {
         })
     );
 }
+
+#[test]
+fn with_a_record_key_every_event_names_the_record_by_its_pseudonym() {
+    let key = sealtrail::page::RecordKey::from_hex(&"00".repeat(32)).unwrap();
+    let pseudonym = key.pseudonym("p-1002");
+    let mut p = Page::lead();
+    p.page = p.page.with_record_key(Some(key));
+    // Sealing, break-glass and the reveal: the vault and the grant keep the
+    // record id (the host names records by id), the events name the pseudonym.
+    p.seal("p-1002");
+    let grant = p.granted("p-1002");
+    assert_eq!(grant.record_id, "p-1002");
+    let pending = p
+        .page
+        .reveal("p-1002", "/diagnoses", &grant, minutes(1))
+        .unwrap();
+    let opened = p.store(pending, minutes(1)).unwrap();
+    assert_eq!(opened.opening.value, json!(["Asthma"]));
+    assert_eq!(p.stored.len(), 3);
+    for e in &p.stored {
+        let subject = e.body.subject.as_ref().unwrap();
+        assert_eq!(subject.record_id, pseudonym, "{}", e.body.action.as_str());
+        let line = serde_json::to_string(e).unwrap();
+        assert!(!line.contains("p-1002"), "{line}");
+    }
+    // The same record under the same key: the same pseudonym; no key: the id.
+    let mut plain = Page::lead();
+    plain.seal("p-1002");
+    assert_eq!(
+        plain.last().body.subject.as_ref().unwrap().record_id,
+        "p-1002"
+    );
+}

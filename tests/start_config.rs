@@ -154,6 +154,25 @@ fn log_keys_pin_the_collector_and_its_witnesses() {
 }
 
 #[test]
+fn a_record_pseudonym_key_is_kept_and_never_shown() {
+    let key = "ab".repeat(32);
+    let c = StartConfig::from_value(config(json!({ "recordPseudonymKey": key }))).unwrap();
+    let k = c.options.record_key.clone().unwrap();
+    assert_eq!(
+        k.pseudonym("p-1"),
+        sealtrail::page::RecordKey::from_hex(&key)
+            .unwrap()
+            .pseudonym("p-1")
+    );
+    assert!(!format!("{:?}", c.options).contains("abab"));
+    let e = refused(json!({ "recordPseudonymKey": format!("{key}00") }));
+    assert!(
+        !e.to_string().contains("abab"),
+        "the error shows no key: {e}"
+    );
+}
+
+#[test]
 fn names_texts_and_callbacks_of_the_wrong_kind_are_refused() {
     for (options, pointer) in [
         (json!({ "dbName": "" }), "/options/dbName"),
@@ -171,6 +190,18 @@ fn names_texts_and_callbacks_of_the_wrong_kind_are_refused() {
         (json!({ "onAlert": "alert" }), "/options/onAlert"),
         (json!({ "onEvent": null }), "/options/onEvent"),
         (json!({ "batchSize": 5 }), "/options/batchSize"),
+        (
+            json!({ "recordPseudonymKey": 7 }),
+            "/options/recordPseudonymKey",
+        ),
+        (
+            json!({ "recordPseudonymKey": "00" }),
+            "/options/recordPseudonymKey",
+        ),
+        (
+            json!({ "recordPseudonymKey": "z".repeat(64) }),
+            "/options/recordPseudonymKey",
+        ),
         (
             json!({ "backoffMs": 500, "backoffMaxMs": 100 }),
             "/options/backoffMaxMs",

@@ -48,6 +48,19 @@ const NAMING = {
 const MAX_ENTRIES = 10_000;
 const PAGE = 1000;
 
+/**
+ * The pseudonym events name `recordId` by when the page ran with the
+ * `recordPseudonymKey` option: `rp-` and the first 16 bytes of
+ * HMAC-SHA256(key, recordId) in hex (as `sealtrail pseudonym` prints it),
+ * computed with WebCrypto; the key (64 hex digits) is not kept.
+ */
+async function recordPseudonym(keyHex, recordId) {
+  const bytes = Uint8Array.from(keyHex.match(/[0-9a-fA-F]{2}/g), (h) => parseInt(h, 16));
+  const key = await crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const tag = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(recordId)));
+  return `rp-${[...tag.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** Every page of the report of `record` over `days`. */
 async function fetchReport(record, days) {
   const path = (offset) => `/api/records/${encodeURIComponent(record)}/report?days=${days}&limit=${PAGE}&offset=${offset}`;
@@ -88,13 +101,15 @@ function purposeCell(e) {
   return [purpose, e.reasonCode ? `reason: ${e.reasonCode}` : ''].filter(Boolean).join('; ');
 }
 
-function render(report, days) {
+/** Draws `report`; `id` is the record id when the report is of its pseudonym. */
+function render(report, days, id) {
   const { entries } = report;
-  $('report-title').textContent = `Who accessed record ${report.recordId}`;
+  $('report-title').textContent = `Who accessed record ${id ?? report.recordId}`;
   const since = new Date(Date.now() - days * 86_400_000);
   const facts = clear($('report-facts'));
   const fact = (term, value) => facts.append(el('dt', { text: term }), el('dd', { text: value }));
-  fact('Record', report.recordId);
+  fact('Record', id ?? report.recordId);
+  if (id) fact('Pseudonym', report.recordId);
   fact('Period', `${since.toLocaleDateString()} to ${new Date().toLocaleDateString()} (${days} days)`);
   fact('Produced', new Date().toLocaleString());
   fact('Staff shown', NAMING[report.staffNames] ?? report.staffNames);
@@ -126,15 +141,22 @@ function render(report, days) {
 let shown = null;
 
 async function produce() {
-  const record = $('record').value.trim();
+  const id = $('record').value.trim();
+  const keyHex = $('record-key').value.trim();
+  $('record-key').value = '';
   const days = Number($('days').value);
-  if (!record) return;
+  if (!id) return;
+  if (keyHex && !/^[0-9a-fA-F]{64}$/.test(keyHex)) {
+    notice('The pseudonym key must be 64 hex digits.', true);
+    return;
+  }
   notice('Producing the report…');
   try {
+    const record = keyHex ? await recordPseudonym(keyHex, id) : id;
     const report = await fetchReport(record, days);
     shown = { record, days };
-    render(report, days);
-    notice(`Report of record ${record}: ${report.total} accesses.`);
+    render(report, days, record === id ? null : id);
+    notice(`Report of record ${id}: ${report.total} accesses.`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut('The token is no longer accepted: sign in again.');
     notice(e instanceof ApiError && e.status === 403 ? `Your role may not produce access reports: ${e.message}` : `Could not produce the report: ${e.message}`, true);

@@ -99,6 +99,17 @@ enum Command {
         #[arg(long)]
         searchset: bool,
     },
+    /// Print the pseudonym events name each record by when the page runs
+    /// with `recordPseudonymKey` (`rp-` and 32 hex digits), one per line: ask
+    /// the collector's access report for it.
+    Pseudonym {
+        /// Record ids.
+        #[arg(required = true)]
+        records: Vec<String>,
+        /// A file holding the key, 64 hex digits (a file: flags show in `ps`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
     /// Policy tools.
     Policy {
         #[command(subcommand)]
@@ -229,6 +240,7 @@ fn main() -> ExitCode {
                 json,
             } => review::alerts(&files, &policy, json),
             Command::Fhir { files, searchset } => review::fhir_export(&files, searchset),
+            Command::Pseudonym { records, key } => review::pseudonyms(&records, &key),
             Command::Policy {
                 command: PolicyCommand::Check { file },
             } => policy::check(&file),

@@ -14,6 +14,7 @@ mod answer;
 mod error;
 mod input;
 mod pending;
+mod pseudonym;
 mod start;
 mod strings;
 
@@ -28,6 +29,7 @@ pub use answer::{
 pub use error::{ErrorCode, ErrorReport, PageError, StartError};
 pub use input::{parse, HeadlessRequest};
 pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};
+pub use pseudonym::{hmac_sha256, RecordKey, RecordKeyError};
 pub use start::{StartConfig, StartOptions};
 pub use strings::DialogStrings;
 
@@ -36,7 +38,7 @@ use crate::breakglass::{BreakGlassRequest, Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Access, FieldAction, HostAction};
 use crate::entropy::Entropy;
-use crate::event::{Event, Subject};
+use crate::event::{Event, EventDraft, Subject};
 use crate::policy::Policy;
 use crate::seal::Vault;
 use crate::session::Session;
@@ -53,6 +55,8 @@ pub struct PageSession {
     /// Grants issued by this session, by id: a reveal accepts no other.
     grants: HashMap<String, BreakGlassGrant>,
     alerts: AlertEngine,
+    /// Given, events name records by pseudonym ([`RecordKey::pseudonym`]).
+    record_key: Option<RecordKey>,
 }
 
 /// What the break-glass dialog shows for one record and this session.
@@ -89,7 +93,33 @@ impl PageSession {
             vaults: HashMap::new(),
             grants: HashMap::new(),
             alerts,
+            record_key: None,
         })
+    }
+
+    /// This session, writing record pseudonyms under `key` into its events
+    /// instead of record ids (none: record ids as they are).
+    pub fn with_record_key(self, key: Option<RecordKey>) -> Self {
+        Self {
+            record_key: key,
+            ..self
+        }
+    }
+
+    /// `drafts` to store, with their records named as this session names
+    /// them (pseudonyms under its key), and the step they unlock: every
+    /// trace a call leaves goes out through here.
+    fn pending<S: Step>(&self, mut drafts: Vec<EventDraft>, step: S) -> Pending<S> {
+        drafts.iter_mut().for_each(|d| self.name_record(d));
+        Pending::new(drafts, step)
+    }
+
+    /// Names `draft`'s record as this session does: its pseudonym under
+    /// the session's key, or its id.
+    fn name_record(&self, draft: &mut EventDraft) {
+        if let (Some(key), Some(subject)) = (&self.record_key, draft.subject.as_mut()) {
+            subject.record_id = key.pseudonym(&subject.record_id);
+        }
     }
 
     /// The policy.
@@ -163,7 +193,7 @@ impl PageSession {
                 vault: s.vault,
             });
         }
-        Ok(Pending::new(drafts, Sealing(parts)))
+        Ok(self.pending(drafts, Sealing(parts)))
     }
 
     /// The record a break-glass or reveal names, as sealed by this session.
@@ -246,11 +276,11 @@ impl PageSession {
             None => access.break_glass(&subject, request, entropy),
         };
         Ok(match decided {
-            Ok(granted) => Pending::new(
+            Ok(granted) => self.pending(
                 vec![granted.draft],
                 BreakGlassStep(Verdict::Granted(granted.grant, exemption)),
             ),
-            Err(refused) => Pending::new(
+            Err(refused) => self.pending(
                 vec![*refused.draft],
                 BreakGlassStep(Verdict::Denied(refused.error)),
             ),
@@ -265,10 +295,7 @@ impl PageSession {
     ) -> Result<Pending<BreakGlassStep>, PageError> {
         let subject = self.subject(record_id)?;
         let draft = self.access(now).break_glass_cancelled(&subject);
-        Ok(Pending::new(
-            vec![draft],
-            BreakGlassStep(Verdict::Cancelled),
-        ))
+        Ok(self.pending(vec![draft], BreakGlassStep(Verdict::Cancelled)))
     }
 
     /// Opens the value sealed at `pointer` of `record_id` under `grant`,
@@ -288,8 +315,12 @@ impl PageSession {
         let vault = self.vault(record_id)?;
         Ok(
             match vault.prepare_unseal(&self.access(now), grant, pointer) {
-                Ok(pending) => Pending::new(vec![pending.draft().clone()], Revealing(Ok(pending))),
-                Err(refused) => Pending::new(vec![*refused.draft], Revealing(Err(refused.error))),
+                Ok(pending) => {
+                    // The unseal checks the logged event against its own draft: named once, here.
+                    let pending = pending.renamed(|d| self.name_record(d));
+                    Pending::new(vec![pending.draft().clone()], Revealing(Ok(pending)))
+                }
+                Err(refused) => self.pending(vec![*refused.draft], Revealing(Err(refused.error))),
             },
         )
     }
@@ -305,10 +336,7 @@ impl PageSession {
             .access(now)
             .decide_host(action, record)
             .map_err(PageError::from)?;
-        Ok(Pending::new(
-            vec![decided.draft],
-            HostStep(decided.decision, decided.why),
-        ))
+        Ok(self.pending(vec![decided.draft], HostStep(decided.decision, decided.why)))
     }
 
     /// Runs the local alert rules over newly stored `events`.

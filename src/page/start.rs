@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::error::StartError;
+use super::pseudonym::RecordKey;
 use super::strings::DialogStrings;
 use crate::decision::kind_of;
 use crate::policy::Policy;
@@ -51,6 +52,10 @@ pub struct StartOptions {
     /// all): given, an acknowledged event is deleted only once its inclusion
     /// in a checkpoint so signed is proven, consistent with the last one kept.
     pub log: Option<Trust>,
+    /// The host's record pseudonym key (`recordPseudonymKey`, 64 hex
+    /// digits): given, events name records by their pseudonym
+    /// ([`super::RecordKey::pseudonym`]). Kept in memory only.
+    pub record_key: Option<RecordKey>,
 }
 
 impl Default for StartOptions {
@@ -65,6 +70,7 @@ impl Default for StartOptions {
             backoff_max_ms: 60_000,
             strings: DialogStrings::default(),
             log: None,
+            record_key: None,
         }
     }
 }
@@ -203,6 +209,15 @@ impl StartOptions {
             o.strings = DialogStrings::from_value(v, &format!("{at}/strings"))?;
         }
         o.log = trust(&mut m, at)?;
+        if let Some(v) = m.remove("recordPseudonymKey") {
+            let p = format!("{at}/recordPseudonymKey");
+            o.record_key = Some(match v {
+                Value::String(s) => {
+                    RecordKey::from_hex(&s).map_err(|e| StartError::shape(p, e.to_string()))?
+                }
+                other => return Err(expected(&p, "a key of 64 hex digits", &other)),
+            });
+        }
         for name in CALLBACKS {
             if let Some(v) = m.remove(name) {
                 return Err(expected(&format!("{at}/{name}"), "a function", &v));

@@ -138,6 +138,13 @@ impl PendingUnseal {
         &self.draft
     }
 
+    /// This unseal with its event's draft changed by `name` (a session
+    /// naming records by pseudonym): the event to log is that draft.
+    pub fn renamed(mut self, name: impl FnOnce(&mut EventDraft)) -> Self {
+        name(&mut self.draft);
+        self
+    }
+
     /// The value, once `logged` (the appended event) shows the draft is in the chain.
     pub fn reveal(self, logged: &Event) -> Result<Opening, UnsealError> {
         if logged.body == self.draft {

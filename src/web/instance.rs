@@ -45,7 +45,8 @@ pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
     refuse_non_finite_options(config)?;
     let cfg = StartConfig::from_value(value_from_js(config, "")?)?;
     let callbacks = Callbacks::read(config);
-    let page = PageSession::new(cfg.policy, cfg.session)?;
+    let page =
+        PageSession::new(cfg.policy, cfg.session)?.with_record_key(cfg.options.record_key.clone());
     let store = EventStore::open(&cfg.options.db_name).await?;
     let chain =
         ChainId::random(&mut CryptoEntropy).map_err(|e| WebError::Entropy(e.to_string()))?;

@@ -89,6 +89,14 @@ export interface StartOptions {
   witnessKeys?: string[];
   /** How many of `witnessKeys` must have cosigned (default: all of them). */
   witnessQuorum?: number;
+  /**
+   * A record pseudonym key, 64 hex digits (32 bytes). Given, every event
+   * names its record by `rp-` and the first 16 bytes of
+   * HMAC-SHA256(key, recordId) in hex, so the collector stores pseudonyms
+   * only; whoever holds the key computes a record's pseudonym to ask for its
+   * access report. Kept in memory for this session only, never stored.
+   */
+  recordPseudonymKey?: string;
   /** Called when a local alert rule fires or the collector reports a fork or tamper. */
   onAlert?: (alert: SealtrailAlert) => void;
   /** Called with each event once it is durable in IndexedDB. */

@@ -57,6 +57,19 @@ test('the access report lists who opened a record, by role, printable and access
 
     assert.deepEqual(await seriousViolations(page), []);
 
+    // With a pseudonym key, the page asks for the record's pseudonym (the
+    // vector of the core's tests and `sealtrail pseudonym`), keeps no key,
+    // and finds none of the demo's accesses (they name the record by id).
+    await page.fill({ label: 'Record id' }, 'p-1001');
+    await page.fill('#record-key', '00'.repeat(32));
+    await page.click({ button: 'Produce report' });
+    await page.waitFor(() => /Pseudonym/.test(document.querySelector('#report-facts').textContent));
+    assert.match(await page.text('#report-facts'), /rp-432a122c773b7e6048f11280874ad78d/);
+    assert.equal(await page.text('#report-totals [data-total="accesses"] strong'), '0');
+    assert.equal(await page.evaluate(() => document.querySelector('#record-key').value), '');
+    assert.equal(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }).includes('0'.repeat(64))), false);
+    assert.ok(page.gate.requests.some((r) => r.path === '/api/records/rp-432a122c773b7e6048f11280874ad78d/report'));
+
     if (ENGINE === 'chromium') {
       // Printed: the report alone (no sign-in, form or buttons), every row.
       await page.driver.sendDevToolsCommand('Emulation.setEmulatedMedia', { media: 'print' });

@@ -1,10 +1,11 @@
 //! What reviewers read from verified chains: the alert rules' findings and
-//! a FHIR R4 export.
+//! a FHIR R4 export; and the record pseudonyms an access report asks for.
 
 use std::path::{Path, PathBuf};
 
 use sealtrail::alerts::{scan, Finding};
 use sealtrail::fhir::{self, BundleType};
+use sealtrail::page::RecordKey;
 use serde_json::json;
 
 use super::chain::verified_events;
@@ -77,5 +78,20 @@ pub fn fhir_export(files: &[PathBuf], searchset: bool) -> Result<(), Stop> {
     };
     let bundle = fhir::bundle(&events, kind);
     out(pretty(&bundle)?.as_bytes());
+    Ok(())
+}
+
+/// Prints the pseudonym of each record under the key in `key_file`.
+pub fn pseudonyms(records: &[String], key_file: &Path) -> Result<(), Stop> {
+    let text = std::fs::read_to_string(key_file)
+        .map_err(|e| Stop::Input(format!("cannot read `{}`: {e}", key_file.display())))?;
+    let key = RecordKey::from_hex(text.trim())
+        .map_err(|e| Stop::Input(format!("key file `{}`: {e}", key_file.display())))?;
+    let mut lines = String::new();
+    for record in records {
+        lines.push_str(&key.pseudonym(record));
+        lines.push('\n');
+    }
+    out(lines.as_bytes());
     Ok(())
 }
