@@ -4,7 +4,8 @@
 // writes them) the way the browsers that wrote them would have, then, given
 // the safeguarding lead's token and on a fresh database, takes a few cases
 // through the workflow so the review page opens on cases in every state: new,
-// acknowledged, under investigation, resolved.
+// acknowledged, under investigation, resolved. Each chain is sent under a
+// credential from the collector's demo login (`--demo-login`).
 //
 // The events of every chain are merged in time order and each run of
 // consecutive events of one chain is sent as one batch (docs/protocol.md,
@@ -40,6 +41,7 @@ async function answered(deadline) {
 
 /** The batches to send: every chain's events merged in time order. */
 function batches() {
+  const owners = new Map();
   const files = readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
   const events = [];
   for (const name of files) {
@@ -55,6 +57,7 @@ function batches() {
         }
         // Each line is sent as written: the hash covers its members, not a re-serialisation.
         events.push({ ts: e.ts, chain: e.chain, seq: e.seq, line });
+        if (!owners.has(e.chain)) owners.set(e.chain, e);
       });
   }
   // Time stamps are fixed-width UTC (`YYYY-MM-DDTHH:MM:SS.mmmZ`): they sort as text.
@@ -65,7 +68,7 @@ function batches() {
     if (last && last.chain === e.chain && last.lines.length < MAX_BATCH) last.lines.push(e.line);
     else out.push({ chain: e.chain, lines: [e.line] });
   }
-  return { files: files.length, events: events.length, batches: out };
+  return { files: files.length, events: events.length, batches: out, owners };
 }
 
 async function call(path, body) {
@@ -103,12 +106,26 @@ async function triage() {
   console.log(`cases: ${after.new} new, ${after.acknowledged} acknowledged, ${after.underInvestigation} under investigation, ${after.resolved} resolved`);
 }
 
+/** The upload credential of `chain`, from the demo login (`--demo-login`),
+ * for the owner of its first event `e` and issued before it (the sample was
+ * written earlier than now). */
+async function credential(e) {
+  const issuedAt = Math.floor(Date.parse(e.ts) / 1000) - 60;
+  const ask = { chain: e.chain, userId: e.actor.id, sessionId: e.session.id, role: e.actor.role, issuedAt };
+  const resp = await fetch(`${base}/api/demo/login`, { method: 'POST', body: JSON.stringify(ask) });
+  const answer = await resp.json();
+  if (!resp.ok) throw new Error(`demo login for chain ${e.chain}: ${resp.status} ${answer.message ?? ''}`);
+  return answer.credential;
+}
+
 const plan = batches();
 await answered(Date.now() + WAIT_MS);
+const credentials = new Map();
 for (const b of plan.batches) {
+  if (!credentials.has(b.chain)) credentials.set(b.chain, await credential(plan.owners.get(b.chain)));
   const resp = await fetch(`${base}/api/chains/${b.chain}/events`, {
     method: 'POST',
-    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    headers: { 'content-type': 'text/plain;charset=UTF-8', authorization: `Bearer ${credentials.get(b.chain)}` },
     body: `{"events":[${b.lines.join(',')}]}`,
   });
   if (resp.status !== 200) throw new Error(`upload of chain ${b.chain}: ${resp.status} ${await resp.text()}`);

@@ -28,7 +28,7 @@ cargo run --release --quiet --bin sealtrail -- alerts .tmp/sample/*.jsonl --poli
 cargo build --release --quiet -p sealtrail-collector
 "${CARGO_TARGET_DIR:-target}/release/sealtrail-collector" \
   --listen "127.0.0.1:$port" --database "$db" --static-dir www --pkg-dir pkg \
-  --policy "$policy" --insecure-open-ingest \
+  --policy "$policy" --demo-login \
   --token "demo-safeguarding-token-for-the-demo-only=safeguardingLead:sg-001:Sam Okafor" \
   --token "demo-admin-token-for-the-demo-only-00=admin:ad-001:Ada Admin" &
 collector=$!

@@ -71,8 +71,11 @@ impl Claims {
         let bytes = URL_SAFE_NO_PAD
             .decode(claims)
             .map_err(|e| CredentialError::Form(format!("claims that are not base64url ({e})")))?;
+        // From text, as every other JSON the browser reads: `from_slice`
+        // would put a second JSON reader in the `.wasm`.
+        let text = String::from_utf8(bytes).map_err(|e| CredentialError::Claims(e.to_string()))?;
         let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| CredentialError::Claims(e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| CredentialError::Claims(e.to_string()))?;
         Self::from_value(&value)
     }
 

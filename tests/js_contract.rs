@@ -405,6 +405,7 @@ fn samples() -> Samples {
         chain: "c0".repeat(16),
         acked_seq: Some(4),
         stopped: Some("fork".into()),
+        held: Some("no upload credential".into()),
         anchored_seq: Some(5),
         current: true,
     };

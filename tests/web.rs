@@ -17,6 +17,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -142,12 +144,43 @@ fn verify_lines(
     sealtrail::verify::verify_jsonl(lines.join("\n").as_bytes(), Default::default())
 }
 
-/// A started instance and the alerts it raised.
+/// A started instance, the alerts it raised, the session its host mints
+/// credentials for and every credential the host handed out, by chain.
 struct Started {
     st: JsValue,
     alerts: Rc<RefCell<Vec<Value>>>,
+    host: Rc<RefCell<Value>>,
+    minted: Rc<RefCell<Vec<(String, String)>>>,
 }
 
+/// A credential as a host's backend mints it for `session` and `chain`,
+/// valid `ttl` seconds (unsigned: the fixture collector reads claims only).
+fn mint(chain: &str, session: &Value, ttl: i64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    let now = (js_sys::Date::now() / 1000.0).floor() as i64;
+    let claims = json!({
+        "sub": session["userId"], "sid": session["sessionId"], "role": session["role"],
+        "chain": chain, "iat": now, "exp": now + ttl
+    });
+    let part = |v: &str| URL_SAFE_NO_PAD.encode(v);
+    format!(
+        "{}.{}.{}",
+        part(r#"{"alg":"EdDSA","typ":"JWT"}"#),
+        part(&claims.to_string()),
+        part("unsigned")
+    )
+}
+
+/// The claims of a credential the fixture logged (`auth`).
+fn claims_of(token: &Value) -> Value {
+    let part = token.as_str().unwrap().split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// Starts an instance. `extra` overrides the test options; its
+/// `credential` picks the host's callback: absent, one that mints for the
+/// host's session (`credentialTtl` seconds, default an hour); `null`, none;
+/// `"throws"`, one that rejects; `"other-user"`, one minting for another user.
 async fn start(db: &str, endpoint: &str, session: Value, extra: Value) -> Result<Started, JsValue> {
     let policy = serde_json::from_str::<Value>(POLICY).unwrap();
     start_with(&policy, db, endpoint, session, extra).await
@@ -166,15 +199,50 @@ async fn start_with(
     let on_alert =
         Closure::<dyn FnMut(JsValue)>::new(move |a: JsValue| sink.borrow_mut().push(rs(&a)));
     let mut options = json!({ "dbName": db, "backoffMs": 40, "backoffMaxMs": 200, "batchDelayMs": 0, "timeoutMs": 2000 });
-    if let (Value::Object(o), Value::Object(x)) = (&mut options, extra) {
+    let mut kind = Some(Value::from("mint"));
+    let mut ttl = 3600;
+    if let (Value::Object(o), Value::Object(mut x)) = (&mut options, extra) {
+        if let Some(k) = x.remove("credential") {
+            kind = (!k.is_null()).then_some(k);
+        }
+        if let Some(t) = x.remove("credentialTtl") {
+            ttl = t.as_i64().unwrap();
+        }
         o.extend(x);
     }
     let options = js(&options);
     js_sys::Reflect::set(&options, &"onAlert".into(), &on_alert.into_js_value())?;
+    let host = Rc::new(RefCell::new(session.clone()));
+    let minted = Rc::new(RefCell::new(Vec::new()));
+    if let Some(kind) = kind {
+        let (host, minted) = (host.clone(), minted.clone());
+        let credential =
+            Closure::<dyn FnMut(String) -> js_sys::Promise>::new(move |chain: String| {
+                let mut who = host.borrow().clone();
+                match kind.as_str() {
+                    Some("throws") => {
+                        return js_sys::Promise::reject(&js_sys::Error::new(
+                            "the login server is down",
+                        ))
+                    }
+                    Some("other-user") => who["userId"] = json!("someone-else"),
+                    _ => {}
+                }
+                let token = mint(&chain, &who, ttl);
+                minted.borrow_mut().push((chain, token.clone()));
+                js_sys::Promise::resolve(&JsValue::from(token))
+            });
+        js_sys::Reflect::set(&options, &"credential".into(), &credential.into_js_value())?;
+    }
     let config = js(&json!({ "policy": policy, "session": session, "endpoint": endpoint }));
     js_sys::Reflect::set(&config, &"options".into(), &options)?;
     let st = JsFuture::from(Sealtrail::start(config)).await?;
-    Ok(Started { st, alerts })
+    Ok(Started {
+        st,
+        alerts,
+        host,
+        minted,
+    })
 }
 
 /// The nurse's instance on a fresh database, uploading to a fresh run of
@@ -331,6 +399,8 @@ async fn events_survive_a_reinit_and_verify() {
     let sa = a.status().await;
     assert_eq!(sa["head"]["seq"], 1);
     assert!(sa["pending"].as_u64().unwrap() >= 2, "{sa}");
+    // One round, so the host's credential is stored beside the chain.
+    a.flush().await;
     a.close().await;
 
     // A new instance on the same database: a new chain, and the old one is still there.
@@ -1148,5 +1218,172 @@ async fn a_checkpoint_inconsistent_with_the_kept_one_deletes_nothing_and_is_evid
             .any(|(k, v)| k.starts_with("evidence-") && v.contains("\n2\n")),
         "the contradicting checkpoint is evidence: {entries:?}"
     );
+    s.close().await;
+}
+
+/// The progress of the current chain in a status.
+fn current(st: &Value) -> Value {
+    st["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["current"] == true)
+        .cloned()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn every_upload_and_anchor_carries_the_chains_credential() {
+    let (s, collector) = nurse_uploading_to("cred", json!({})).await;
+    s.seal_many(&["p-1001", "p-1003"]).await;
+    s.flush_all(3000).await;
+    let minted = s.minted.borrow().clone();
+    assert_eq!(minted.len(), 1, "asked once: {minted:?}");
+    assert_eq!(s.chain(), minted[0].0.as_str());
+    let log = collector.log().await;
+    assert!(log.iter().any(|e| e["kind"] == "head"), "{log:?}");
+    assert!(log.iter().any(|e| e["kind"] == "events"), "{log:?}");
+    for e in &log {
+        assert_eq!(e["auth"], json!(minted[0].1), "{e}");
+        assert_eq!(e["status"], 200, "{e}");
+    }
+    let claims = claims_of(&log[0]["auth"]);
+    assert_eq!(claims["sub"], "u-nurse-17");
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn without_a_credential_events_stay_here_and_status_says_why() {
+    for (kind, why) in [
+        (Value::Null, "options.credential"),
+        (json!("throws"), "the login server is down"),
+        (json!("other-user"), "someone-else"),
+    ] {
+        let (s, collector) = nurse_uploading_to("cred", json!({ "credential": kind })).await;
+        s.seal("p-1001").await;
+        let st = s.flush().await;
+        assert_eq!(st["pending"], 1, "{kind}: {st}");
+        let held = current(&st)["held"].as_str().unwrap_or_default().to_owned();
+        assert!(held.contains(why), "{kind}: {st}");
+        assert!(
+            st["lastError"].as_str().unwrap().contains(why),
+            "{kind}: {st}"
+        );
+        assert_eq!(
+            collector.log().await,
+            Vec::<Value>::new(),
+            "{kind}: nothing sent"
+        );
+        s.close().await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn asks_again_before_exp() {
+    // A 4 s credential is asked for again 2 s before its `exp`.
+    let (s, collector) = nurse_uploading_to("cred", json!({ "credentialTtl": 4 })).await;
+    s.seal("p-1001").await;
+    s.flush_all(3000).await;
+    assert_eq!(s.minted.borrow().len(), 1);
+    sleep(2500).await;
+    s.seal("p-1003").await;
+    s.flush_all(3000).await;
+    let minted = s.minted.borrow().clone();
+    assert!(minted.len() >= 2, "{minted:?}");
+    let uploads = collector.uploads().await;
+    let last = uploads.last().unwrap();
+    assert_eq!(last["status"], 200, "{uploads:?}");
+    assert_eq!(last["auth"], json!(minted.last().unwrap().1));
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn asks_again_after_a_401() {
+    let (s, collector) = nurse_uploading_to("cred401x1", json!({})).await;
+    s.seal("p-1001").await;
+    s.flush_all(3000).await;
+    let minted = s.minted.borrow().clone();
+    assert_eq!(minted.len(), 2, "{minted:?}");
+    let uploads = collector.uploads().await;
+    assert_eq!(uploads[0]["status"], 401, "{uploads:?}");
+    let last = uploads.last().unwrap();
+    assert_eq!(
+        (&last["status"], &last["auth"]),
+        (&json!(200), &json!(minted[1].1))
+    );
+    assert_eq!(current(&s.status().await)["held"], Value::Null);
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn an_old_chain_uploads_after_logout_with_its_own_credential() {
+    let db = unique("logout");
+    let run = unique("logout");
+    let down = format!("{}/s/down/{run}", fixture());
+    let up = format!("{}/s/cred/{run}", fixture());
+    let nurse_page = start(&db, &down, nurse(), json!({})).await.unwrap();
+    nurse_page.seal("p-1001").await;
+    nurse_page.flush().await;
+    let nurse_chain = nurse_page.chain();
+    let nurse_token = nurse_page.minted.borrow()[0].1.clone();
+    nurse_page.close().await;
+
+    // The nurse logged out; the lead logs in on the same browser.
+    let lead_page = start(&db, &up, lead(), json!({})).await.unwrap();
+    lead_page.seal("p-1003").await;
+    lead_page.flush_all(4000).await;
+    let minted = lead_page.minted.borrow().clone();
+    assert!(
+        minted.iter().all(|(c, _)| lead_page.chain() == c.as_str()),
+        "the lead's login never signs the nurse's chain: {minted:?}"
+    );
+    let log = Collector { run, endpoint: up }.uploads().await;
+    let of = |chain: &Value| -> Vec<Value> {
+        log.iter()
+            .filter(|e| e["chain"] == *chain && e["status"] == 200)
+            .map(|e| e["auth"].clone())
+            .collect()
+    };
+    assert_eq!(of(&nurse_chain), vec![json!(nurse_token)], "{log:?}");
+    assert!(!of(&lead_page.chain()).is_empty(), "{log:?}");
+    lead_page.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn another_owner_gets_a_new_chain_and_the_old_one_keeps_its_credential() {
+    let (s, collector) = nurse_uploading_to("cred", json!({})).await;
+    s.seal("p-1001").await;
+    // The host gave the nurse's chain its credential (at start, as a page
+    // does long before its user changes)...
+    s.flush_all(3000).await;
+    // ...and these events are still here when the user changes.
+    s.seal("p-1001").await;
+    let first = s.chain();
+    // The same login with another caseload: the same chain.
+    let mut same = s.host.borrow().clone();
+    same["caseload"] = json!(["p-1001", "p-1003"]);
+    call(&s.st, "setSession", &[js(&same)]).await.unwrap();
+    assert_eq!(s.chain(), first);
+    // Another user: a new chain, under a credential for that user.
+    let lead = lead();
+    *s.host.borrow_mut() = lead.clone();
+    call(&s.st, "setSession", &[js(&lead)]).await.unwrap();
+    let second = s.chain();
+    assert_ne!(second, first);
+    s.seal("p-1003").await;
+    s.flush_all(4000).await;
+    let uploads = collector.uploads().await;
+    for (chain, user) in [(&first, "u-nurse-17"), (&second, "sg-001")] {
+        let mine: Vec<&Value> = uploads.iter().filter(|e| e["chain"] == *chain).collect();
+        assert!(!mine.is_empty(), "{chain}: {uploads:?}");
+        for e in mine {
+            assert_eq!(claims_of(&e["auth"])["sub"], user, "{e}");
+            assert!(e["body"]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|ev| ev["actor"]["id"] == user));
+        }
+    }
     s.close().await;
 }

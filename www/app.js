@@ -322,6 +322,26 @@ async function refreshStatus() {
 
 // ---------------------------------------------------------------- start
 
+const endpoint = params.get('endpoint') ?? '/api';
+
+/** The demo's login on the collector (`--demo-login`, scripts/demo.sh):
+ * GET gives the log key to pin, POST a credential. A real host mints
+ * credentials in its own backend, which knows who logged in
+ * (docs/protocol.md, "Credentials"). */
+async function demoLogin(body) {
+  const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const resp = await fetch(`${endpoint}/demo/login`, init);
+  const answer = await resp.json();
+  if (!resp.ok) throw new Error(`demo login: ${answer.message ?? resp.status}`);
+  return answer;
+}
+
+/** The upload credential of `chain`, for the session now logged in. */
+async function credential(chain) {
+  const { userId, sessionId, role } = state.session;
+  return (await demoLogin({ chain, userId, sessionId, role })).credential;
+}
+
 async function main() {
   await init();
   const [policy, staff, records] = await Promise.all(
@@ -330,9 +350,13 @@ async function main() {
   Object.assign(state, { policy, staff, records });
   state.who = staff.find((p) => p.userId === params.get('as')) ?? staff[0];
   state.session = sessionFor(state.who);
-  const options = { onEvent, onAlert, onStatus };
+  const options = { onEvent, onAlert, onStatus, credential };
   if (params.has('batchDelayMs')) options.batchDelayMs = Number(params.get('batchDelayMs'));
-  state.st = await Sealtrail.start({ policy, session: state.session, endpoint: params.get('endpoint') ?? '/api', options });
+  // Pin the collector's transparency-log key: nothing is deleted before the
+  // log proves it holds the events.
+  const key = await demoLogin().catch(() => null);
+  if (key?.collectorKey) options.collectorKey = key.collectorKey;
+  state.st = await Sealtrail.start({ policy, session: state.session, endpoint, options });
   fillStaff();
   renderRecordList(records);
   $('staff').addEventListener('change', (e) => switchTo(e.target.value));

@@ -191,6 +191,7 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         credential_grace_days: 30,
         clock_skew_seconds: 120,
         insecure_open_ingest: minter.is_none(),
+        demo_login: false,
         notify_url: None,
         notify_secret: None,
         notify_interval_secs: 30,

@@ -114,6 +114,13 @@ pub struct Config {
     #[arg(long, env = "SEALTRAIL_INSECURE_OPEN_INGEST")]
     pub insecure_open_ingest: bool,
 
+    /// Demo only: a login at `/api/demo/login` that mints upload credentials
+    /// for anyone who asks, with a key made at start (instead of
+    /// `--credential-key`). Anyone who reaches the collector can then write
+    /// any chain under any name.
+    #[arg(long, env = "SEALTRAIL_DEMO_LOGIN", conflicts_with = "credential_key")]
+    pub demo_login: bool,
+
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use.
     /// Policy file whose alert thresholds, business hours and break-glass roles the alert rules use,
     /// and whose `review` member routes cases and sets their response times and outcomes.

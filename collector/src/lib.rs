@@ -45,6 +45,7 @@ pub mod cases;
 pub mod clock;
 mod config;
 pub mod credentials;
+mod demo;
 mod error;
 mod ingest;
 pub mod notify;

@@ -250,6 +250,9 @@ async fn collector(config: &Config) -> Result<(), String> {
         Some(key) => println!("at rest: event lines, findings evidence and case notes encrypted (data key {})", key.id()),
         None => println!("at rest: PLAINTEXT: event lines, findings evidence and case notes are stored unencrypted (no `--at-rest-key`)"),
     }
+    if config.demo_login {
+        println!("demo login on (/api/demo/login): anyone who reaches this collector can mint upload credentials; never in production");
+    }
     running
         .task
         .await

@@ -19,7 +19,7 @@ use crate::alerting::{read_policy, AlertSettings, Alerting};
 use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::credentials::Verifier;
+use crate::credentials::{Minter, Verifier};
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, Timings};
 use crate::notify::{Notifier, NotifyConfigError};
@@ -70,8 +70,11 @@ pub enum StartError {
     #[error("`--credential-key`: {0}")]
     CredentialKey(#[from] crate::credentials::KeyError),
     /// Neither a credential key nor open ingest.
-    #[error("uploads need a credential key: pass `--credential-key FILE` (`sealtrail-collector keygen` makes one), or `--insecure-open-ingest` for development only")]
+    #[error("uploads need a credential key: pass `--credential-key FILE` (`sealtrail-collector keygen` makes one), `--demo-login` for the demo, or `--insecure-open-ingest` for development only")]
     NoCredentialKey,
+    /// `--demo-login` makes its own key.
+    #[error("`--demo-login` signs with a key it makes at start: leave out `--credential-key`")]
+    DemoWithKey,
     /// The notification hook's settings.
     #[error(transparent)]
     Notify(#[from] NotifyConfigError),
@@ -117,14 +120,18 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     )
     .await?;
     crate::tlog::witnesses::spawn(Arc::clone(&log), config.witnesses.clone());
-    let credentials = match (&config.credential_key, config.insecure_open_ingest) {
-        (Some(path), _) => Some(Arc::new(
-            Verifier::load(path, config.credential_alg)?
-                .with_limits(config.credential_grace_days, config.clock_skew_seconds),
-        )),
-        (None, true) => None,
+    let (verifier, demo) = match (&config.credential_key, config.demo_login) {
+        (Some(_), true) => return Err(StartError::DemoWithKey),
+        (Some(path), false) => (Some(Verifier::load(path, config.credential_alg)?), None),
+        (None, true) => {
+            let (minter, verifier) = Minter::ephemeral()?;
+            (Some(verifier), Some(Arc::new(minter)))
+        }
+        (None, false) if config.insecure_open_ingest => (None, None),
         (None, false) => return Err(StartError::NoCredentialKey),
     };
+    let credentials = verifier
+        .map(|v| Arc::new(v.with_limits(config.credential_grace_days, config.clock_skew_seconds)));
     let timings = Arc::new(Timings::default());
     let alerting = Arc::new(alerting);
     let ingest = Arc::new(Ingestor::new(
@@ -144,6 +151,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         trusted_proxies: config.trusted_proxies.clone().into(),
         log,
         credentials,
+        demo: demo.clone(),
         clock,
         review: Arc::new(review),
         notifier: Arc::new(notifier),
@@ -158,13 +166,17 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
             post(upload::post_head).layer(DefaultBodyLimit::max(ANCHOR_BODY_BYTES)),
         );
     // What a reviewer reads is never kept by a browser or proxy cache.
-    let read = reads::routes()
+    // A minted credential is not kept by a cache either.
+    let mut read = reads::routes()
         .merge(cases::api::routes())
-        .merge(crate::report::routes())
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .merge(crate::report::routes());
+    if demo.is_some() {
+        read = read.merge(crate::demo::routes());
+    }
+    let read = read.layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     let mut router = Router::new()
         .merge(upload)
         .merge(read)

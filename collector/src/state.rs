@@ -9,7 +9,7 @@ use sealtrail::policy::ReviewConfig;
 use crate::alerting::Alerting;
 use crate::auth::{HasTokens, Tokens};
 use crate::clock::Clock;
-use crate::credentials::Verifier;
+use crate::credentials::{Minter, Verifier};
 use crate::ingest::{Ingestor, Timings};
 use crate::notify::Notifier;
 use crate::readlog::ReadLog;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub log: Arc<Log>,
     /// Checks upload credentials (none only with `--insecure-open-ingest`).
     pub credentials: Option<Arc<Verifier>>,
+    /// The demo login's minter (`--demo-login` only).
+    pub demo: Option<Arc<Minter>>,
     /// The clock cases, the read log and the notifier read (tests move it).
     pub clock: Clock,
     /// The policy's case outcomes, routing and response times.

@@ -524,3 +524,77 @@ async fn the_node_and_rust_minting_examples_make_credentials_the_collector_takes
         assert_eq!(st, 200, "{body}");
     }
 }
+
+#[tokio::test]
+async fn the_demo_login_mints_credentials_the_collector_takes_and_is_off_by_default() {
+    let (off, _) = server_with_credentials().await;
+    let (st, _) = off.get("/api/demo/login", None).await;
+    assert_eq!(st, 404, "off by default");
+    drop(off);
+
+    let s = server_with(|cfg| {
+        cfg.insecure_open_ingest = false;
+        cfg.demo_login = true;
+    })
+    .await;
+    let (st, key) = s.get("/api/demo/login", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(key["collectorKey"], json!(s.running.state.log.public_key()));
+    let c = chain_id(90);
+    let earlier = now_ms() - 3_600_000;
+    let ask = json!({"chain": c.as_str(), "userId": USER, "sessionId": SESSION, "role": ROLE,
+        "issuedAt": earlier / 1000 - 60});
+    let (st, minted) = s.post("/api/demo/login", ask.to_string()).await;
+    assert_eq!(st, 200, "{minted}");
+    let cred = minted["credential"].as_str().unwrap();
+    // Events written an hour ago, inside the window the demo issued.
+    let evs = events(&c, &[earlier, now_ms()], |_, _| {});
+    let (st, body) = s.upload_as(c.as_str(), &evs, Some(cred)).await;
+    assert_eq!(st, 200, "{body}");
+    // Without a credential, still refused.
+    let (st, _) = s.upload_as(c.as_str(), &evs, None).await;
+    assert_eq!(st, 401);
+
+    for (bad, member) in [
+        (
+            json!({"chain": "nope", "userId": "u", "sessionId": "s", "role": "r"}),
+            "/chain",
+        ),
+        (
+            json!({"chain": c.as_str(), "userId": "", "sessionId": "s", "role": "r"}),
+            "/userId",
+        ),
+        (
+            json!({"chain": c.as_str(), "userId": "u", "sessionId": "s", "role": "r", "issuedAt": now_ms() / 1000 + 3600}),
+            "/issuedAt",
+        ),
+        (
+            json!({"chain": c.as_str(), "userId": "u", "sessionId": "s", "role": "r", "ttlSeconds": 0}),
+            "/ttlSeconds",
+        ),
+    ] {
+        let (st, body) = s.post("/api/demo/login", bad.to_string()).await;
+        assert_eq!(st, 400, "{bad}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(member), "{body}");
+    }
+    let (st, body) = s
+        .post(
+            "/api/demo/login",
+            json!({"chain": c.as_str(), "extra": 1}).to_string(),
+        )
+        .await;
+    assert_eq!(st, 400, "{body}");
+}
+
+#[tokio::test]
+async fn the_demo_login_refuses_a_credential_key_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        format!("sqlite://{}", dir.path().join("c.sqlite").display()),
+        dir.path(),
+    );
+    cfg.demo_login = true;
+    cfg.credential_key = Some(dir.path().join("verify.pem"));
+    let err = sealtrail_collector::start(&cfg).await.err().unwrap();
+    assert!(err.to_string().contains("--demo-login"), "{err}");
+}

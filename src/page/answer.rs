@@ -139,6 +139,10 @@ pub struct ChainProgress {
     pub stopped: Option<String>,
     /// Highest `seq` anchored with a head.
     pub anchored_seq: Option<u64>,
+    /// Why this chain's events stay in this browser for now: it has no
+    /// usable upload credential ([`super::Held`]).
+    #[serde(default)]
+    pub held: Option<String>,
     /// Whether this is the chain of the current page load.
     pub current: bool,
 }

@@ -11,6 +11,7 @@
 //! commits; everything decided here is tested natively (`tests/page.rs`).
 
 mod answer;
+mod credential;
 mod error;
 mod input;
 mod pending;
@@ -26,6 +27,7 @@ pub use answer::{
     Alert, BreakGlassResult, ChainProgress, CollectorNotice, EventRef, Head, HostResult,
     RefusalReport, Revealed, SealedRecord, Status,
 };
+pub use credential::{owner_changes, ChainCredential, Held};
 pub use error::{ErrorCode, ErrorReport, PageError, StartError};
 pub use input::{parse, HeadlessRequest};
 pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};
@@ -134,8 +136,12 @@ impl PageSession {
 
     /// Replaces the login session (a new login or role); the policy, the
     /// vaults and the grants stay (a grant still opens only for its user).
-    pub fn set_session(&mut self, session: Session) {
+    /// Returns whether the owner changed (user, login session or role):
+    /// then the page writes a new chain ([`owner_changes`]).
+    pub fn set_session(&mut self, session: Session) -> bool {
+        let changed = owner_changes(&self.session, &session);
         self.session = session;
+        changed
     }
 
     /// The policy folded for this session at `now`.

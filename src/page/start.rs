@@ -26,7 +26,7 @@ pub struct StartConfig {
 }
 
 /// `options` of `start`, defaults filled in. The host's callbacks
-/// (`onAlert`, `onEvent`, `onStatus`) are functions, which have no JSON
+/// (`credential`, `onAlert`, `onEvent`, `onStatus`) are functions, which have no JSON
 /// form: the web layer reads them, and a callback member that reaches this
 /// parser is not a function and is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,7 @@ const BOUNDS: [Bound; 6] = [
 ];
 
 /// Callback members: functions, read by the web layer, never JSON.
-const CALLBACKS: [&str; 3] = ["onAlert", "onEvent", "onStatus"];
+const CALLBACKS: [&str; 4] = ["credential", "onAlert", "onEvent", "onStatus"];
 
 impl StartConfig {
     /// Reads `{policy, session, endpoint, options?}`; the policy may be an

@@ -59,8 +59,10 @@ impl Sealtrail {
         self.inner.chain()
     }
 
-    /// Replaces the session (a new login or role): later decisions and
-    /// events use it. The policy stays.
+    /// Replaces the session: later decisions and events use it; the policy
+    /// stays. Another user, login session or role starts a new chain
+    /// (`chain` changes) with its own credential; the old chain uploads on
+    /// with the credential stored for it.
     #[wasm_bindgen(js_name = setSession)]
     pub fn set_session(
         &self,
@@ -69,8 +71,7 @@ impl Sealtrail {
         let value = value_from_js(&session, "/session")?;
         let session =
             Session::from_value(&value).map_err(|e| WebError::from(PageError::Session(e)))?;
-        self.inner.page.borrow_mut().set_session(session);
-        Ok(())
+        Ok(self.inner.set_session(session)?)
     }
 
     /// Seals `record` for `action` and resolves with the view once its

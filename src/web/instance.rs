@@ -12,19 +12,21 @@ use super::dialog::{self, Answer};
 use super::entropy::CryptoEntropy;
 use super::error::{describe, WebError};
 use super::guarantees;
-use super::interop::{call, to_js, value_from_js, Callbacks};
+use super::interop::{ask_text, call, to_js, value_from_js, Callbacks};
 use super::journal::Journal;
 use super::listener::Listener;
 use super::store::EventStore;
 use super::timer;
-use super::upload::{CollectorAlert, UploadConfig, Uploader};
+use super::upload::{CollectorAlert, Obtain, UploadConfig, Uploader};
 use crate::breakglass::BreakGlassRequest;
 use crate::chain::ChainWriter;
 use crate::event::ChainId;
 use crate::event::{Event, EventDraft};
 use crate::page::{
-    Alert, BreakGlassResult, DialogStrings, Head, PageSession, Pending, StartConfig, Status, Step,
+    Alert, BreakGlassResult, ChainCredential, DialogStrings, Head, Held, PageSession, Pending,
+    StartConfig, Status, Step,
 };
+use crate::session::Session;
 
 /// The state behind one `Sealtrail` object.
 pub struct Inner {
@@ -66,7 +68,16 @@ pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
                 }
             }),
         );
-        let (wa, ws) = (weak.clone(), weak.clone());
+        let (wa, ws, wc) = (weak.clone(), weak.clone(), weak.clone());
+        let obtain: Obtain = Rc::new(move |chain: String| {
+            let w = wc.clone();
+            Box::pin(async move {
+                match w.upgrade() {
+                    Some(i) => i.obtain_credential(&chain).await,
+                    None => Err(Held::NoSource),
+                }
+            })
+        });
         let uploader = Uploader::new(
             up,
             &db_name,
@@ -82,6 +93,7 @@ pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
                     call(i.callbacks.on_status.as_ref(), &JsValue::UNDEFINED);
                 }
             }),
+            obtain,
         );
         Inner {
             page: RefCell::new(page),
@@ -154,6 +166,39 @@ impl Inner {
     /// This page load's chain id.
     pub fn chain(&self) -> String {
         self.journal.chain()
+    }
+
+    /// Replaces the login session; another owner (user, login session or
+    /// role) gets a new chain, and the old one uploads on with its own
+    /// stored credential.
+    pub fn set_session(&self, session: Session) -> Result<(), WebError> {
+        let next =
+            ChainId::random(&mut CryptoEntropy).map_err(|e| WebError::Entropy(e.to_string()))?;
+        if self.page.borrow_mut().set_session(session) {
+            self.journal.rotate(ChainWriter::new(next));
+            self.uploader.kick();
+        }
+        Ok(())
+    }
+
+    /// Asks the host's `credential` callback for `chain`'s upload
+    /// credential, and the core whether it fits this chain and login.
+    async fn obtain_credential(&self, chain: &str) -> Result<ChainCredential, Held> {
+        let Some(f) = self.callbacks.credential.clone() else {
+            return Err(Held::NoSource);
+        };
+        let host = |why: String| Held::Host {
+            chain: chain.to_owned(),
+            why,
+        };
+        let id = ChainId::parse(chain).map_err(|e| host(e.to_string()))?;
+        let token = ask_text(&f, &JsValue::from_str(chain))
+            .await
+            .map_err(host)?;
+        let session = self.page.borrow().session().clone();
+        #[allow(clippy::cast_possible_truncation)]
+        let now = js_sys::Date::now() as i64;
+        ChainCredential::accept(token, &id, &session, now)
     }
 
     /// Runs after each committed batch: local alert rules, the host's

@@ -45,6 +45,8 @@ pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, WebError> {
 /// The host's callbacks, from `options`.
 #[derive(Default)]
 pub struct Callbacks {
+    /// `credential(chain)`: the upload credential of a chain.
+    pub credential: Option<js_sys::Function>,
     /// `onAlert(alert)`.
     pub on_alert: Option<js_sys::Function>,
     /// `onEvent(event)`.
@@ -54,7 +56,7 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-    /// Reads `config.options.{onAlert,onEvent,onStatus}`. A member that is
+    /// Reads `config.options.{credential,onAlert,onEvent,onStatus}`. A member that is
     /// there but not a function is refused by the core's option parser (it
     /// reaches the JSON), so here only functions are taken.
     pub fn read(config: &JsValue) -> Self {
@@ -68,6 +70,7 @@ impl Callbacks {
                 .and_then(|v| v.dyn_into::<js_sys::Function>().ok())
         };
         Self {
+            credential: get("credential"),
             on_alert: get("onAlert"),
             on_event: get("onEvent"),
             on_status: get("onStatus"),
@@ -80,4 +83,24 @@ pub fn call(f: Option<&js_sys::Function>, arg: &JsValue) {
     if let Some(f) = f {
         let _ = f.call1(&JsValue::UNDEFINED, arg);
     }
+}
+
+/// Calls `f(arg)` and awaits its answer when it is a promise: the text it
+/// gives, or why there is none (it threw, rejected, or gave no string).
+pub async fn ask_text(f: &js_sys::Function, arg: &JsValue) -> Result<String, String> {
+    let out = f
+        .call1(&JsValue::UNDEFINED, arg)
+        .map_err(|e| describe(&e))?;
+    let out = match out.dyn_into::<js_sys::Promise>() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .map_err(|e| describe(&e))?,
+        Err(v) => v,
+    };
+    out.as_string().ok_or_else(|| {
+        format!(
+            "expected a string, found {}",
+            out.js_typeof().as_string().unwrap_or_default()
+        )
+    })
 }

@@ -27,6 +27,8 @@ pub type OnStored = Rc<dyn Fn(&[Event])>;
 
 /// One caller waiting for its drafts to be stored.
 struct Waiting {
+    /// The chain current when the drafts were made (under its owner).
+    chain: String,
     drafts: Vec<EventDraft>,
     now: Timestamp,
     slot: Slot,
@@ -66,6 +68,13 @@ impl Journal {
         self.state.borrow().writer.chain().to_string()
     }
 
+    /// Starts writing `writer`'s new chain (another owner: see
+    /// [`crate::page::owner_changes`]). Drafts queued for the old chain and
+    /// not yet stored fail rather than land in the new one.
+    pub fn rotate(&self, writer: ChainWriter) {
+        self.state.borrow_mut().writer = writer;
+    }
+
     /// `(seq, hash)` of the last durable event, if any.
     pub fn head(&self) -> Option<(u64, String)> {
         let st = self.state.borrow();
@@ -92,7 +101,9 @@ impl Journal {
         };
         let start = {
             let mut st = self.state.borrow_mut();
+            let chain = st.writer.chain().to_string();
             st.queue.push(Waiting {
+                chain,
                 drafts,
                 now,
                 slot: slot.clone(),
@@ -123,6 +134,13 @@ impl Journal {
             let mut rows = Vec::new();
             let mut results: Vec<Result<Vec<Event>, WebError>> = Vec::with_capacity(batch.len());
             for w in &batch {
+                if w.chain != chain {
+                    results.push(Err(WebError::Core(format!(
+                        "the session changed to another owner while events of chain `{}` were being stored; nothing of them was",
+                        w.chain
+                    ))));
+                    continue;
+                }
                 // Each caller's drafts go in whole or not at all.
                 let mut trial = writer.clone();
                 let mut trial_rows = Vec::with_capacity(w.drafts.len());
@@ -151,7 +169,12 @@ impl Journal {
             };
             match committed {
                 Ok(()) => {
-                    self.state.borrow_mut().writer = writer;
+                    let mut st = self.state.borrow_mut();
+                    // Unless the chain was rotated meanwhile.
+                    if st.writer.chain() == writer.chain() {
+                        st.writer = writer;
+                    }
+                    drop(st);
                     let stored: Vec<Event> = results
                         .iter()
                         .filter_map(|r| r.as_ref().ok())

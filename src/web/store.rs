@@ -14,6 +14,10 @@
 //! verified (the next must be consistent with it); under `evidence-<ms>`,
 //! each checkpoint that was not (a split view or a rewritten log).
 //!
+//! Version 3 adds the object store `credentials`: under a chain's id, the
+//! upload credential (a JWT, opaque here) its host gave for it, so a chain
+//! left by a page load or a login that ended still uploads with its own.
+//!
 //! Every write is one `readwrite` transaction with `strict` durability: the
 //! promise resolves only after the browser reports the data flushed, which is
 //! what "stored before revealed" means. An engine that ignores the hint still
@@ -31,11 +35,12 @@ use super::error::{describe, WebError};
 use super::{guarantees, idb};
 use crate::guarantees::Durability;
 
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const EVENTS: &str = "events";
 const CHAINS: &str = "chains";
 const LOG: &str = "log";
 const KEPT: &str = "kept";
+const CREDENTIALS: &str = "credentials";
 
 /// One stored event: its `seq` and canonical line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,9 +205,31 @@ impl EventStore {
         if !self.read(chain, 0, 1).await?.is_empty() {
             return Ok(());
         }
-        let tx = self.tx(&[CHAINS], IdbTransactionMode::Readwrite)?;
+        let tx = self.tx(&[CHAINS, CREDENTIALS], IdbTransactionMode::Readwrite)?;
+        let key = JsValue::from_str(chain);
         tx.object_store(CHAINS)
-            .and_then(|s| s.delete(&JsValue::from_str(chain)))
+            .and_then(|s| s.delete(&key))
+            .and_then(|_| tx.object_store(CREDENTIALS))
+            .and_then(|s| s.delete(&key))
+            .map_err(|e| WebError::from_storage(&e))?;
+        idb::done(&tx).await
+    }
+
+    /// The upload credential stored for `chain`.
+    pub async fn credential(&self, chain: &str) -> Result<Option<String>, WebError> {
+        let tx = self.tx(&[CREDENTIALS], IdbTransactionMode::Readonly)?;
+        let req = tx
+            .object_store(CREDENTIALS)
+            .and_then(|s| s.get(&chain.into()))
+            .map_err(|e| WebError::from_storage(&e))?;
+        Ok(idb::request(&req).await?.as_string())
+    }
+
+    /// Stores `token` as `chain`'s upload credential (replacing an older one).
+    pub async fn keep_credential(&self, chain: &str, token: &str) -> Result<(), WebError> {
+        let tx = self.tx(&[CREDENTIALS], IdbTransactionMode::Readwrite)?;
+        tx.object_store(CREDENTIALS)
+            .and_then(|s| s.put_with_key(&token.into(), &chain.into()))
             .map_err(|e| WebError::from_storage(&e))?;
         idb::done(&tx).await
     }
@@ -245,7 +272,7 @@ impl EventStore {
     }
 }
 
-/// Creates the stores of version 2 that are missing (all, or `log`).
+/// Creates the stores of version 3 that are missing (all, `log`, `credentials`).
 fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
     let names = db.object_store_names();
     if !names.contains(EVENTS) {
@@ -261,6 +288,9 @@ fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
     }
     if !names.contains(LOG) {
         db.create_object_store(LOG)?;
+    }
+    if !names.contains(CREDENTIALS) {
+        db.create_object_store(CREDENTIALS)?;
     }
     Ok(())
 }

@@ -97,6 +97,18 @@ export interface StartOptions {
    * access report. Kept in memory for this session only, never stored.
    */
   recordPseudonymKey?: string;
+  /**
+   * Supplies the upload credential of a chain (docs/protocol.md,
+   * "Credentials"): the host's backend, which authenticated the user, mints a
+   * JWT for `chain` and this user, login session and role. Called for this
+   * page's chain at start, again before the credential's `exp` and after the
+   * collector refuses it; never for a chain of an earlier login, which
+   * uploads with the credential stored beside it. The text stays opaque:
+   * the module only reads its claims to check it names this chain and
+   * session. Without it, or while it fails, events stay in this browser and
+   * `status()` says why (`chains[].held`).
+   */
+  credential?: (chain: string) => Promise<string> | string;
   /** Called when a local alert rule fires or the collector reports a fork or tamper. */
   onAlert?: (alert: SealtrailAlert) => void;
   /** Called with each event once it is durable in IndexedDB. */
@@ -187,7 +199,8 @@ export type HostAction =
 /** `decision.type === "stepUp"` means: authenticate again (`authStrength`) and retry. */
 export interface HostResult { decision: Decision; why: Explanation; event: EventRef }
 
-export interface ChainProgress { chain: string; ackedSeq: number | null; anchoredSeq: number | null; stopped: string | null; current: boolean }
+/** `held`: why the chain's events stay in this browser for now (no usable upload credential). */
+export interface ChainProgress { chain: string; ackedSeq: number | null; anchoredSeq: number | null; stopped: string | null; held: string | null; current: boolean }
 export interface SealtrailStatus {
   /** This page load's chain. */
   chain: string;

@@ -301,13 +301,14 @@ test('pagehide anchors the head with navigator.sendBeacon', async () => {
 test('storage full: a view fails closed with a clear error and shows nothing', async (t) => {
   const page = await env.browser.openPage(env.collector.url);
   try {
-    await loadDemo(page, 'sg-001');
     // Each engine's own quota machinery, shrunk to one byte for this origin
-    // (before the first write: Chromium caches the quota once it has written).
+    // before the page loads (Chromium caches the quota once it has written,
+    // and the page stores its upload credential at start).
     if (!(await shrinkQuota(page))) {
       t.skip(`${ENGINE}: no way to shrink the storage quota through its WebDriver`);
       return;
     }
+    await loadDemo(page, 'sg-001');
     await page.click('#records button[data-record="p-1002"]');
     await page.waitFor(() => /Could not open the record/.test(document.querySelector('#message').textContent));
     assert.match(await page.text('#message'), /browser storage is full, so audit events cannot be stored and nothing is revealed/);

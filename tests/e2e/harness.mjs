@@ -29,8 +29,8 @@ export async function startCollector({ tokens = [`${REVIEW_TOKEN}=safeguardingLe
     '--static-dir', join(root, 'www'),
     '--pkg-dir', join(root, 'pkg'),
     '--policy', join(root, 'pkg-config', 'policy.default.json'),
-    // The browser module sends no upload credentials yet (issue 9, browser side).
-    '--insecure-open-ingest',
+    // The demo page asks the collector's demo login for its upload credentials.
+    '--demo-login',
     ...tokens.flatMap((t) => ['--token', t]),
   ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';

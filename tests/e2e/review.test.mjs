@@ -63,6 +63,8 @@ function clinicEvening() {
       await clinic.element('#record .sealed button');
       await clinic.click('#record .sealed button');
       await clinic.element('#record .revealed');
+      // The lead's chain: switching staff starts the next user's own chain.
+      chain = await clinic.evaluate(() => window.demo.sealtrail.chain);
 
       // An outreach specialist tries too: not an authorised role, refused and logged.
       // (Each step waits for the page's state, not for markup an earlier
@@ -79,7 +81,7 @@ function clinicEvening() {
       }
       await clinic.click('#flush');
       await clinic.waitFor(() => document.querySelector('#status [data-key="pending"]')?.textContent === '0', null, { timeout: 20_000 });
-      chain = await clinic.evaluate(() => window.demo.sealtrail.chain);
+      assert.notEqual(await clinic.evaluate(() => window.demo.sealtrail.chain), chain);
       assert.deepEqual(await problems(clinic), []);
     } finally {
       await clinic.close();

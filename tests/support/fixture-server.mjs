@@ -22,6 +22,11 @@
 //   logbadpath  log, but the inclusion proof's first hash is flipped
 //   logsplit    log, but from the second upload on the tree is rewritten
 //               (its first leaf replaced): a checkpoint inconsistent with the first
+//   cred        behave, requiring each upload's credential (Authorization:
+//               Bearer; an anchor's `credential` member): 401 unless its
+//               claims (signature unchecked) name the chain and `exp` is ahead
+//   cred401x1   cred, but the first event upload is a 401 whatever it carries
+// Every logged request carries `auth`: the credential it was sent with.
 // GET /log/<run> returns every request of that run: {kind, status, first, last, count, body}.
 // Prints "fixture listening on http://127.0.0.1:PORT" once ready. CORS open.
 import http from 'node:http';
@@ -90,7 +95,7 @@ function send(res, status, body) {
   res.writeHead(status, {
     'content-type': 'application/json',
     'access-control-allow-origin': '*',
-    'access-control-allow-headers': 'content-type',
+    'access-control-allow-headers': 'content-type, authorization',
     'access-control-allow-methods': 'GET, POST, OPTIONS',
   });
   res.end(body === undefined ? '' : JSON.stringify(body));
@@ -135,6 +140,15 @@ function events(r, chain, batch, scenario) {
   return [200, { ...ack, log: logReceipt(scenario, r.leaves.map((l) => l.hash), index, firstIndex) }];
 }
 
+/** Why `token` is no credential for `chain` now (the claims only), or null. */
+function unauthorized(token, chain) {
+  let claims;
+  try { claims = JSON.parse(Buffer.from(String(token).split('.')[1] ?? '', 'base64url')); } catch { return 'no credential'; }
+  if (claims?.chain !== chain) return `a credential for chain ${claims?.chain}`;
+  if (!(claims.exp * 1000 > Date.now())) return 'an expired credential';
+  return null;
+}
+
 const server = http.createServer((req, res) => {
   if (req.method === 'OPTIONS') return send(res, 204);
   const parts = req.url.split('/').filter(Boolean);
@@ -160,8 +174,17 @@ const server = http.createServer((req, res) => {
     const r = run(id);
     let parsed;
     try { parsed = JSON.parse(body); } catch { return send(res, 400, { error: 'not json' }); }
-    const entry = { kind, chain, body: parsed, at: Date.now() };
+    const auth = kind === 'head' ? parsed.credential : req.headers.authorization?.replace(/^Bearer /, '');
+    const entry = { kind, chain, body: parsed, auth: auth ?? null, at: Date.now() };
     r.log.push(entry);
+    if (scenario.startsWith('cred')) {
+      const why = scenario === 'cred401x1' && kind === 'events' && !r.refusedOnce ? 'scripted refusal' : unauthorized(auth, chain);
+      if (kind === 'events' && why === 'scripted refusal') r.refusedOnce = true;
+      if (why) {
+        entry.status = 401;
+        return send(res, 401, { error: 'unauthorized', message: why });
+      }
+    }
     if (kind === 'head') {
       entry.status = scenario === 'down' ? 503 : 200;
       if (entry.status === 200) r.heads.set(chain, parsed);

@@ -38,6 +38,7 @@ export async function demo(policy: JsonObject, record: JsonObject): Promise<void
     options: {
       batchDelayMs: 100,
       strings: { title: 'Notfallzugriff' },
+      credential: async (c: string) => (await fetch(`/login/credential?chain=${c}`)).text(),
       onAlert: (a: SealtrailAlert) => console.log(a.severity, a.rule, a.summary),
       onEvent: (e: AuditEvent) => console.log(e.seq, e.action, e.outcome, e.subject?.recordId),
     },

@@ -107,6 +107,7 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         // The earlier suites post chains of many actors; tests/credentials.rs
         // runs the collector as shipped, with `--credential-key`.
         insecure_open_ingest: true,
+        demo_login: false,
         notify_url: None,
         notify_secret: None,
         notify_interval_secs: 3600,

@@ -7,12 +7,21 @@
 //! With the collector's log key in the options, deletes only once the
 //! acknowledgement's log proof holds too ([`receipt`]).
 //!
+//! Each chain uploads under its own credential (`docs/protocol.md`,
+//! "Credentials"): the live chain's is asked of the host ([`Obtain`]) at
+//! start, before its `exp` and after a `401`, and stored beside the chain;
+//! every other chain (an earlier page load, login or tab) uploads with the
+//! one stored for it and is never signed anew. A chain without a usable
+//! credential keeps its events and says why ([`Held`]).
+//!
 //! Everything here is `fetch` promises and timers on the event loop: the UI
 //! thread never waits on the network. One pump runs at a time; a kick while it
 //! runs makes it go round once more.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 mod config;
@@ -26,7 +35,7 @@ use super::store::EventStore;
 use super::tabs::{self, Channel, News};
 use super::timer::sleep;
 use crate::event::ChainId;
-use crate::page::ChainProgress;
+use crate::page::{ChainCredential, ChainProgress, Held};
 use crate::tlog::receipt::ReceiptError;
 use crate::tlog::Leaf;
 use crate::wire::{Acknowledged, Refusal, WireError};
@@ -48,8 +57,19 @@ pub struct CollectorAlert {
     pub detail: String,
 }
 
+/// Asks the host for the live chain's credential (checked by the core).
+pub type Obtain =
+    Rc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<ChainCredential, Held>>>>>;
+
+/// The longest a browser timer waits (`setTimeout` takes 2^31 - 1 ms).
+const TIMER_MAX_MS: i64 = 2_147_483_647;
+
 struct State {
     chains: BTreeMap<String, ChainProgress>,
+    /// What is known of each chain's credential (a few chains: a list).
+    keys: Vec<Keyed>,
+    /// When the refresh timer of the live chain's credential fires, ms.
+    refresh_at: Option<i64>,
     attempt: u32,
     last_error: Option<String>,
     running: bool,
@@ -71,12 +91,46 @@ impl State {
     }
 }
 
+/// What the uploader knows of one chain's credential.
+#[derive(Default)]
+struct Keyed {
+    chain: String,
+    /// The credential it uploads with, once read or obtained.
+    cred: Option<ChainCredential>,
+    /// The live chain's credential was refused (`401`): ask again.
+    stale: bool,
+    /// Another chain's stored credential was refused: held until the next
+    /// page load.
+    refused: bool,
+}
+
+impl State {
+    /// What is known of `chain`'s credential, new when nothing was.
+    fn keyed(&mut self, chain: &str) -> &mut Keyed {
+        let at = match self.keys.iter().position(|k| k.chain == chain) {
+            Some(at) => at,
+            None => {
+                self.keys.push(Keyed {
+                    chain: chain.to_owned(),
+                    ..Keyed::default()
+                });
+                self.keys.len() - 1
+            }
+        };
+        // INVARIANT: `at` was found in `keys` or pushed just above.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.keys[at]
+    }
+}
+
 /// Why one chain's upload stopped this round.
 enum Halt {
     /// Try again later (network, timeout, 5xx, 429, ...).
     Retry(String),
     /// Never retry this chain: evidence for a reviewer.
     Stop(CollectorAlert),
+    /// `401`: the collector refused the credential (its message).
+    Unauthorized(String),
 }
 
 /// The uploader of one page load (and the leftovers of earlier ones, and
@@ -89,6 +143,7 @@ pub struct Uploader {
     state: Rc<RefCell<State>>,
     on_alert: Rc<dyn Fn(CollectorAlert)>,
     on_change: Rc<dyn Fn()>,
+    obtain: Obtain,
     /// The Web Lock an upload round holds: one per database.
     lock: Rc<str>,
     /// Where the tabs of this database tell each other about uploads.
@@ -104,6 +159,7 @@ impl Uploader {
         journal: Journal,
         on_alert: Rc<dyn Fn(CollectorAlert)>,
         on_change: Rc<dyn Fn()>,
+        obtain: Obtain,
     ) -> Self {
         let batch_events = cfg.batch_events.max(1);
         let this = Self {
@@ -112,6 +168,8 @@ impl Uploader {
             journal,
             state: Rc::new(RefCell::new(State {
                 chains: BTreeMap::new(),
+                keys: Vec::new(),
+                refresh_at: None,
                 attempt: 0,
                 last_error: None,
                 running: false,
@@ -122,6 +180,7 @@ impl Uploader {
             })),
             on_alert,
             on_change,
+            obtain,
             lock: format!("sealtrail-upload:{db_name}").into(),
             channel: Rc::new(RefCell::new(None)),
         };
@@ -271,26 +330,126 @@ impl Uploader {
         if !chains.contains(&current) {
             chains.push(current.clone());
         }
+        // A held chain that a later round may pass: retried with backoff.
+        let mut waiting = None;
         for chain in chains {
-            let stopped = {
+            let skip = {
                 let mut st = self.state.borrow_mut();
-                let entry = st.progress(&chain);
-                entry.stopped.is_some()
+                st.keyed(&chain).refused || st.progress(&chain).stopped.is_some()
             };
-            if stopped {
+            if skip {
                 continue;
             }
-            match self.upload_chain(&chain).await {
+            let live = chain == current;
+            let cred = match self.credential(&chain, live).await {
+                Ok(c) => c,
+                Err(held) => {
+                    if held.may_pass() {
+                        waiting = Some(held.to_string());
+                    }
+                    self.hold(&chain, Some(&held));
+                    continue;
+                }
+            };
+            self.hold(&chain, None);
+            match self.upload_chain(&chain, &cred).await {
                 Ok(()) => {
-                    if chain != current {
+                    if !live {
                         self.store.forget(&chain).await.map_err(|e| e.to_string())?;
                     }
                 }
                 Err(Halt::Retry(msg)) => return Err(msg),
                 Err(Halt::Stop(alert)) => self.stop(alert),
+                Err(Halt::Unauthorized(message)) => {
+                    let held = Held::Refused {
+                        chain: chain.clone(),
+                        message,
+                    };
+                    {
+                        let mut st = self.state.borrow_mut();
+                        let k = st.keyed(&chain);
+                        k.stale = live;
+                        k.refused = !live;
+                    }
+                    if live {
+                        waiting = Some(held.to_string());
+                    }
+                    self.hold(&chain, Some(&held));
+                }
             }
         }
-        Ok(())
+        waiting.map_or(Ok(()), Err)
+    }
+
+    /// Says why `chain`'s events stay here (`None`: they no longer do).
+    fn hold(&self, chain: &str, why: Option<&Held>) {
+        let mut st = self.state.borrow_mut();
+        if let Some(why) = why {
+            st.last_error = Some(why.to_string());
+        }
+        st.progress(chain).held = why.map(Held::to_string);
+    }
+
+    /// The credential `chain` uploads with: for the `live` chain, the
+    /// host's, asked again when none is held, it is due for refresh or the
+    /// collector refused it (a failed refresh keeps one still live: the
+    /// page may be offline); for any other, the one stored beside it.
+    async fn credential(&self, chain: &str, live: bool) -> Result<ChainCredential, Held> {
+        let none = || Held::NoneStored(chain.to_owned());
+        let id = ChainId::parse(chain).map_err(|_| none())?;
+        let (mut held, stale) = {
+            let mut st = self.state.borrow_mut();
+            let k = st.keyed(chain);
+            (k.cred.clone(), k.stale)
+        };
+        if held.is_none() {
+            if let Ok(Some(token)) = self.store.credential(chain).await {
+                held = ChainCredential::stored(token, &id);
+            }
+        }
+        let now = now_ms();
+        let ask = live && (stale || held.as_ref().is_none_or(|c| c.due(now)));
+        if !ask {
+            return held.ok_or_else(none);
+        }
+        match (self.obtain)(chain.to_owned()).await {
+            Ok(fresh) => {
+                // Stored before use, so a later page load finds it; a store
+                // that fails now only costs that.
+                let _ = self.store.keep_credential(chain, fresh.token()).await;
+                {
+                    let mut st = self.state.borrow_mut();
+                    let k = st.keyed(chain);
+                    k.stale = false;
+                    k.cred = Some(fresh.clone());
+                }
+                self.refresh_at(fresh.refresh_at_ms());
+                Ok(fresh)
+            }
+            Err(why) => match held {
+                Some(c) if !stale && c.live(now).is_ok() => Ok(c),
+                _ => Err(why),
+            },
+        }
+    }
+
+    /// Uploads again at `at` (ms), when the live chain's credential is due.
+    fn refresh_at(&self, at: i64) {
+        {
+            let mut st = self.state.borrow_mut();
+            if st.refresh_at == Some(at) || st.closed {
+                return;
+            }
+            st.refresh_at = Some(at);
+        }
+        let wait = u32::try_from(at.saturating_sub(now_ms()).clamp(0, TIMER_MAX_MS)).unwrap_or(0);
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep(wait).await;
+            if this.state.borrow().refresh_at == Some(at) {
+                this.kick();
+            }
+        });
     }
 
     /// Stops uploading a chain for good and raises the collector's refusal.
@@ -309,7 +468,7 @@ impl Uploader {
     }
 
     /// Sends `chain`'s stored events until none is left.
-    async fn upload_chain(&self, chain: &str) -> Result<(), Halt> {
+    async fn upload_chain(&self, chain: &str, cred: &ChainCredential) -> Result<(), Halt> {
         let mut from = 0u64;
         loop {
             let max = self.state.borrow().batch_events;
@@ -334,14 +493,14 @@ impl Uploader {
             // Anchor this page's head first: it covers at least this batch,
             // so the collector can tell if storage is rewritten later.
             if chain == self.journal.chain() {
-                if let Some(alert) = self.anchor().await {
+                if let Some(alert) = self.anchor(cred).await {
                     return Err(Halt::Stop(alert));
                 }
             }
             let said = super::guarantees::measured(&self.store).await;
             let (body, last) = wire::batch_body(&events, self.cfg.batch_bytes, said);
             let url = format!("{}/chains/{}/events", self.cfg.endpoint, chain);
-            let (status, text) = wire::post(&url, &body, self.cfg.timeout_ms)
+            let (status, text) = wire::post(&url, &body, Some(cred.token()), self.cfg.timeout_ms)
                 .await
                 .map_err(Halt::Retry)?;
             match status {
@@ -384,6 +543,14 @@ impl Uploader {
                     }
                     st.batch_events = (st.batch_events / 2).max(1);
                 }
+                401 => {
+                    let message = Refusal::parse(&text).map_or_else(
+                        |_| "`401` without a reason".to_owned(),
+                        |r| r.message().to_owned(),
+                    );
+                    return Err(Halt::Unauthorized(message));
+                }
+                403 => return Err(Halt::Stop(refusal(chain, Refusal::parse(&text), text))),
                 400 => {
                     return Err(Halt::Stop(CollectorAlert {
                         error: "rejected".into(),
@@ -454,7 +621,7 @@ impl Uploader {
     /// collector has. A network failure only delays the next anchor; a
     /// `409 tamper` (the stored chain does not pass through an earlier
     /// anchor) is evidence, returned for the caller to raise.
-    async fn anchor(&self) -> Option<CollectorAlert> {
+    async fn anchor(&self, cred: &ChainCredential) -> Option<CollectorAlert> {
         let (seq, hash) = self.journal.head()?;
         let chain = self.journal.chain();
         let due = {
@@ -469,14 +636,15 @@ impl Uploader {
             return None;
         }
         let url = format!("{}/chains/{}/head", self.cfg.endpoint, chain);
-        match wire::post(&url, &wire::head_body(seq, &hash), self.cfg.timeout_ms).await {
+        let body = wire::head_body(seq, &hash, cred.token());
+        match wire::post(&url, &body, None, self.cfg.timeout_ms).await {
             Ok((200, _)) => {
                 let mut st = self.state.borrow_mut();
                 let p = st.progress(&chain);
                 p.anchored_seq = Some(seq);
                 None
             }
-            Ok((409, text)) => Some(refusal(&chain, Refusal::parse(&text), text)),
+            Ok((403 | 409, text)) => Some(refusal(&chain, Refusal::parse(&text), text)),
             _ => None,
         }
     }
@@ -487,11 +655,16 @@ impl Uploader {
         let Some((seq, hash)) = self.journal.head() else {
             return false;
         };
-        let url = format!("{}/chains/{}/head", self.cfg.endpoint, self.journal.chain());
+        let chain = self.journal.chain();
+        let Some(cred) = self.state.borrow_mut().keyed(&chain).cred.clone() else {
+            return false;
+        };
+        let url = format!("{}/chains/{}/head", self.cfg.endpoint, chain);
+        let body = wire::head_body(seq, &hash, cred.token());
         web_sys::window()
             .and_then(|w| {
                 w.navigator()
-                    .send_beacon_with_opt_str(&url, Some(&wire::head_body(seq, &hash)))
+                    .send_beacon_with_opt_str(&url, Some(&body))
                     .ok()
             })
             .unwrap_or(false)
@@ -545,4 +718,11 @@ fn refusal(chain: &str, conflict: Result<Refusal, WireError>, text: String) -> C
         seq,
         detail,
     }
+}
+
+/// The browser's clock, ms since 1970.
+fn now_ms() -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = js_sys::Date::now() as i64;
+    ms
 }

@@ -11,8 +11,14 @@ use super::super::timer::sleep;
 use crate::guarantees::Guarantees;
 use crate::Digest;
 
-/// POSTs JSON `body`; the status and the answer's text, or why there was none.
-pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String), String> {
+/// POSTs JSON `body`, with `bearer` as `Authorization: Bearer` when given;
+/// the status and the answer's text, or why there was none.
+pub async fn post(
+    url: &str,
+    body: &str,
+    bearer: Option<&str>,
+    timeout_ms: u32,
+) -> Result<(u16, String), String> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
@@ -20,6 +26,11 @@ pub async fn post(url: &str, body: &str, timeout_ms: u32) -> Result<(u16, String
     headers
         .set("content-type", "application/json")
         .map_err(|e| describe(&e))?;
+    if let Some(token) = bearer {
+        headers
+            .set("authorization", &format!("Bearer {token}"))
+            .map_err(|e| describe(&e))?;
+    }
     init.set_headers_headers(&headers);
     send(url, init, timeout_ms).await
 }
@@ -108,7 +119,8 @@ pub fn hash_of(e: &StoredEvent) -> Option<Digest> {
     Digest::parse(line.get("hash")?.as_str()?).ok()
 }
 
-/// `{"seq":N,"hash":H}` (canonical member order).
-pub fn head_body(seq: u64, hash: &str) -> String {
-    serde_json::json!({"hash": hash, "seq": seq}).to_string()
+/// `{"credential":T,"hash":H,"seq":N}`: the credential in the body, as
+/// `sendBeacon` sends no headers.
+pub fn head_body(seq: u64, hash: &str, credential: &str) -> String {
+    serde_json::json!({"credential": credential, "hash": hash, "seq": seq}).to_string()
 }
