@@ -445,6 +445,67 @@ async fn every_read_is_recorded_in_a_verifiable_chain() {
     );
 }
 
+/// Runs `sql` on the collector's database: whether the store took it.
+async fn took(s: &TestServer, sql: &str) -> bool {
+    sqlx::query(sql)
+        .execute(s.running.state.store.pool())
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn findings_anchors_and_chains_are_append_only_and_chains_only_move_forward() {
+    let s = server().await;
+    for sql in [
+        "INSERT INTO findings (id, created_ms, kind, severity, rule, message, evidence) \
+         VALUES ('f-1', 1, 'fork', 'critical', 'fork', 'm', '{}')",
+        "INSERT INTO anchors (chain, seq, hash, received_ms) VALUES ('c-1', 1, 'h', 1)",
+        "INSERT INTO chains (id, first_seen_ms, updated_ms, last_seq, head, anchor_seq, anchor_hash, durability, storage) \
+         VALUES ('c-1', 1, 1, 4, 'h4', 2, 'a2', 'bestEffort', 'evictable')",
+    ] {
+        assert!(took(&s, sql).await, "{sql}");
+    }
+    for sql in [
+        "UPDATE findings SET severity = 'low'",
+        "DELETE FROM findings",
+        "UPDATE anchors SET hash = 'x'",
+        "DELETE FROM anchors",
+        "DELETE FROM chains",
+        "UPDATE chains SET id = 'c-2'",
+        "UPDATE chains SET first_seen_ms = 0",
+        "UPDATE chains SET last_seq = 3, head = 'h3'",
+        "UPDATE chains SET last_seq = NULL, head = NULL",
+        "UPDATE chains SET head = 'other'",
+        "UPDATE chains SET anchor_seq = 1, anchor_hash = 'a1'",
+        "UPDATE chains SET anchor_hash = 'other'",
+        "UPDATE chains SET durability = 'strict'",
+        "UPDATE chains SET storage = 'persistent'",
+    ] {
+        assert!(!took(&s, sql).await, "refused: {sql}");
+    }
+    // Forward is the only way a chain moves.
+    assert!(
+        took(
+            &s,
+            "UPDATE chains SET last_seq = 5, head = 'h5', anchor_seq = 5, anchor_hash = 'a5', updated_ms = 2"
+        )
+        .await
+    );
+    if s.url.starts_with("postgres") {
+        for table in [
+            "findings",
+            "anchors",
+            "chains",
+            "events",
+            "events_archive",
+            "read_log",
+            "case_events",
+        ] {
+            assert!(!took(&s, &format!("TRUNCATE {table} CASCADE")).await, "{table}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn retention_archives_and_the_store_refuses_edits() {
     let s = server().await;
