@@ -501,7 +501,10 @@ async fn findings_anchors_and_chains_are_append_only_and_chains_only_move_forwar
             "read_log",
             "case_events",
         ] {
-            assert!(!took(&s, &format!("TRUNCATE {table} CASCADE")).await, "{table}");
+            assert!(
+                !took(&s, &format!("TRUNCATE {table} CASCADE")).await,
+                "{table}"
+            );
         }
     }
 }
