@@ -5,7 +5,8 @@
 #      time zones), with wasm SIMD (simd128);
 #   2. wasm-bindgen --target web (ES module + .d.ts), at the version Cargo.lock pins;
 #   3. wasm-opt from the npm `binaryen` package (never Debian's binaryen 108,
-#      whose output fails to load with this wasm-bindgen);
+#      whose output fails to load with this wasm-bindgen); with
+#      SEALTRAIL_WASM_SIZES=1, also where the bytes go (scripts/wasm-sizes.mjs);
 #   4. package metadata and the default policy from pkg-config/;
 #   5. the size check: the gzipped .wasm within pkg-config/size-budget.
 # Needs scripts/setup.sh once (rust target, wasm-bindgen-cli, npm tools).
@@ -40,12 +41,17 @@ wasm-bindgen --target web --out-dir pkg --out-name sealtrail \
   "$target_dir/wasm32-unknown-unknown/wasm/sealtrail.wasm"
 
 # -Os --converge: 1.2 KB gzipped smaller than -Oz in one build (its code
-# inlines a little more, which gzip folds), and no slower.
-echo "build-web: wasm-opt -Os --converge (binaryen $("$wasm_opt" --version | awk '{print $3}'))"
-"$wasm_opt" -Os --converge --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
-  pkg/sealtrail_bg.wasm -o pkg/sealtrail_bg.wasm.opt
+# inlines a little more, which gzip folds).
+opt=(-Os --converge
+     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+     --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd)
+echo "build-web: wasm-opt ${opt[*]:0:2} (binaryen $("$wasm_opt" --version | awk '{print $3}'))"
+if [ -n "${SEALTRAIL_WASM_SIZES:-}" ]; then
+  # Where the bytes go: the same optimisation with the names kept.
+  "$wasm_opt" "${opt[@]}" -g --strip-producers pkg/sealtrail_bg.wasm -o "$target_dir/sealtrail-named.wasm"
+  node scripts/wasm-sizes.mjs "$target_dir/sealtrail-named.wasm"
+fi
+"$wasm_opt" "${opt[@]}" --strip-debug --strip-producers pkg/sealtrail_bg.wasm -o pkg/sealtrail_bg.wasm.opt
 mv pkg/sealtrail_bg.wasm.opt pkg/sealtrail_bg.wasm
 
 cp pkg-config/package.json pkg/package.json
@@ -61,6 +67,10 @@ echo "build-web: pkg/sealtrail_bg.wasm ${raw} bytes, ${gz} gzipped"
 # The size budget: a build whose gzipped .wasm outgrows it fails (so does
 # scripts/test.sh, through test-web.sh). Lower it when the module shrinks.
 budget=$(grep -v '^#' pkg-config/size-budget | tr -d '[:space:]')
+if ! [[ $budget =~ ^[0-9]+$ ]]; then
+  echo "build-web: pkg-config/size-budget holds no whole number of bytes (found '${budget:0:60}')" >&2
+  exit 1
+fi
 if [ "$gz" -gt "$budget" ]; then
   echo "build-web: the gzipped .wasm is ${gz} bytes, over the budget of ${budget} in pkg-config/size-budget" >&2
   exit 1
