@@ -21,7 +21,7 @@ use sealtrail::chain::{to_line, ChainWriter};
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::SeededEntropy;
 use sealtrail::policy::Policy;
-use sealtrail::sample::{routine_chain_id, routine_drafts, routine_start};
+use sealtrail::sample::{caseload_record, routine_chain_id, routine_drafts, routine_start};
 use sealtrail::session::Session;
 use sealtrail::verify::{verify_slice, Options, Verifier};
 use sealtrail::{Digest, Timestamp};
@@ -50,46 +50,6 @@ fn rate(n: u64, d: Duration) -> String {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-/// A caseload record: 40 leaf fields across the policy's structured
-/// fields, plus 8 notes of mixed types.
-fn record(i: usize) -> Value {
-    let note_types = [
-        "general",
-        "clinical",
-        "behaviouralHealth",
-        "substanceUse",
-        "dvIndicator",
-        "childWelfare",
-        "legal",
-        "safeguarding",
-    ];
-    let notes: Vec<Value> = note_types
-        .iter()
-        .enumerate()
-        .map(|(k, t)| {
-            json!({"id": format!("n{i}-{k}"), "date": "2026-11-20", "author": "staff-0012", "type": t,
-                   "text": format!("Note {k} for youth {i}: seen at the drop-in, discussed school and housing; follow-up booked.")})
-        })
-        .collect();
-    json!({
-        "id": format!("youth-{i:04}"), "resourceType": "youth", "team": if i % 2 == 0 { "north" } else { "south" },
-        "demographics": {"ageBand": "13-15", "gender": "f"},
-        "name": {"given": "Alex", "family": format!("Example{i}"), "preferred": "Al"},
-        "birthDate": "2011-04-02", "phone": "555-0100", "email": "a@example.invalid",
-        "address": {"line": "1 Main St", "city": "Springfield", "postalCode": "12345", "state": "WV"},
-        "school": {"name": "Springfield Middle", "grade": 8, "contact": "Ms Lee"},
-        "placement": {"type": "foster", "since": "2025-01-10", "carer": "J. Doe"},
-        "keyworker": "staff-0012", "status": "active", "referral": {"source": "school", "date": "2025-01-02"},
-        "riskFlags": {"dv": true, "childProtection": false, "suicide": "low", "substanceUse": "none"},
-        "diagnoses": ["F41.1"], "medications": ["sertraline 50mg"], "allergies": ["penicillin"],
-        "hivStatus": "negative", "legalStatus": "care order", "safetyPlan": "call keyworker",
-        "insurance": {"payer": "Medicaid", "member": "M123"}, "invoices": [{"id": "inv1", "amount": 120}],
-        "documents": [{"title": "court report", "content": "…"}, {"title": "plan", "content": "…"}],
-        "consents": {"sharing": true, "photos": false}, "language": "en", "religion": "none",
-        "notes": notes,
-    })
 }
 
 /// The default policy (`pkg-config/policy.default.json`) as JSON.
@@ -150,14 +110,14 @@ fn seal_caseload(policy: &Value) -> Option<(Duration, usize)> {
         .step_by(2)
         .map(|i| format!("youth-{i:04}"))
         .collect();
+    let now = Timestamp::parse("2026-11-23T15:00:00.000Z").ok()?;
     let session = Session::from_value(&json!({
         "userId": "staff-0012", "name": "Nurse Example", "role": "nurse", "caseload": caseload, "team": "north",
         "authStrength": "mfa", "authTime": "2026-11-23T14:00:00.000Z", "expiresAt": "2026-11-23T22:00:00.000Z",
         "sessionId": "sess-1", "client": "bench", "network": "onSite", "device": "managed"
-    }))
+    }), &policy, now)
     .ok()?;
-    let now = Timestamp::parse("2026-11-23T15:00:00.000Z").ok()?;
-    let records: Vec<Value> = (0..1000).map(record).collect();
+    let records: Vec<Value> = (0..1000).map(caseload_record).collect();
     let (t, sealed) = best(3, || {
         let access = Access::new(&policy, &session, now, &[]);
         let mut entropy = SeededEntropy::new(1);

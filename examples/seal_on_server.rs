@@ -38,13 +38,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let now = Timestamp::from_millis(i64::try_from(since_epoch.as_millis())?)?;
     // In a real server this comes from the request's authenticated session.
-    let session = Session::from_value(&serde_json::json!({
-        "userId": "u-nurse-17", "name": "Nia Patel", "role": "nurse",
-        "caseload": [], "team": "east",
-        "authStrength": "mfa", "authTime": now.to_string(),
-        "expiresAt": now.plus_millis(3_600_000).to_string(),
-        "sessionId": "s-example", "client": "seal_on_server example",
-    }))?;
+    let session = Session::from_value(
+        &serde_json::json!({
+            "userId": "u-nurse-17", "name": "Nia Patel", "role": "nurse",
+            "caseload": [], "team": "east",
+            "authStrength": "mfa", "authTime": now.to_string(),
+            "expiresAt": now.plus_millis(3_600_000).to_string(),
+            "sessionId": "s-example", "client": "seal_on_server example",
+        }),
+        &policy,
+        now,
+    )?;
 
     let access = Access::new(&policy, &session, now, &[]);
     let sealed = access.seal(record, FieldAction::View, &mut OsEntropy)?;

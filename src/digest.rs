@@ -49,6 +49,28 @@ impl Digest {
     }
 }
 
+/// SHA-256 fed a piece at a time, for content too large to hold at once.
+#[derive(Clone, Default)]
+pub(crate) struct Hasher(Sha256);
+
+impl Hasher {
+    /// Feeds `bytes`.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of everything fed.
+    pub(crate) fn finish(self) -> Digest {
+        Digest(self.0.finalize().into())
+    }
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hasher(..)")
+    }
+}
+
 /// True when every character is `0-9` or `a-f`.
 pub(crate) fn is_lower_hex(s: &str) -> bool {
     s.bytes()

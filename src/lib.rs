@@ -51,6 +51,7 @@
 //! [`entropy::Entropy`] the host supplies, so the core is deterministic under test.
 
 pub mod alerts;
+pub mod bounded;
 pub mod breakglass;
 pub mod canon;
 pub mod chain;

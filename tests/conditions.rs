@@ -476,12 +476,13 @@ fn sessions_name_their_network_and_device_from_a_fixed_list() {
         "sessionId": "s", "client": "c", "network": "vpn", "device": "managed",
         "facility": "clinic-1", "unit": "ward-3", "signInMethod": "passkey"
     });
-    let s = Session::from_value(&base).unwrap();
+    let policy = Policy::parse(include_str!("../pkg-config/policy.default.json")).unwrap();
+    let s = Session::from_value(&base, &policy, now()).unwrap();
     assert_eq!(s.network.as_deref(), Some("vpn"));
     for (member, bad) in [("network", "office"), ("device", "jailbroken")] {
         let mut v = base.clone();
         v[member] = json!(bad);
-        let e = Session::from_value(&v).unwrap_err();
+        let e = Session::from_value(&v, &policy, now()).unwrap_err();
         assert_eq!(e.pointer(), format!("/{member}"));
         assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
     }

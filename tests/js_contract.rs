@@ -82,13 +82,17 @@ fn record(id: &str) -> Value {
 }
 
 fn session(user: &str, role: &str, strength: &str) -> Session {
-    Session::from_value(&json!({
-        "userId": user, "name": "Sample", "role": role, "caseload": ["p-1001"],
-        "relatedRecords": ["p-1001"],
-        "team": "team-north", "authStrength": strength, "ip": "10.0.0.1",
-        "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
-        "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/js_contract.rs"
-    }))
+    Session::from_value(
+        &json!({
+            "userId": user, "name": "Sample", "role": role, "caseload": ["p-1001"],
+            "relatedRecords": ["p-1001"],
+            "team": "team-north", "authStrength": strength, "ip": "10.0.0.1",
+            "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
+            "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/js_contract.rs"
+        }),
+        &Policy::parse(POLICY).unwrap(),
+        t0(),
+    )
     .unwrap()
 }
 
@@ -128,6 +132,7 @@ fn causes() -> Vec<Cause> {
         Cause::Malformed,
         Cause::SessionExpired,
         Cause::UnknownRole,
+        Cause::TooLarge,
         Cause::Condition,
     ];
     for c in &all {
@@ -138,6 +143,7 @@ fn causes() -> Vec<Cause> {
             | Cause::Malformed
             | Cause::SessionExpired
             | Cause::UnknownRole
+            | Cause::TooLarge
             | Cause::Condition => {}
         }
     }
@@ -326,6 +332,41 @@ fn samples() -> Samples {
             s.add("HostResult", &page.store(p).unwrap());
         }
     }
+    // A search too long for one event: cut, and said so.
+    let long = HostAction::Search {
+        query: "x".repeat(100_000),
+        filters: Default::default(),
+    };
+    let p = lead.page.host_action(&long, None, t0()).unwrap();
+    let cut = lead.store(p).unwrap();
+    assert!(cut.bounded.is_some());
+    s.add("HostResult", &cut);
+    // Every member of what bounding records.
+    let mut draft = sealtrail::event::EventDraft::new(
+        sealtrail::event::Actor {
+            id: "u1".into(),
+            role: "nurse".into(),
+            name: None,
+            auth_strength: None,
+            team: None,
+        },
+        sealtrail::event::Action::Search,
+        Outcome::Success,
+    );
+    let many: Vec<String> = (0..2000).map(|i| format!("/notes/{i}/text")).collect();
+    draft.fields = many.clone();
+    draft.detail.insert("sealed".into(), json!(many));
+    draft.detail.insert("query".into(), json!("q".repeat(5000)));
+    draft
+        .detail
+        .insert("filters".into(), json!({"team": "t".repeat(5000)}));
+    draft.detail.insert("other".into(), json!("o".repeat(5000)));
+    let all = sealtrail::bounded::bound(&mut draft, 4096)
+        .unwrap()
+        .unwrap();
+    assert!(all.sealed.is_some() && all.fields.is_some() && all.query.is_some());
+    assert!(all.filters.is_some() && !all.detail.is_empty());
+    s.add("Bounded", &all);
 
     // Explanations: a record the patient closed to this nurse (refused by a
     // labelled condition), and one of every member.
@@ -456,7 +497,7 @@ fn samples() -> Samples {
         &ErrorReport::from(&PageError::NotSealed("p-9".into())),
     );
     s.add("SealtrailError", &ErrorReport::from(&PageError::NotLogged));
-    let bad = StartConfig::from_value(json!({"policy": {}})).unwrap_err();
+    let bad = StartConfig::from_value(json!({"policy": {}}), t0()).unwrap_err();
     s.add("SealtrailError", &ErrorReport::from(&bad));
     s
 }

@@ -301,7 +301,11 @@ fn host_actions_allow_deny_and_step_up() {
 
     // After authenticating again with MFA, the export goes.
     p.page
-        .set_session(session("sg-001", "safeguardingLead", &[], "mfa"));
+        .set_session(
+            &session_json("sg-001", "safeguardingLead", &[], "mfa"),
+            t0(),
+        )
+        .unwrap();
     let pending = p.page.host_action(&export, Some(&r), t0()).unwrap();
     let out = p.store(pending, t0()).unwrap();
     assert_eq!(out.decision, Decision::Allow);

@@ -35,7 +35,12 @@ fn lead_session(extra: Value) -> Session {
     for (k, v) in extra.as_object().unwrap() {
         s[k] = v.clone();
     }
-    Session::from_value(&s).unwrap()
+    checked(&s).unwrap()
+}
+
+/// `s` read as a session and checked for the default policy at [`t0`].
+fn checked(s: &Value) -> Result<Session, sealtrail::session::SessionError> {
+    Session::from_value(s, &sealtrail::policy::Policy::parse(POLICY).unwrap(), t0())
 }
 
 /// The default policy with `breakGlass.exemptions` set.
@@ -242,7 +247,7 @@ fn no_exemption_for_a_related_record_or_a_role_that_may_not_break_the_glass() {
     );
     let mut nurse = Page::with_policy(
         &policy,
-        Session::from_value(&json!({
+        checked(&json!({
             "userId": "u-nurse-17", "name": "N", "role": "nurse", "caseload": ["p-1001"],
             "team": "team-north", "authStrength": "mfa",
             "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
@@ -314,7 +319,7 @@ fn grants_of_earlier_page_loads_count_when_the_host_lists_them() {
         p.page.break_glass_form("p-1004", t0()).unwrap().exemption,
         None
     );
-    let e = Session::from_value(&json!({
+    let e = checked(&json!({
         "userId": "u", "name": "n", "role": "r", "authStrength": "mfa",
         "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
         "sessionId": "s", "client": "c", "priorGrants": [{"recordId": "p-1"}]

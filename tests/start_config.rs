@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use sealtrail::page::{ErrorCode, StartConfig, StartError, StartOptions};
+use sealtrail::Timestamp;
 
 const POLICY: &str = include_str!("../pkg-config/policy.default.json");
 
@@ -22,16 +23,25 @@ fn config(options: Value) -> Value {
     })
 }
 
+/// Monday 2026-11-23 10:00 UTC, after every session's sign-in here.
+fn now() -> Timestamp {
+    Timestamp::parse("2026-11-23T10:00:00.000Z").unwrap()
+}
+
+fn parse(config: Value) -> Result<StartConfig, StartError> {
+    StartConfig::from_value(config, now())
+}
+
 fn refused(options: Value) -> StartError {
-    StartConfig::from_value(config(options)).unwrap_err()
+    parse(config(options)).unwrap_err()
 }
 
 #[test]
 fn defaults_and_given_values() {
-    let c = StartConfig::from_value(config(json!({}))).unwrap();
+    let c = parse(config(json!({}))).unwrap();
     assert_eq!(c.options, StartOptions::default());
     assert_eq!(c.options.db_name, "sealtrail");
-    let c = StartConfig::from_value(config(json!({
+    let c = parse(config(json!({
         "dbName": "audit", "batchEvents": 2, "batchBytes": 3000, "batchDelayMs": 0,
         "timeoutMs": 300, "backoffMs": 40, "backoffMaxMs": 200,
         "strings": { "title": "Notfallzugriff" }
@@ -56,7 +66,7 @@ fn defaults_and_given_values() {
     // The policy may come as JSON text.
     let mut text = config(json!({}));
     text["policy"] = Value::String(POLICY.to_owned());
-    assert!(StartConfig::from_value(text).is_ok());
+    assert!(parse(text).is_ok());
 }
 
 #[test]
@@ -113,13 +123,13 @@ fn log_keys_pin_the_collector_and_its_witnesses() {
     )
     .unwrap()
     .to_string();
-    let c = StartConfig::from_value(config(json!({ "collectorKey": LOG_KEY }))).unwrap();
+    let c = parse(config(json!({ "collectorKey": LOG_KEY }))).unwrap();
     let trust = c.options.log.unwrap();
     assert_eq!(
         (trust.log, trust.witnesses.len(), trust.quorum),
         (log, 0, 0)
     );
-    let c = StartConfig::from_value(config(
+    let c = parse(config(
         json!({ "collectorKey": LOG_KEY, "witnessKeys": [witness] }),
     ))
     .unwrap();
@@ -156,7 +166,7 @@ fn log_keys_pin_the_collector_and_its_witnesses() {
 #[test]
 fn a_record_pseudonym_key_is_kept_and_never_shown() {
     let key = "ab".repeat(32);
-    let c = StartConfig::from_value(config(json!({ "recordPseudonymKey": key }))).unwrap();
+    let c = parse(config(json!({ "recordPseudonymKey": key }))).unwrap();
     let k = c.options.record_key.clone().unwrap();
     assert_eq!(
         k.pseudonym("p-1"),
@@ -216,7 +226,7 @@ fn names_texts_and_callbacks_of_the_wrong_kind_are_refused() {
 
 #[test]
 fn a_first_retry_delay_alone_raises_the_ceiling() {
-    let c = StartConfig::from_value(config(json!({ "backoffMs": 120_000 }))).unwrap();
+    let c = parse(config(json!({ "backoffMs": 120_000 }))).unwrap();
     assert_eq!(c.options.backoff_max_ms, 120_000);
 }
 
@@ -224,39 +234,21 @@ fn a_first_retry_delay_alone_raises_the_ceiling() {
 fn the_configuration_itself_is_checked() {
     let mut c = config(json!({}));
     c["endpoint"] = json!(" ");
-    assert_eq!(
-        StartConfig::from_value(c.clone()).unwrap_err().pointer(),
-        "/endpoint"
-    );
+    assert_eq!(parse(c.clone()).unwrap_err().pointer(), "/endpoint");
     c["endpoint"] = json!(5);
-    assert_eq!(
-        StartConfig::from_value(c.clone()).unwrap_err().pointer(),
-        "/endpoint"
-    );
+    assert_eq!(parse(c.clone()).unwrap_err().pointer(), "/endpoint");
     c.as_object_mut().unwrap().remove("endpoint");
-    assert_eq!(
-        StartConfig::from_value(c.clone()).unwrap_err().pointer(),
-        "/endpoint"
-    );
+    assert_eq!(parse(c.clone()).unwrap_err().pointer(), "/endpoint");
     let mut c = config(json!({}));
     c["extra"] = json!(1);
-    assert_eq!(StartConfig::from_value(c).unwrap_err().pointer(), "/extra");
+    assert_eq!(parse(c).unwrap_err().pointer(), "/extra");
     let mut c = config(json!({}));
     c["session"]["authTime"] = json!("yesterday");
-    assert_eq!(
-        StartConfig::from_value(c).unwrap_err().pointer(),
-        "/session/authTime"
-    );
+    assert_eq!(parse(c).unwrap_err().pointer(), "/session/authTime");
     let mut c = config(json!({}));
     c["policy"]["roles"] = json!(3);
-    assert_eq!(
-        StartConfig::from_value(c).unwrap_err().pointer(),
-        "/policy/roles"
-    );
-    assert_eq!(
-        StartConfig::from_value(json!("x")).unwrap_err().pointer(),
-        ""
-    );
+    assert_eq!(parse(c).unwrap_err().pointer(), "/policy/roles");
+    assert_eq!(parse(json!("x")).unwrap_err().pointer(), "");
 }
 
 proptest! {
@@ -269,7 +261,7 @@ proptest! {
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
     ]) {
         let ok = n.as_u64().filter(|v| *v <= 600_000);
-        match StartConfig::from_value(config(json!({ "batchDelayMs": n.clone() }))) {
+        match parse(config(json!({ "batchDelayMs": n.clone() }))) {
             Ok(c) => prop_assert_eq!(Some(u64::from(c.options.batch_delay_ms)), ok),
             Err(e) => {
                 prop_assert!(ok.is_none(), "{} refused: {}", n, e);

@@ -1052,6 +1052,52 @@ async fn status_reports_the_guarantees_of_this_browser() {
     s.close().await;
 }
 
+/// Large values cross the boundary a part at a time with the same result
+/// as in one piece, `JSON.stringify`'s rules included (`undefined` members
+/// dropped, `null` in arrays, a `Date` as its ISO text).
+#[wasm_bindgen_test]
+async fn sliced_conversions_give_the_same_values() {
+    use sealtrail::web::sliced::{value_from_js, value_into_js};
+    use sealtrail::web::timer::Slicer;
+    let mut slicer = Slicer::new();
+    let notes: Vec<Value> = (0..300)
+        .map(|k| json!({"id": format!("n{k}"), "type": "dvIndicator", "text": "x"}))
+        .collect();
+    let wide = json!({"id": "p-big", "notes": notes});
+    let there = value_into_js(wide.clone(), &mut slicer).await.unwrap();
+    assert_eq!(rs(&there), wide);
+    let back = value_from_js(&there, "/record", &mut slicer).await.unwrap();
+    assert_eq!(back, wide);
+    let odd = js(&json!({"a": [1, 2], "b": {"c": "d"}}));
+    js_sys::Reflect::set(&odd, &"gone".into(), &JsValue::UNDEFINED).unwrap();
+    js_sys::Reflect::set(
+        &odd,
+        &"when".into(),
+        &js_sys::Date::new(&JsValue::from_f64(0.0)),
+    )
+    .unwrap();
+    let list: js_sys::Array = js_sys::Reflect::get(&odd, &"a".into())
+        .unwrap()
+        .unchecked_into();
+    list.push(&JsValue::UNDEFINED);
+    let whole: Value = rs(&odd);
+    assert_eq!(value_from_js(&odd, "", &mut slicer).await.unwrap(), whole);
+    assert_eq!(whole["when"], "1970-01-01T00:00:00.000Z");
+    assert_eq!(whole["a"][2], Value::Null);
+    // Errors still name the member.
+    let bad = js(&json!({"notes": (0..300).collect::<Vec<_>>()}));
+    let notes: js_sys::Array = js_sys::Reflect::get(&bad, &"notes".into())
+        .unwrap()
+        .unchecked_into();
+    notes.set(299, JsValue::from_f64(f64::NAN));
+    let v = value_from_js(&bad, "/record", &mut slicer).await.unwrap();
+    assert_eq!(
+        v["notes"][299],
+        Value::Null,
+        "NaN is null in JSON, as JSON.stringify has it"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn a_200_that_is_no_acknowledgement_deletes_nothing() {
     nothing_deleted_by("notack", "is not an acknowledgement").await;

@@ -139,6 +139,9 @@ pub enum Cause {
     SessionExpired,
     /// The session's role is not in the policy.
     UnknownRole,
+    /// The record is larger than the policy's `limits.recordMaxBytes`: only
+    /// content of the default note type is shown.
+    TooLarge,
     /// A rule would allow it, but its condition does not hold or cannot
     /// be evaluated (an attribute is missing).
     Condition,
@@ -154,6 +157,7 @@ impl Cause {
             Self::Malformed => "malformed",
             Self::SessionExpired => "sessionExpired",
             Self::UnknownRole => "unknownRole",
+            Self::TooLarge => "tooLarge",
             Self::Condition => "condition",
         }
     }

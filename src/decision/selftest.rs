@@ -123,7 +123,7 @@ pub fn run(policy: &Policy) -> Result<Vec<CaseOutcome>, PolicyError> {
             &at,
             "session",
         )?;
-        let session = Session::from_value(&session).map_err(|e| {
+        let session = Session::from_value(&session, policy, case.at).map_err(|e| {
             PolicyError::invalid(format!("{at}/session{}", e.pointer()), e.to_string())
         })?;
         let record = entry(

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::alerts::{Finding, Severity};
+use crate::bounded::Bounded;
 use crate::breakglass::{Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
@@ -53,6 +54,10 @@ pub struct SealedRecord {
     pub decisions: Vec<FieldDecision>,
     /// The `view` / `view-sealed` event.
     pub event: EventRef,
+    /// Set when the event had to be shortened to fit the policy's size cap
+    /// (`detail.bounded` of the event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounded: Option<Bounded>,
 }
 
 /// One reason a break-glass request was refused (`Refusal`).
@@ -124,6 +129,10 @@ pub struct HostResult {
     pub why: Explanation,
     /// The event: the action itself, or `step-up-required`.
     pub event: EventRef,
+    /// Set when the event had to be shortened to fit the policy's size cap
+    /// (a search's long query cut, `detail.bounded` of the event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounded: Option<Bounded>,
 }
 
 /// Upload progress of one chain (`ChainProgress`); tabs tell each other

@@ -215,11 +215,18 @@ mod tests {
     }
 
     fn session() -> Session {
-        Session::from_value(&json!({
-            "userId": "u-1", "name": "N", "role": "nurse", "authStrength": "mfa",
-            "authTime": "2027-01-15T09:00:00.000Z", "expiresAt": "2027-01-15T17:00:00.000Z",
-            "sessionId": "s-1", "client": "test"
-        }))
+        let policy =
+            crate::policy::Policy::parse(include_str!("../../pkg-config/policy.default.json"))
+                .unwrap();
+        Session::from_value(
+            &json!({
+                "userId": "u-1", "name": "N", "role": "nurse", "authStrength": "mfa",
+                "authTime": "2027-01-15T09:00:00.000Z", "expiresAt": "2027-01-15T17:00:00.000Z",
+                "sessionId": "s-1", "client": "test"
+            }),
+            &policy,
+            crate::Timestamp::parse("2027-01-15T10:00:00.000Z").unwrap(),
+        )
         .unwrap()
     }
 

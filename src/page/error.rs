@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::bounded::BoundError;
 use crate::decision::{HostActionError, RecordError};
 use crate::policy::AlertConfigError;
 use crate::policy::PolicyError;
@@ -196,6 +197,9 @@ pub enum PageError {
     /// A reveal was refused; its `unseal` event (outcome `denied`) is logged.
     #[error("{0}")]
     Unseal(UnsealError),
+    /// An event would stay larger than the policy's cap: nothing is logged or answered.
+    #[error("{0}")]
+    Bound(BoundError),
     /// The events shown as stored are not the ones drafted: nothing is answered.
     #[error("the events stored are not the ones drafted, so nothing is revealed")]
     NotLogged,
@@ -227,7 +231,7 @@ impl PageError {
             Self::NotSealed(_) => Some("/recordId".to_owned()),
             Self::UnknownGrant(_) => Some("/grant".to_owned()),
             Self::Unseal(UnsealError::NotSealed(_)) => Some("/pointer".to_owned()),
-            Self::Unseal(_) | Self::NotLogged => None,
+            Self::Unseal(_) | Self::NotLogged | Self::Bound(_) => None,
         }
     }
 
@@ -238,7 +242,8 @@ impl PageError {
             | Self::Session(_)
             | Self::Record(_)
             | Self::HostAction(_)
-            | Self::NotSealed(_) => ErrorCode::InvalidInput,
+            | Self::NotSealed(_)
+            | Self::Bound(_) => ErrorCode::InvalidInput,
             Self::Seal { source, .. } => match source {
                 SealError::Entropy(_) => ErrorCode::NoEntropy,
                 _ => ErrorCode::InvalidInput,

@@ -16,6 +16,7 @@ mod error;
 mod input;
 mod pending;
 mod pseudonym;
+mod sealing;
 mod start;
 mod strings;
 
@@ -32,20 +33,21 @@ pub use error::{ErrorCode, ErrorReport, PageError, StartError};
 pub use input::{parse, HeadlessRequest};
 pub use pending::{BreakGlassStep, HostStep, Pending, Revealing, Sealing, Step};
 pub use pseudonym::{hmac_sha256, RecordKey, RecordKeyError};
+pub use sealing::{named, SealProgress, SealRun};
 pub use start::{StartConfig, StartOptions};
 pub use strings::DialogStrings;
 
 use crate::alerts::AlertEngine;
 use crate::breakglass::{BreakGlassRequest, Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
-use crate::decision::{Access, FieldAction, HostAction};
+use crate::decision::{Access, HostAction};
 use crate::entropy::Entropy;
 use crate::event::{Event, EventDraft, Subject};
 use crate::policy::Policy;
 use crate::seal::Vault;
 use crate::session::Session;
 use crate::Timestamp;
-use pending::{SealedPart, Verdict};
+use pending::Verdict;
 
 /// One page's session: policy, login, sealed records, issued grants, alerts.
 #[derive(Debug)]
@@ -109,11 +111,16 @@ impl PageSession {
     }
 
     /// `drafts` to store, with their records named as this session names
-    /// them (pseudonyms under its key), and the step they unlock: every
+    /// them (pseudonyms under its key) and bounded to the policy's event
+    /// size cap, and the step they unlock: every
     /// trace a call leaves goes out through here.
-    fn pending<S: Step>(&self, mut drafts: Vec<EventDraft>, step: S) -> Pending<S> {
+    fn pending<S: Step>(
+        &self,
+        mut drafts: Vec<EventDraft>,
+        step: S,
+    ) -> Result<Pending<S>, PageError> {
         drafts.iter_mut().for_each(|d| self.name_record(d));
-        Pending::new(drafts, step)
+        Pending::new(drafts, step, self.policy.limits().event_max_bytes)
     }
 
     /// Names `draft`'s record as this session does: its pseudonym under
@@ -134,72 +141,22 @@ impl PageSession {
         &self.session
     }
 
-    /// Replaces the login session (a new login or role); the policy, the
-    /// vaults and the grants stay (a grant still opens only for its user).
-    /// Returns whether the owner changed (user, login session or role):
-    /// then the page writes a new chain ([`owner_changes`]).
-    pub fn set_session(&mut self, session: Session) -> bool {
+    /// Replaces the login session (a new login or role) with `session`,
+    /// checked against the policy at `now`; the policy, the vaults and the
+    /// grants stay (a grant still opens only for its user). Returns whether
+    /// the owner changed (user, login session or role): then the page
+    /// writes a new chain ([`owner_changes`]).
+    pub fn set_session(&mut self, session: &Value, now: Timestamp) -> Result<bool, PageError> {
+        let session =
+            Session::from_value(session, &self.policy, now).map_err(PageError::Session)?;
         let changed = owner_changes(&self.session, &session);
         self.session = session;
-        changed
+        Ok(changed)
     }
 
     /// The policy folded for this session at `now`.
-    fn access(&self, now: Timestamp) -> Access<'_> {
+    pub(super) fn access(&self, now: Timestamp) -> Access<'_> {
         Access::new(&self.policy, &self.session, now, &[])
-    }
-
-    /// Seals `record` for `action`: one `view`/`view-sealed` (or action)
-    /// event; errors name `/record`.
-    pub fn seal(
-        &self,
-        record: Value,
-        action: FieldAction,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-    ) -> Result<Pending<Sealing>, PageError> {
-        self.seal_at(vec![("/record".to_owned(), record)], action, now, entropy)
-    }
-
-    /// Seals each of `records` for `action`, one event each; errors name
-    /// `/records/{i}`.
-    pub fn seal_many(
-        &self,
-        records: Vec<Value>,
-        action: FieldAction,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-    ) -> Result<Pending<Sealing>, PageError> {
-        let named = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (format!("/records/{i}"), r))
-            .collect();
-        self.seal_at(named, action, now, entropy)
-    }
-
-    fn seal_at(
-        &self,
-        records: Vec<(String, Value)>,
-        action: FieldAction,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-    ) -> Result<Pending<Sealing>, PageError> {
-        let access = self.access(now);
-        let mut drafts = Vec::with_capacity(records.len());
-        let mut parts = Vec::with_capacity(records.len());
-        for (at, record) in records {
-            let s = access
-                .seal(record, action, entropy)
-                .map_err(|source| PageError::Seal { at, source })?;
-            drafts.push(s.draft);
-            parts.push(SealedPart {
-                view: s.view,
-                decisions: s.decisions,
-                vault: s.vault,
-            });
-        }
-        Ok(self.pending(drafts, Sealing(parts)))
     }
 
     /// The record a break-glass or reveal names, as sealed by this session.
@@ -281,7 +238,7 @@ impl PageSession {
             Some(e) => access.grant_without_prompt(&subject, e, entropy),
             None => access.break_glass(&subject, request, entropy),
         };
-        Ok(match decided {
+        match decided {
             Ok(granted) => self.pending(
                 vec![granted.draft],
                 BreakGlassStep(Verdict::Granted(granted.grant, exemption)),
@@ -290,7 +247,7 @@ impl PageSession {
                 vec![*refused.draft],
                 BreakGlassStep(Verdict::Denied(refused.error)),
             ),
-        })
+        }
     }
 
     /// The user closed the break-glass dialog on `record_id` without asking.
@@ -301,7 +258,7 @@ impl PageSession {
     ) -> Result<Pending<BreakGlassStep>, PageError> {
         let subject = self.subject(record_id)?;
         let draft = self.access(now).break_glass_cancelled(&subject);
-        Ok(self.pending(vec![draft], BreakGlassStep(Verdict::Cancelled)))
+        self.pending(vec![draft], BreakGlassStep(Verdict::Cancelled))
     }
 
     /// Opens the value sealed at `pointer` of `record_id` under `grant`,
@@ -319,16 +276,18 @@ impl PageSession {
             return Err(PageError::UnknownGrant(grant.id.clone()));
         }
         let vault = self.vault(record_id)?;
-        Ok(
-            match vault.prepare_unseal(&self.access(now), grant, pointer) {
-                Ok(pending) => {
-                    // The unseal checks the logged event against its own draft: named once, here.
-                    let pending = pending.renamed(|d| self.name_record(d));
-                    Pending::new(vec![pending.draft().clone()], Revealing(Ok(pending)))
-                }
-                Err(refused) => self.pending(vec![*refused.draft], Revealing(Err(refused.error))),
-            },
-        )
+        match vault.prepare_unseal(&self.access(now), grant, pointer) {
+            Ok(pending) => {
+                // The unseal checks the logged event against its own draft: named once, here.
+                let pending = pending.renamed(|d| self.name_record(d));
+                Pending::new(
+                    vec![pending.draft().clone()],
+                    Revealing(Ok(pending)),
+                    self.policy.limits().event_max_bytes,
+                )
+            }
+            Err(refused) => self.pending(vec![*refused.draft], Revealing(Err(refused.error))),
+        }
     }
 
     /// Decides a host `action`, on `record` when it concerns one.
@@ -342,7 +301,7 @@ impl PageSession {
             .access(now)
             .decide_host(action, record)
             .map_err(PageError::from)?;
-        Ok(self.pending(vec![decided.draft], HostStep(decided.decision, decided.why)))
+        self.pending(vec![decided.draft], HostStep(decided.decision, decided.why))
     }
 
     /// Runs the local alert rules over newly stored `events`.

@@ -16,6 +16,7 @@ use super::answer::{
 };
 use super::error::PageError;
 use super::PageSession;
+use crate::bounded::{bound, Bounded};
 use crate::breakglass::{Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
@@ -28,12 +29,29 @@ use serde_json::Value;
 #[derive(Debug)]
 pub struct Pending<S> {
     drafts: Vec<EventDraft>,
+    /// What bounding shortened in each draft.
+    bounded: Vec<Option<Bounded>>,
     step: S,
 }
 
 impl<S: Step> Pending<S> {
-    pub(super) fn new(drafts: Vec<EventDraft>, step: S) -> Self {
-        Self { drafts, step }
+    /// `drafts`, each shortened to fit in `max_bytes` ([`crate::bounded`]),
+    /// and the answer they unlock.
+    pub(super) fn new(
+        mut drafts: Vec<EventDraft>,
+        step: S,
+        max_bytes: u32,
+    ) -> Result<Self, PageError> {
+        let bounded = drafts
+            .iter_mut()
+            .map(|d| bound(d, max_bytes))
+            .collect::<Result<_, _>>()
+            .map_err(PageError::Bound)?;
+        Ok(Self {
+            drafts,
+            bounded,
+            step,
+        })
     }
 
     /// The events to append and store, in order, before [`Pending::commit`].
@@ -50,7 +68,7 @@ impl<S: Step> Pending<S> {
         if !logged {
             return Err(PageError::NotLogged);
         }
-        self.step.finish(page, events)
+        self.step.finish(page, events, self.bounded)
     }
 }
 
@@ -60,8 +78,14 @@ impl<S: Step> Pending<S> {
 pub trait Step: sealed::Sealed {
     /// What the caller gets.
     type Answer;
-    /// Finishes with the stored `events` (one per draft, checked).
-    fn finish(self, page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError>;
+    /// Finishes with the stored `events` (one per draft, checked) and what
+    /// bounding shortened in each.
+    fn finish(
+        self,
+        page: &mut PageSession,
+        events: &[Event],
+        bounded: Vec<Option<Bounded>>,
+    ) -> Result<Self::Answer, PageError>;
 }
 
 mod sealed {
@@ -87,15 +111,21 @@ pub struct Sealing(pub(super) Vec<SealedPart>);
 impl Step for Sealing {
     type Answer = Vec<SealedRecord>;
 
-    fn finish(self, page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
+    fn finish(
+        self,
+        page: &mut PageSession,
+        events: &[Event],
+        bounded: Vec<Option<Bounded>>,
+    ) -> Result<Self::Answer, PageError> {
         let mut out = Vec::with_capacity(self.0.len());
-        for (part, event) in self.0.into_iter().zip(events) {
+        for ((part, event), bounded) in self.0.into_iter().zip(events).zip(bounded) {
             let record_id = part.vault.record_id().to_owned();
             out.push(SealedRecord {
                 record_id: record_id.clone(),
                 view: part.view,
                 decisions: part.decisions,
                 event: EventRef::of(event),
+                bounded,
             });
             page.vaults.insert(record_id, part.vault);
         }
@@ -122,7 +152,12 @@ pub(super) enum Verdict {
 impl Step for BreakGlassStep {
     type Answer = BreakGlassResult;
 
-    fn finish(self, page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
+    fn finish(
+        self,
+        page: &mut PageSession,
+        events: &[Event],
+        _bounded: Vec<Option<Bounded>>,
+    ) -> Result<Self::Answer, PageError> {
         let event = first(events)?;
         Ok(match self.0 {
             Verdict::Granted(grant, exemption) => {
@@ -149,7 +184,12 @@ pub struct Revealing(pub(super) Result<PendingUnseal, UnsealError>);
 impl Step for Revealing {
     type Answer = Revealed;
 
-    fn finish(self, _page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
+    fn finish(
+        self,
+        _page: &mut PageSession,
+        events: &[Event],
+        _bounded: Vec<Option<Bounded>>,
+    ) -> Result<Self::Answer, PageError> {
         let logged = events.first().ok_or(PageError::NotLogged)?;
         let pending = self.0.map_err(PageError::Unseal)?;
         Ok(Revealed {
@@ -166,11 +206,17 @@ pub struct HostStep(pub(super) Decision, pub(super) Explanation);
 impl Step for HostStep {
     type Answer = HostResult;
 
-    fn finish(self, _page: &mut PageSession, events: &[Event]) -> Result<Self::Answer, PageError> {
+    fn finish(
+        self,
+        _page: &mut PageSession,
+        events: &[Event],
+        bounded: Vec<Option<Bounded>>,
+    ) -> Result<Self::Answer, PageError> {
         Ok(HostResult {
             decision: self.0,
             why: self.1,
             event: first(events)?,
+            bounded: bounded.into_iter().next().flatten(),
         })
     }
 }

@@ -11,6 +11,7 @@ use crate::decision::kind_of;
 use crate::policy::Policy;
 use crate::session::Session;
 use crate::tlog::{KeyType, Trust, VerifierKey};
+use crate::Timestamp;
 
 /// `start`'s configuration, parsed and checked.
 #[derive(Debug)]
@@ -136,17 +137,18 @@ const BOUNDS: [Bound; 6] = [
 const CALLBACKS: [&str; 4] = ["credential", "onAlert", "onEvent", "onStatus"];
 
 impl StartConfig {
-    /// Reads `{policy, session, endpoint, options?}`; the policy may be an
+    /// Reads `{policy, session, endpoint, options?}` at `now` (the session
+    /// is checked against the policy and the time); the policy may be an
     /// object or its JSON text.
-    pub fn from_value(value: Value) -> Result<Self, StartError> {
+    pub fn from_value(value: Value, now: Timestamp) -> Result<Self, StartError> {
         let mut m = object(value, "")?;
         let policy = match required(&mut m, "", "policy")? {
             Value::String(text) => Policy::parse(&text),
             v => Policy::from_value(&v),
         }
         .map_err(StartError::Policy)?;
-        let session =
-            Session::from_value(&required(&mut m, "", "session")?).map_err(StartError::Session)?;
+        let session = Session::from_value(&required(&mut m, "", "session")?, &policy, now)
+            .map_err(StartError::Session)?;
         let endpoint = match required(&mut m, "", "endpoint")? {
             Value::String(s) if !s.trim().is_empty() => s,
             Value::String(_) => {

@@ -34,7 +34,7 @@ pub use alert_patterns::{DemographicTargeting, OffHoursSpike, RecordIntegrity};
 pub use error::PolicyError;
 pub(crate) use error::{json_kind, refuse_misplaced_arrays};
 pub use model::{
-    BreakGlassRules, Confidentiality, FieldPermissions, FieldRule, Grant, HostPermissions,
+    BreakGlassRules, Confidentiality, FieldPermissions, FieldRule, Grant, HostPermissions, Limits,
     NoteRule, NoteType, Operation, PolicyDoc, PromptExemptions, RecordLayout, Role, Scope,
     SessionRules, StepUpRule,
 };
@@ -92,6 +92,7 @@ pub struct Policy {
     doc: PolicyDoc,
     hash: String,
     pub(crate) note_types: NoteTypes,
+    /// Field rules, then the record layout's pointers under the default note type.
     pub(crate) fields: Vec<(Pattern, usize)>,
     pub(crate) notes: Vec<NoteMatcher>,
     pub(crate) default_note_type: usize,
@@ -104,6 +105,7 @@ pub struct Policy {
 pub(crate) struct NoteTypes {
     ids: Vec<String>,
     labels: Vec<Vec<String>>,
+    confidentiality: Vec<Confidentiality>,
 }
 
 impl NoteTypes {
@@ -120,6 +122,14 @@ impl NoteTypes {
     /// Confidentiality code then sensitivity codes of note type `i`.
     pub(crate) fn labels(&self, i: usize) -> &[String] {
         self.labels.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// The confidentiality of note type `i` (`V` when out of range).
+    pub(crate) fn confidentiality(&self, i: usize) -> Confidentiality {
+        self.confidentiality
+            .get(i)
+            .copied()
+            .unwrap_or(Confidentiality::V)
     }
 
     /// How many there are.
@@ -175,7 +185,16 @@ impl Policy {
                     .collect()
             })
             .collect();
-        let note_types = NoteTypes { ids, labels };
+        let confidentiality = doc
+            .note_types
+            .values()
+            .map(|nt| nt.confidentiality)
+            .collect();
+        let note_types = NoteTypes {
+            ids,
+            labels,
+            confidentiality,
+        };
         let lookup = |at: String, id: &str| {
             note_types.index(id).ok_or(PolicyError::Dangling {
                 pointer: at,
@@ -204,6 +223,27 @@ impl Policy {
             "/record/defaultNoteType".to_owned(),
             &doc.record.default_note_type,
         )?;
+        // The layout's own pointers name places of the default note type:
+        // their values are logged in every event, and the shape rule needs
+        // to know they are declared (see `seal::walk`).
+        let layout = &doc.record;
+        let declared = [
+            ("/record/id", Some(&layout.id)),
+            ("/record/type", layout.record_type.as_ref()),
+            ("/record/team", layout.team.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(at, p)| p.map(|p| (at.to_owned(), p)))
+        .chain(
+            layout
+                .demographics
+                .iter()
+                .map(|(name, p)| (crate::pointer::push("/record/demographics", name), p)),
+        );
+        for (at, p) in declared {
+            let p = Pattern::parse(p).map_err(|e| PolicyError::invalid(at, e.to_string()))?;
+            fields.push((p, default_note_type));
+        }
         let incident_ref = match &doc.break_glass.incident_ref_pattern {
             Some(p) => Some(incident_regex(p).map_err(|e| {
                 PolicyError::invalid("/breakGlass/incidentRefPattern", e.to_string())
@@ -232,6 +272,11 @@ impl Policy {
     /// as given (defaults not filled in), written in every event's `policy`.
     pub fn hash(&self) -> &str {
         &self.hash
+    }
+
+    /// The size caps on events and records.
+    pub fn limits(&self) -> &Limits {
+        &self.doc.limits
     }
 
     /// The labels of a note type: its confidentiality code, then its sensitivity codes.

@@ -53,6 +53,9 @@ pub struct PolicyDoc {
     /// Business hours, time zone and alert thresholds (all have defaults).
     #[serde(default)]
     pub alerts: AlertConfig,
+    /// Size caps on events and records (all have defaults).
+    #[serde(default)]
+    pub limits: Limits,
     /// Named conditions rules use through `{"ref": name}` (see
     /// [`super::condition`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -436,4 +439,46 @@ fn default_context_max() -> u32 {
 
 fn default_grant_minutes() -> u32 {
     15
+}
+
+/// Size caps: no event is appended larger than `eventMaxBytes` (see
+/// [`crate::bounded`]), and a record larger than `recordMaxBytes` shows
+/// only what the default note type holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "an object")]
+pub struct Limits {
+    /// Largest event, in bytes of its RFC 8785 canonical form with every
+    /// member the chain adds. Keep it well under the collector's body limit
+    /// (`--max-body-bytes`, 2 MiB by default).
+    #[serde(default = "default_event_max_bytes")]
+    pub event_max_bytes: u32,
+    /// Largest record sealed field by field, in bytes of its JSON text
+    /// (strings counted by their UTF-8 length).
+    #[serde(default = "default_record_max_bytes")]
+    pub record_max_bytes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            event_max_bytes: default_event_max_bytes(),
+            record_max_bytes: default_record_max_bytes(),
+        }
+    }
+}
+
+impl Limits {
+    /// Smallest `eventMaxBytes` a policy may set: room for every member a
+    /// bounded event keeps.
+    pub const EVENT_MIN_BYTES: u32 = 4096;
+    /// Largest `eventMaxBytes`: half the collector's default body limit.
+    pub const EVENT_MAX_BYTES: u32 = 1024 * 1024;
+}
+
+fn default_event_max_bytes() -> u32 {
+    64 * 1024
+}
+
+fn default_record_max_bytes() -> u32 {
+    8 * 1024 * 1024
 }

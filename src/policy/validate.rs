@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::alert_config::{AlertConfig, AlertConfigError};
 use super::error::PolicyError;
-use super::model::{BreakGlassRules, FieldPermissions, PolicyDoc};
+use super::model::{BreakGlassRules, FieldPermissions, Limits, PolicyDoc};
 use super::pattern::Pattern;
 use crate::pointer::push;
 
@@ -40,9 +40,27 @@ pub(crate) fn validate(doc: &PolicyDoc) -> Result<(), PolicyError> {
     auth(doc)?;
     break_glass(doc, &doc.break_glass)?;
     alerts(&doc.alerts)?;
+    limits(&doc.limits)?;
     doc.review
         .validate()
         .map_err(|e| PolicyError::invalid(format!("/review{}", e.pointer), e.problem.to_string()))
+}
+
+fn limits(l: &Limits) -> Result<(), PolicyError> {
+    let (min, max) = (Limits::EVENT_MIN_BYTES, Limits::EVENT_MAX_BYTES);
+    if !(min..=max).contains(&l.event_max_bytes) {
+        return Err(PolicyError::invalid(
+            "/limits/eventMaxBytes",
+            format!("expected {min} to {max} bytes, found {}", l.event_max_bytes),
+        ));
+    }
+    if l.record_max_bytes == 0 {
+        return Err(PolicyError::invalid(
+            "/limits/recordMaxBytes",
+            "expected at least 1 byte, found 0",
+        ));
+    }
+    Ok(())
 }
 
 /// The alert settings' own checks, their pointers placed under `/alerts`.

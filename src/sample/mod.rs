@@ -6,7 +6,7 @@
 
 mod month;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::chain::{AppendError, ChainWriter};
 use crate::entropy::{EntropyError, SeededEntropy};
@@ -438,6 +438,61 @@ pub fn routine_drafts(n: u64, seed: u64, policy: Option<&str>) -> Vec<EventDraft
             }
         })
         .collect()
+}
+
+/// Record `i` of a sample caseload under the default policy: 40 leaf
+/// fields across the policy's structured fields, plus 8 notes, one of each
+/// note type from `general` to `safeguarding`. For the sealing benchmark and
+/// the shape tests.
+pub fn caseload_record(i: usize) -> Value {
+    const NOTE_TYPES: [&str; 8] = [
+        "general",
+        "clinical",
+        "behaviouralHealth",
+        "substanceUse",
+        "dvIndicator",
+        "childWelfare",
+        "legal",
+        "safeguarding",
+    ];
+    let notes: Vec<Value> = NOTE_TYPES
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            json!({"id": format!("n{i}-{k}"), "date": "2026-11-20", "author": "staff-0012", "type": t,
+                   "text": format!("Note {k} for youth {i}: seen at the drop-in, discussed school and housing; follow-up booked.")})
+        })
+        .collect();
+    json!({
+        "id": format!("youth-{i:04}"), "resourceType": "youth", "team": if i % 2 == 0 { "north" } else { "south" },
+        "demographics": {"ageBand": "13-15", "gender": "f"},
+        "name": {"given": "Alex", "family": format!("Example{i}"), "preferred": "Al"},
+        "birthDate": "2011-04-02", "phone": "555-0100", "email": "a@example.invalid",
+        "address": {"line": "1 Main St", "city": "Springfield", "postalCode": "12345", "state": "WV"},
+        "school": {"name": "Springfield Middle", "grade": 8, "contact": "Ms Lee"},
+        "placement": {"type": "foster", "since": "2025-01-10", "carer": "J. Doe"},
+        "keyworker": "staff-0012", "status": "active", "referral": {"source": "school", "date": "2025-01-02"},
+        "riskFlags": {"dv": true, "childProtection": false, "suicide": "low", "substanceUse": "none"},
+        "diagnoses": ["F41.1"], "medications": ["sertraline 50mg"], "allergies": ["penicillin"],
+        "hivStatus": "negative", "legalStatus": "care order", "safetyPlan": "call keyworker",
+        "insurance": {"payer": "Medicaid", "member": "M123"}, "invoices": [{"id": "inv1", "amount": 120}],
+        "documents": [{"title": "court report", "content": "…"}, {"title": "plan", "content": "…"}],
+        "consents": {"sharing": true, "photos": false}, "language": "en", "religion": "none",
+        "notes": notes,
+    })
+}
+
+/// A record of the default policy's layout (id `p-big`, team `north`)
+/// with `notes` domestic-violence notes: the large record of the size
+/// tests and benchmarks.
+pub fn record_with_notes(notes: usize) -> Value {
+    let list: Vec<Value> = (0..notes)
+        .map(|k| {
+            json!({"id": format!("n{k}"), "date": "2026-11-20", "author": "staff-0012", "type": "dvIndicator",
+                   "text": format!("Note {k}: disclosed controlling behaviour at home; safety plan reviewed.")})
+        })
+        .collect();
+    json!({"id": "p-big", "resourceType": "patient", "team": "north", "name": "Sam Example", "notes": list})
 }
 
 #[cfg(test)]

@@ -22,36 +22,44 @@
 //! `authStrength` and `maxAgeMinutes` instead of `breakGlass` and `cause`.
 //! For actions other than view, refusals are `"deny"` with a `cause`. The
 //! salt is never in a placeholder: it stays in the [`Vault`] with the value.
-//! A value that would be shown but contains a `$sealed` member is itself
-//! sealed (cause `malformed`), so a forged placeholder in record content
-//! never passes for a real one.
+//! A value that contains a `$sealed` member is sealed for everyone (cause
+//! `malformed`), so a forged placeholder in record content never passes
+//! for a real one.
+//!
+//! # What is sealed
+//!
+//! Each value carries every note type that could live where it is, by the
+//! shape rule of `walk` (documented for policy authors in
+//! `pkg-config/policy.md`), and the most restrictive one for the session
+//! decides. A record larger than the policy's `limits.recordMaxBytes` shows
+//! nothing outside the default note type (cause `tooLarge`).
 //!
 //! # Cost
 //!
 //! The record is taken by value: allowed content is never copied, sealed
 //! values move into the vault. The policy's patterns were compiled once by
 //! [`crate::policy::Policy::parse`]; [`Access`] folded role and grants once
-//! per session.
+//! per session. [`Access::start_seal`] and [`SealJob::step`] do the same
+//! work a budget at a time, for callers that must not hold their thread.
 
 pub mod commitment;
+mod job;
 mod vault;
 mod walk;
-
-use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use commitment::{commit, verify_opening, Salt, SaltError};
+pub use job::{SealJob, Step};
 pub use vault::{Opening, PendingUnseal, UnsealError, Vault, VaultEntry};
 
 use crate::canon::CanonError;
-use crate::decision::{
-    Access, Cause, Decision, Explanation, FieldAction, RecordError, RecordFacts,
-};
-use crate::entropy::{Entropy, EntropyError};
-use crate::event::{Action, EventDraft, Outcome};
-use walk::Kind;
+use crate::decision::{Access, Cause, Decision, Explanation, FieldAction, RecordError};
+use crate::entropy::EntropyError;
+use crate::event::EventDraft;
+use crate::policy::Confidentiality;
+use walk::Unknown;
 
 /// The member name that marks a placeholder.
 pub const PLACEHOLDER_MEMBER: &str = "$sealed";
@@ -124,6 +132,12 @@ pub enum SealError {
     /// A value has no canonical form.
     #[error(transparent)]
     Canon(#[from] CanonError),
+    /// A step was given another policy, session or time than the job
+    /// started with.
+    #[error(
+        "the policy, session or time changed while the record was being sealed; seal it again"
+    )]
+    Changed,
 }
 
 impl SealError {
@@ -131,174 +145,94 @@ impl SealError {
     pub fn pointer(&self) -> &str {
         match self {
             Self::Record(e) => e.pointer(),
-            Self::Entropy(_) | Self::Canon(_) => "",
+            Self::Entropy(_) | Self::Canon(_) | Self::Changed => "",
         }
     }
 }
 
 impl Access<'_> {
-    /// Decides `action` on every field of `record`, without changing it.
-    pub fn decide_record(
-        &self,
-        record: &Value,
-        action: FieldAction,
-    ) -> Result<(RecordFacts, Vec<FieldDecision>), RecordError> {
-        let facts = RecordFacts::read(self.policy(), record)?;
-        let standing = self.standing(Some(&facts));
-        let decisions = walk::units(self.policy(), record)
-            .into_iter()
-            .map(|u| self.field_decision(u, action, &standing))
-            .collect();
-        Ok((facts, decisions))
-    }
-
+    /// The decision on `unit`: the most restrictive, for this session, of
+    /// the note types it may hold. A record past the size cap shows nothing
+    /// outside the default note type.
     fn field_decision(
         &self,
         unit: walk::Unit,
         action: FieldAction,
         standing: &crate::decision::Standing,
+        too_large: bool,
     ) -> FieldDecision {
         let policy = self.policy();
-        let (index, note_type, labels) = match unit.kind {
-            Kind::Known(i) => (
-                Some(i),
-                policy.note_types.id(i).to_owned(),
-                policy.note_types.labels(i).to_vec(),
-            ),
-            Kind::Unknown(name) => (None, name, unknown_labels()),
-            Kind::Malformed => (None, MALFORMED_NOTE_TYPE.to_owned(), unknown_labels()),
-        };
-        let (mut decision, why) = self.decide_index(index, action, standing);
-        if note_type == MALFORMED_NOTE_TYPE && index.is_none() {
-            if let Decision::Seal { cause, .. } | Decision::Deny { cause } = &mut decision {
-                if *cause == Cause::UnknownNoteType {
-                    *cause = Cause::Malformed;
+        let kinds = unit.kinds;
+        if let Some(unknown) = kinds.unknown {
+            let (note_type, cause) = match unknown {
+                Unknown::Named(name) => (name, Cause::UnknownNoteType),
+                Unknown::Malformed => (MALFORMED_NOTE_TYPE.to_owned(), Cause::Malformed),
+            };
+            let (mut decision, why) = self.decide_index(None, action, standing);
+            if let Decision::Seal { cause: c, .. } | Decision::Deny { cause: c } = &mut decision {
+                if *c == Cause::UnknownNoteType {
+                    *c = cause;
                 }
             }
+            return FieldDecision {
+                pointer: unit.pointer,
+                note_type,
+                labels: unknown_labels(),
+                decision,
+                why,
+            };
+        }
+        let default = [policy.default_note_type];
+        let candidates = if kinds.known.is_empty() {
+            &default[..]
+        } else {
+            &kinds.known[..]
+        };
+        // Refusals first, then step-ups, then the most confidential type.
+        let mut worst: Option<(u8, Confidentiality, usize, Decision, Explanation)> = None;
+        for &i in candidates {
+            let (d, why) = self.decide_index(Some(i), action, standing);
+            let rank = match d {
+                Decision::Allow => 0,
+                Decision::StepUp { .. } => 1,
+                Decision::Seal { .. } | Decision::Deny { .. } => 2,
+            };
+            let c = policy.note_types.confidentiality(i);
+            if worst
+                .as_ref()
+                .is_none_or(|(r, wc, ..)| (rank, c) > (*r, *wc))
+            {
+                worst = Some((rank, c, i, d, why));
+            }
+        }
+        let (rank, _, index, mut decision, why) = worst.unwrap_or((
+            2,
+            Confidentiality::V,
+            policy.default_note_type,
+            Decision::Deny {
+                cause: Cause::Malformed,
+            },
+            Explanation::default(),
+        ));
+        let restricted = candidates.iter().any(|&i| i != policy.default_note_type);
+        if too_large && restricted && rank < 2 {
+            decision = match action {
+                FieldAction::View => Decision::Seal {
+                    break_glass: self.may_break_glass(),
+                    cause: Cause::TooLarge,
+                },
+                _ => Decision::Deny {
+                    cause: Cause::TooLarge,
+                },
+            };
         }
         FieldDecision {
             pointer: unit.pointer,
-            note_type,
-            labels,
+            note_type: policy.note_types.id(index).to_owned(),
+            labels: policy.note_types.labels(index).to_vec(),
             decision,
             why,
         }
-    }
-
-    /// Seals `record` for `action`: every field not allowed is replaced by a
-    /// placeholder and its value moved to the vault with a fresh salt.
-    pub fn seal(
-        &self,
-        record: Value,
-        action: FieldAction,
-        entropy: &mut dyn Entropy,
-    ) -> Result<Sealed, SealError> {
-        let mut view = record;
-        let (facts, mut decisions) = self.decide_record(&view, action)?;
-        let relation = self.relation(&facts.id, facts.team.as_deref());
-        // A value that would be shown but holds something shaped like a
-        // placeholder could pass for one in the page: seal it as malformed.
-        for d in decisions.iter_mut().filter(|d| d.decision.is_allow()) {
-            if view.pointer(&d.pointer).is_some_and(holds_placeholder) {
-                d.decision = match action {
-                    FieldAction::View => Decision::Seal {
-                        break_glass: self.may_break_glass(),
-                        cause: Cause::Malformed,
-                    },
-                    _ => Decision::Deny {
-                        cause: Cause::Malformed,
-                    },
-                };
-            }
-        }
-        let default = self.policy().note_types.id(self.policy().default_note_type);
-        let mut entries = Vec::new();
-        let mut fields = Vec::new();
-        let mut note_types = BTreeSet::new();
-        let mut labels = BTreeSet::new();
-        // One draw of entropy for all salts of the record: a system call per
-        // field would dominate the cost of sealing a caseload.
-        let sealed_count = decisions.iter().filter(|d| !d.decision.is_allow()).count();
-        let mut salt_bytes = vec![0u8; sealed_count * commitment::SALT_LEN];
-        if sealed_count > 0 {
-            entropy.fill(&mut salt_bytes)?;
-        }
-        let mut salts = salt_bytes
-            .chunks_exact(commitment::SALT_LEN)
-            .filter_map(|c| <[u8; commitment::SALT_LEN]>::try_from(c).ok())
-            .map(Salt::from_bytes);
-        for d in &decisions {
-            if d.note_type != default {
-                fields.push(d.pointer.clone());
-                note_types.insert(d.note_type.as_str());
-                labels.extend(d.labels.iter().map(String::as_str));
-            }
-            if d.decision.is_allow() {
-                continue;
-            }
-            let Some(slot) = view.pointer_mut(&d.pointer) else {
-                continue;
-            };
-            // INVARIANT: one salt was drawn per decision that is not `Allow`.
-            let Some(salt) = salts.next() else {
-                return Err(SealError::Entropy(EntropyError::Unavailable(
-                    "too few random bytes for the sealed fields".to_owned(),
-                )));
-            };
-            let commitment = commit(&salt, slot)?;
-            let wrapped = placeholder(d, &commitment);
-            let value = std::mem::replace(slot, wrapped);
-            entries.push(VaultEntry {
-                pointer: d.pointer.clone(),
-                note_type: d.note_type.clone(),
-                labels: d.labels.clone(),
-                value,
-                salt,
-                commitment,
-            });
-        }
-        let action_name = match action {
-            FieldAction::View if entries.is_empty() => Action::View,
-            FieldAction::View => Action::ViewSealed,
-            FieldAction::Edit => Action::Edit,
-            FieldAction::Export => Action::Export,
-            FieldAction::Print => Action::Print,
-            FieldAction::Delete => Action::Delete,
-        };
-        let subject = self.subject(&facts, relation);
-        let mut draft = self.draft(action_name, Outcome::Success);
-        draft.subject = Some(subject.clone());
-        draft.fields = fields;
-        draft.note_types = note_types.into_iter().map(str::to_owned).collect();
-        draft.labels = labels.into_iter().map(str::to_owned).collect();
-        draft.purpose_of_use = Some("TREAT".to_owned());
-        // The rules that decided (allowing, or refusing by a condition), by
-        // their pointers in the policy; never an attribute's value.
-        let rules: BTreeSet<&str> = decisions
-            .iter()
-            .filter_map(|d| d.why.rule.as_deref())
-            .collect();
-        if !rules.is_empty() {
-            draft.detail.insert(
-                "rules".to_owned(),
-                rules.into_iter().map(Value::from).collect(),
-            );
-        }
-        if !entries.is_empty() {
-            draft.detail.insert(
-                "sealed".to_owned(),
-                entries
-                    .iter()
-                    .map(|e| Value::from(e.pointer.as_str()))
-                    .collect(),
-            );
-        }
-        Ok(Sealed {
-            view,
-            decisions,
-            vault: Vault::new(subject, entries),
-            draft,
-        })
     }
 }
 
@@ -340,15 +274,6 @@ fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
     let mut wrapped = serde_json::Map::new();
     wrapped.insert(PLACEHOLDER_MEMBER.to_owned(), Value::Object(m));
     Value::Object(wrapped)
-}
-
-/// Whether `v` is or contains an object with a [`PLACEHOLDER_MEMBER`] member.
-fn holds_placeholder(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.contains_key(PLACEHOLDER_MEMBER) || m.values().any(holds_placeholder),
-        Value::Array(items) => items.iter().any(holds_placeholder),
-        _ => false,
-    }
 }
 
 fn unknown_labels() -> Vec<String> {
@@ -503,5 +428,102 @@ mod tests {
                 prop_assert!(sealed.decisions.iter().all(|d| !d.decision.is_allow()));
             }
         }
+
+        /// Sealing in steps of any budget gives what sealing in one go gives.
+        #[test]
+        fn chunked_and_one_shot_sealing_agree(r in record(), budget in 1usize..40, role in prop_oneof![
+            Just("nurse"), Just("safeguardingLead")
+        ]) {
+            let p = policy();
+            let s = session(role);
+            let now = Timestamp::parse("2026-11-23T15:00:00.000Z").unwrap();
+            let access = Access::new(&p, &s, now, &[]);
+            let once = access.seal(r.clone(), FieldAction::View, &mut SeededEntropy::new(1)).unwrap();
+            let mut entropy = SeededEntropy::new(1);
+            let mut job = access.start_seal(r, FieldAction::View).unwrap();
+            let mut steps = 0;
+            let stepped = loop {
+                steps += 1;
+                match job.step(&access, &mut budget.clone(), &mut entropy).unwrap() {
+                    Step::More(j) => job = j,
+                    Step::Done(s) => break *s,
+                }
+            };
+            prop_assert_eq!(&stepped.view, &once.view);
+            prop_assert_eq!(&stepped.decisions, &once.decisions);
+            prop_assert!(stepped.vault.entries().eq(once.vault.entries()));
+            prop_assert_eq!(&stepped.draft, &once.draft);
+            prop_assert!(steps > 1 || once.decisions.len() < budget);
+        }
+
+        /// The walk measures the record's JSON text exactly (no escapes here).
+        #[test]
+        fn the_walk_measures_the_json_text(r in record()) {
+            let p = policy();
+            let mut w = walk::Walk::new(&p, &r);
+            let mut units = Vec::new();
+            let mut budget = usize::MAX;
+            prop_assert!(w.step(&p, &r, &mut budget, &mut units));
+            prop_assert_eq!(w.size(), serde_json::to_vec(&r).unwrap().len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_step_for_another_session_or_time_is_refused() {
+        let p = policy();
+        let (nurse, lead) = (session("nurse"), session("safeguardingLead"));
+        let now = Timestamp::parse("2026-11-23T15:00:00.000Z").unwrap();
+        let r = serde_json::json!({"id": "r1", "notes": [{"type": "dvIndicator", "text": "x"}]});
+        let job = Access::new(&p, &nurse, now, &[])
+            .start_seal(r.clone(), FieldAction::View)
+            .unwrap();
+        let other = Access::new(&p, &lead, now, &[]);
+        assert_eq!(
+            job.step(&other, &mut 1, &mut SeededEntropy::new(1))
+                .unwrap_err(),
+            SealError::Changed
+        );
+        let job = Access::new(&p, &nurse, now, &[])
+            .start_seal(r, FieldAction::View)
+            .unwrap();
+        let later = Access::new(&p, &nurse, now.plus_millis(1), &[]);
+        assert_eq!(
+            job.step(&later, &mut 1, &mut SeededEntropy::new(1))
+                .unwrap_err(),
+            SealError::Changed
+        );
+    }
+
+    #[test]
+    fn a_record_past_the_size_cap_shows_only_the_default_note_type() {
+        let mut doc: Value =
+            serde_json::from_str(include_str!("../../pkg-config/policy.default.json")).unwrap();
+        doc["limits"] = serde_json::json!({"recordMaxBytes": 200});
+        let p = Policy::from_value(&doc).unwrap();
+        let s = session("nurse");
+        let now = Timestamp::parse("2026-11-23T15:00:00.000Z").unwrap();
+        let access = Access::new(&p, &s, now, &[]);
+        let small =
+            serde_json::json!({"id": "r1", "team": "east", "name": "A", "diagnoses": ["F41.1"]});
+        let sealed = access
+            .seal(small.clone(), FieldAction::View, &mut SeededEntropy::new(1))
+            .unwrap();
+        assert_eq!(
+            sealed.view, small,
+            "the nurse sees clinical content on her caseload"
+        );
+        let mut big = small;
+        big["notes"] = (0..10)
+            .map(|i| serde_json::json!({"type": "clinical", "text": format!("note {i}")}))
+            .collect();
+        let sealed = access
+            .seal(big, FieldAction::View, &mut SeededEntropy::new(1))
+            .unwrap();
+        assert_eq!(sealed.view["name"], "A");
+        let cause = &sealed.view["diagnoses"][PLACEHOLDER_MEMBER]["cause"];
+        assert_eq!(cause, "tooLarge");
+        let logged = &sealed.draft.detail["recordTooLarge"];
+        assert_eq!(logged["maxBytes"], 200);
+        assert!(logged["bytes"].as_u64().unwrap() > 200);
     }
 }

@@ -13,11 +13,11 @@ use super::entropy::CryptoEntropy;
 use super::error::WebError;
 use super::instance::{self, Inner};
 use super::interop::{from_js, to_js, to_json_text, value_from_js};
-use super::timer;
+use super::sliced;
+use super::timer::{self, Slicer};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{FieldAction, HostAction};
-use crate::page::{HeadlessRequest, PageError};
-use crate::session::Session;
+use crate::page::{named, HeadlessRequest};
 
 /// Field-level sealing, break-glass and a durable audit chain for one page.
 ///
@@ -69,9 +69,7 @@ impl Sealtrail {
         #[wasm_bindgen(unchecked_param_type = "Session")] session: JsValue,
     ) -> Result<(), JsValue> {
         let value = value_from_js(&session, "/session")?;
-        let session =
-            Session::from_value(&value).map_err(|e| WebError::from(PageError::Session(e)))?;
-        Ok(self.inner.set_session(session)?)
+        Ok(self.inner.set_session(&value)?)
     }
 
     /// Seals `record` for `action` and resolves with the view once its
@@ -82,18 +80,18 @@ impl Sealtrail {
         #[wasm_bindgen(unchecked_param_type = "JsonObject")] record: JsValue,
         #[wasm_bindgen(unchecked_param_type = "FieldAction")] action: JsValue,
     ) -> js_sys::Promise {
-        answer(&self.inner, move |inner| async move {
-            let record = value_from_js(&record, "/record")?;
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let mut slicer = Slicer::new();
+            let record = sliced::value_from_js(&record, "/record", &mut slicer).await?;
             let action: FieldAction = from_js(&action, "/action")?;
-            let pending =
-                inner
-                    .page
-                    .borrow()
-                    .seal(record, action, timer::now()?, &mut CryptoEntropy)?;
-            let mut sealed = inner.logged(pending).await?;
-            sealed
+            let named = vec![("/record".to_owned(), record)];
+            let pending = inner.seal_in_steps(named, action, &mut slicer).await?;
+            let sealed = inner.logged(pending).await?;
+            let mut js = sliced::sealed_into_js(sealed, &mut slicer).await?;
+            Ok(js
                 .pop()
-                .ok_or(WebError::Core("nothing was sealed".into()))
+                .ok_or(WebError::Core("nothing was sealed".into()))?)
         })
     }
 
@@ -104,16 +102,29 @@ impl Sealtrail {
         #[wasm_bindgen(unchecked_param_type = "JsonObject[]")] records: JsValue,
         #[wasm_bindgen(unchecked_param_type = "FieldAction")] action: JsValue,
     ) -> js_sys::Promise {
-        answer(&self.inner, move |inner| async move {
-            let records: Vec<Value> = from_js(&records, "/records")?;
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let mut slicer = Slicer::new();
+            let records = match sliced::value_from_js(&records, "/records", &mut slicer).await? {
+                Value::Array(list) => list,
+                other => {
+                    return Err(WebError::input(
+                        "/records",
+                        format!(
+                            "expected an array of records, found {}",
+                            crate::decision::kind_of(&other)
+                        ),
+                    )
+                    .into())
+                }
+            };
             let action: FieldAction = from_js(&action, "/action")?;
-            let pending = inner.page.borrow().seal_many(
-                records,
-                action,
-                timer::now()?,
-                &mut CryptoEntropy,
-            )?;
-            inner.logged(pending).await
+            let pending = inner
+                .seal_in_steps(named(records), action, &mut slicer)
+                .await?;
+            let sealed = inner.logged(pending).await?;
+            let js = sliced::sealed_into_js(sealed, &mut slicer).await?;
+            Ok(js.into_iter().collect::<js_sys::Array>().into())
         })
     }
 

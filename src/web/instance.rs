@@ -6,6 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::dialog::{self, Answer};
@@ -16,17 +17,21 @@ use super::interop::{ask_text, call, to_js, value_from_js, Callbacks};
 use super::journal::Journal;
 use super::listener::Listener;
 use super::store::EventStore;
-use super::timer;
+use super::timer::{self, Slicer};
 use super::upload::{CollectorAlert, Obtain, UploadConfig, Uploader};
 use crate::breakglass::BreakGlassRequest;
 use crate::chain::ChainWriter;
+use crate::decision::FieldAction;
 use crate::event::ChainId;
 use crate::event::{Event, EventDraft};
 use crate::page::{
     Alert, BreakGlassResult, ChainCredential, DialogStrings, Head, Held, PageSession, Pending,
-    StartConfig, Status, Step,
+    SealProgress, Sealing, StartConfig, Status, Step,
 };
-use crate::session::Session;
+
+/// Units of sealing work per step (see `crate::seal::SealJob`): a few
+/// milliseconds, so a [`Slicer`] can keep each task short.
+const SEAL_BUDGET: usize = 256;
 
 /// The state behind one `Sealtrail` object.
 pub struct Inner {
@@ -45,7 +50,7 @@ pub struct Inner {
 /// Parses `config`, opens the database and starts uploading.
 pub async fn start(config: &JsValue) -> Result<Rc<Inner>, WebError> {
     refuse_non_finite_options(config)?;
-    let cfg = StartConfig::from_value(value_from_js(config, "")?)?;
+    let cfg = StartConfig::from_value(value_from_js(config, "")?, timer::now()?)?;
     let callbacks = Callbacks::read(config);
     let page =
         PageSession::new(cfg.policy, cfg.session)?.with_record_key(cfg.options.record_key.clone());
@@ -168,13 +173,13 @@ impl Inner {
         self.journal.chain()
     }
 
-    /// Replaces the login session; another owner (user, login session or
-    /// role) gets a new chain, and the old one uploads on with its own
-    /// stored credential.
-    pub fn set_session(&self, session: Session) -> Result<(), WebError> {
+    /// Replaces the login session (checked against the policy now); another
+    /// owner (user, login session or role) gets a new chain, and the old one
+    /// uploads on with its own stored credential.
+    pub fn set_session(&self, session: &Value) -> Result<(), WebError> {
         let next =
             ChainId::random(&mut CryptoEntropy).map_err(|e| WebError::Entropy(e.to_string()))?;
-        if self.page.borrow_mut().set_session(session) {
+        if self.page.borrow_mut().set_session(session, timer::now()?)? {
             self.journal.rotate(ChainWriter::new(next));
             self.uploader.kick();
         }
@@ -234,6 +239,30 @@ impl Inner {
             return Err(WebError::NotStarted);
         }
         self.journal.append(drafts, timer::now()?).await
+    }
+
+    /// Seals `records` (each with its pointer among the call's arguments)
+    /// in steps of [`SEAL_BUDGET`] units of work, letting the page run
+    /// between slices of `slicer`.
+    pub async fn seal_in_steps(
+        &self,
+        records: Vec<(String, Value)>,
+        action: FieldAction,
+        slicer: &mut Slicer,
+    ) -> Result<Pending<Sealing>, WebError> {
+        let now = timer::now()?;
+        let mut run = self.page.borrow().start_seal(records, action, now);
+        loop {
+            let progress = self
+                .page
+                .borrow()
+                .seal_step(run, SEAL_BUDGET, &mut CryptoEntropy)?;
+            match progress {
+                SealProgress::More(r) => run = r,
+                SealProgress::Done(pending) => return Ok(pending),
+            }
+            slicer.tick().await;
+        }
     }
 
     /// Stores the drafts of `pending` durably, then commits it: the answer

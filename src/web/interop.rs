@@ -21,8 +21,12 @@ pub fn from_js<T: DeserializeOwned>(value: &JsValue, at: &str) -> Result<T, WebE
 
 /// A JS value as JSON (anything `JSON.stringify` writes is JSON).
 pub fn value_from_js(value: &JsValue, at: &str) -> Result<Value, WebError> {
-    let text = to_json_text(value, at)?;
-    serde_json::from_str(&text).map_err(|e| WebError::input(at, e.to_string()))
+    value_from_text(&to_json_text(value, at)?, at)
+}
+
+/// JSON text (as `JSON.stringify` writes it) as a JSON value.
+pub fn value_from_text(text: &str, at: &str) -> Result<Value, WebError> {
+    serde_json::from_str(text).map_err(|e| WebError::input(at, e.to_string()))
 }
 
 /// `JSON.stringify(value)`.

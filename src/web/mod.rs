@@ -11,12 +11,15 @@
 //!   after a `200`;
 //! - `dialog` draws the break-glass dialog with DOM APIs, its listeners
 //!   owned by [`listener`] guards;
+//! - [`sliced`] converts large records and views a part at a time, so
+//!   sealing one (in the core's steps) never holds the main thread long;
 //! - `api` is the [`Sealtrail`] class JavaScript sees, typed by `types`;
 //!   `instance` holds one running instance's parts.
 //!
 //! Only the class, `hashEvent` and [`WebError`] are the layer's interface;
-//! [`idb`], [`listener`] and [`timer`] are public for the browser tests
-//! (`tests/web.rs`), which drive IndexedDB, listeners and sleeps directly.
+//! [`idb`], [`listener`], [`sliced`] and [`timer`] are public for the
+//! browser tests (`tests/web.rs`), which drive IndexedDB, listeners, large
+//! conversions and sleeps directly.
 
 mod api;
 mod dialog;
@@ -28,6 +31,7 @@ mod instance;
 mod interop;
 mod journal;
 pub mod listener;
+pub mod sliced;
 mod store;
 mod tabs;
 pub mod timer;

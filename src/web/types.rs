@@ -127,7 +127,7 @@ export interface StartConfig {
 }
 
 export type FieldAction = "view" | "edit" | "export" | "print" | "delete";
-export type Cause = "notPermitted" | "outOfScope" | "unknownNoteType" | "malformed" | "sessionExpired" | "unknownRole" | "condition";
+export type Cause = "notPermitted" | "outOfScope" | "unknownNoteType" | "malformed" | "sessionExpired" | "unknownRole" | "tooLarge" | "condition";
 export type Decision =
   | { type: "allow" }
   | { type: "seal"; breakGlass: boolean; cause: Cause }
@@ -163,7 +163,17 @@ export interface AuditEvent {
 }
 
 /** A record as the session may see it: sealed values are `{"$sealed": {...}}` placeholders. */
-export interface SealedRecord { recordId: string; view: JsonObject; decisions: FieldDecision[]; event: EventRef }
+/** A list an event could not carry whole: its length and `sha256:` digest (of its RFC 8785 form). */
+export interface ListDigest { count: number; digest: string }
+/** A text or value an event could not carry whole: its length in bytes and `sha256:` digest. */
+export interface TextDigest { bytes: number; digest: string }
+/** What was shortened to keep an event under the policy's `limits.eventMaxBytes` (also in its `detail.bounded`). */
+export interface Bounded {
+  sealed?: ListDigest; fields?: ListDigest; query?: TextDigest; filters?: ListDigest;
+  detail?: { [member: string]: TextDigest };
+}
+
+export interface SealedRecord { recordId: string; view: JsonObject; decisions: FieldDecision[]; event: EventRef; bounded?: Bounded }
 
 /** With `reasonCode` and `reasonText` empty, a record the policy exempts from the prompt is granted without a reason (see `exemption` in the result). */
 export interface BreakGlassRequest { recordId: string; reasonCode: string; reasonText: string; context?: string; incidentRef?: string }
@@ -197,7 +207,7 @@ export type HostAction =
   | { type: "delete"; fields?: string[] }
   | { type: "roleChange"; targetUser: string; from?: string; to: string };
 /** `decision.type === "stepUp"` means: authenticate again (`authStrength`) and retry. */
-export interface HostResult { decision: Decision; why: Explanation; event: EventRef }
+export interface HostResult { decision: Decision; why: Explanation; event: EventRef; bounded?: Bounded }
 
 /** `held`: why the chain's events stay in this browser for now (no usable upload credential). */
 export interface ChainProgress { chain: string; ackedSeq: number | null; anchoredSeq: number | null; stopped: string | null; held: string | null; current: boolean }

@@ -39,14 +39,18 @@ pub fn record(id: &str) -> Value {
     all.into_iter().find(|r| r["id"] == id).unwrap()
 }
 
-pub fn session(user: &str, role: &str, caseload: &[&str], strength: &str) -> Session {
-    Session::from_value(&json!({
+pub fn session_json(user: &str, role: &str, caseload: &[&str], strength: &str) -> Value {
+    json!({
         "userId": user, "name": format!("Test {role}"), "role": role,
         "caseload": caseload, "team": "team-north", "authStrength": strength,
         "authTime": "2026-11-23T09:59:00.000Z", "expiresAt": "2026-11-23T20:00:00.000Z",
         "sessionId": "s-1", "network": "onSite", "device": "managed", "client": "tests/page.rs"
-    }))
-    .unwrap()
+    })
+}
+
+pub fn session(user: &str, role: &str, caseload: &[&str], strength: &str) -> Session {
+    let policy = Policy::parse(POLICY).unwrap();
+    Session::from_value(&session_json(user, role, caseload, strength), &policy, t0()).unwrap()
 }
 
 /// A page session and the chain its events go to (the journal's part).

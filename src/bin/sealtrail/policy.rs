@@ -79,8 +79,6 @@ pub struct Question<'a> {
 
 pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
     let policy = load_policy(q.policy)?;
-    let session = Session::from_value(&json_file(q.session)?)
-        .map_err(|e| Stop::Input(format!("session `{}`: {e}", q.session.display())))?;
     let record = json_file(q.record)?;
     let action: FieldAction = serde_json::from_value(Value::from(q.action)).map_err(|_| {
         Stop::Input(format!(
@@ -92,6 +90,8 @@ pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
         Some(t) => Timestamp::parse(t).map_err(|e| Stop::Input(format!("--at: {e}")))?,
         None => now()?,
     };
+    let session = Session::from_value(&json_file(q.session)?, &policy, now)
+        .map_err(|e| Stop::Input(format!("session `{}`: {e}", q.session.display())))?;
     let access = Access::new(&policy, &session, now, &[]);
     let (facts, decisions) = access
         .decide_record(&record, action)

@@ -1,0 +1,298 @@
+//! Sealing by shape: a record shaped otherwise than the policy's patterns
+//! describe never shows what the patterns would have sealed. One test per
+//! attack, for each shipped policy.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod shape_support;
+
+use sealtrail::decision::{Access, Cause, Decision, FieldAction};
+use sealtrail::entropy::SeededEntropy;
+use sealtrail::policy::Policy;
+use sealtrail::seal::{Sealed, PLACEHOLDER_MEMBER};
+use sealtrail::session::Session;
+use sealtrail::Timestamp;
+use serde_json::{json, Value};
+use shape_support::{policy_text, visible_strings, Shipped};
+
+const SECRET: &str = "SECRET";
+
+fn now() -> Timestamp {
+    Timestamp::parse("2026-11-23T15:00:00.000Z").unwrap()
+}
+
+/// A session in `role` with `record_id` on its caseload and team `team`.
+fn session(role: &str, record_id: &str, team: &str) -> Session {
+    Session {
+        user_id: format!("u-{role}"),
+        name: role.to_owned(),
+        role: role.to_owned(),
+        caseload: vec![record_id.to_owned()],
+        related_records: vec![],
+        prior_grants: vec![],
+        team: Some(team.to_owned()),
+        auth_strength: "mfa".to_owned(),
+        auth_time: Timestamp::parse("2026-11-23T14:50:00.000Z").unwrap(),
+        expires_at: Timestamp::parse("2026-11-23T22:00:00.000Z").unwrap(),
+        session_id: "s-1".to_owned(),
+        client: "shape tests".to_owned(),
+        ip: None,
+        facility: None,
+        unit: None,
+        network: Some("onSite".to_owned()),
+        device: Some("managed".to_owned()),
+        sign_in_method: None,
+    }
+}
+
+fn seal_with(policy: &Policy, role: &str, record: Value) -> Sealed {
+    let (id, team) = match policy.doc().record.id.as_str() {
+        "/youthId" => ("y-2041", "maple"),
+        _ => ("p-1001", "east"),
+    };
+    let s = session(role, id, team);
+    Access::new(policy, &s, now(), &[])
+        .seal(record, FieldAction::View, &mut SeededEntropy::new(3))
+        .unwrap()
+}
+
+/// The default policy's clinic record with `member` replaced by `value`.
+fn clinic(member: &str, value: Value) -> Value {
+    let mut r: Value =
+        serde_json::from_str(include_str!("fixtures/records/clinic-record.json")).unwrap();
+    r[member] = value;
+    r
+}
+
+/// The youth facility's record with `member` replaced by `value`.
+fn youth(member: &str, value: Value) -> Value {
+    let mut r: Value =
+        serde_json::from_str(include_str!("fixtures/records/youth-record.json")).unwrap();
+    r[member] = value;
+    r
+}
+
+/// Seals `record` for `role` and asserts `SECRET` is nowhere in what the view shows.
+#[track_caller]
+fn assert_hidden(shipped: Shipped, role: &str, record: Value) -> Sealed {
+    let policy = Policy::parse(policy_text(shipped)).unwrap();
+    let sealed = seal_with(&policy, role, record);
+    let shown = visible_strings(&sealed.view);
+    assert!(
+        !shown.iter().any(|s| s.contains(SECRET)),
+        "{role} sees `{SECRET}`: {:#}",
+        sealed.view
+    );
+    sealed
+}
+
+#[test]
+fn a_string_where_an_object_of_restricted_members_is_expected_is_sealed() {
+    let s = assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("riskFlags", json!("SECRET dv")),
+    );
+    let d = s
+        .decisions
+        .iter()
+        .find(|d| d.pointer == "/riskFlags")
+        .unwrap();
+    assert!(
+        d.labels.first().is_some_and(|l| l == "V"),
+        "sealed as the most restrictive type that could live there: {d:?}"
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("profile", json!(SECRET)),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("conversations", json!(SECRET)),
+    );
+}
+
+#[test]
+fn an_array_where_an_object_of_restricted_members_is_expected_is_sealed() {
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("riskFlags", json!([SECRET])),
+    );
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("riskFlags", json!([{"dv": SECRET}])),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("profile", json!([SECRET])),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("conversations", json!([[SECRET]])),
+    );
+}
+
+#[test]
+fn a_scalar_where_notes_are_expected_is_sealed_for_everyone() {
+    for role in ["nurse", "safeguardingLead", "admin"] {
+        let s = assert_hidden(Shipped::Default, role, clinic("notes", json!(SECRET)));
+        let d = s.decisions.iter().find(|d| d.pointer == "/notes").unwrap();
+        assert!(
+            matches!(
+                d.decision,
+                Decision::Seal {
+                    cause: Cause::Malformed,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+    }
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("notes", json!([[SECRET]])),
+    );
+    for role in ["youthWorker", "safeguardingLead"] {
+        assert_hidden(Shipped::Youth, role, youth("incidents", json!(SECRET)));
+        assert_hidden(Shipped::Youth, role, youth("incidents", json!([SECRET])));
+    }
+}
+
+#[test]
+fn unknown_members_beside_declared_ones_are_sealed() {
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("riskFlags", json!({"dv": true, "domesticAbuse": SECRET})),
+    );
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("documents", json!([{"content": "x", "summary": SECRET}])),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("profile", json!({"ageBand": "13-15", "sexuality": SECRET})),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth(
+            "conversations",
+            json!([{"messages": [], "transcript": SECRET}]),
+        ),
+    );
+}
+
+#[test]
+fn a_restricted_patterns_ancestor_of_another_type_is_sealed() {
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("documents", json!(SECRET)),
+    );
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("documents", json!([SECRET])),
+    );
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic("documents", json!([[{"content": SECRET}]])),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth("conversations", json!({"c1": [SECRET]})),
+    );
+}
+
+#[test]
+fn an_object_naming_a_known_note_type_is_that_note_anywhere() {
+    // In content no rule claims: the note is sealed, the rest still shown.
+    let s = assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic(
+            "contact",
+            json!({"phone": "+1 304 555 0142", "log": [{"type": "dvIndicator", "text": SECRET}]}),
+        ),
+    );
+    assert_eq!(s.view["contact"]["phone"], json!("+1 304 555 0142"));
+    assert!(s.view["contact"]["log"][0]["text"]
+        .get(PLACEHOLDER_MEMBER)
+        .is_some());
+    // Inside a field the role may see: the field is sealed.
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic(
+            "diagnoses",
+            json!([{"type": "dvIndicator", "text": SECRET}]),
+        ),
+    );
+    // A note's meta member that holds more than a scalar is the note's content.
+    assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic(
+            "notes",
+            json!([{"id": "n1", "type": "dvIndicator", "author": {"text": SECRET}}]),
+        ),
+    );
+    assert_hidden(
+        Shipped::Youth,
+        "youthWorker",
+        youth(
+            "placement",
+            json!({"room": "B4", "notes": {"category": "transcript", "text": SECRET}}),
+        ),
+    );
+}
+
+#[test]
+fn a_field_rule_above_a_more_restricted_one_does_not_open_it() {
+    let mut doc: Value = serde_json::from_str(policy_text(Shipped::Default)).unwrap();
+    doc["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"pointer": "/riskFlags", "noteType": "clinical"}));
+    let policy = Policy::from_value(&doc).unwrap();
+    let r = clinic("riskFlags", json!({"dv": SECRET, "fallRisk": "low"}));
+    let s = seal_with(&policy, "nurse", r);
+    assert!(!visible_strings(&s.view).iter().any(|v| v.contains(SECRET)));
+}
+
+#[test]
+fn well_shaped_records_keep_what_each_role_may_see() {
+    // The layout's own pointers and explicitly claimed members stay visible.
+    let s = assert_hidden(Shipped::Youth, "youthWorker", youth("kind", json!("youth")));
+    assert_eq!(s.view["profile"]["ageBand"], json!("13-15"));
+    assert!(s.view["profile"]["identity"]
+        .get(PLACEHOLDER_MEMBER)
+        .is_some());
+    let s = assert_hidden(Shipped::Default, "nurse", clinic("kind", json!("x")));
+    assert_eq!(s.view["demographics"]["ageBand"], json!("15-17"));
+    assert_eq!(
+        s.view["riskFlags"]["suicide"],
+        json!("Low risk at last screen")
+    );
+    assert_eq!(s.view["documents"][0]["title"], json!("Guardianship order"));
+    assert_eq!(
+        s.view["notes"][1]["text"],
+        json!("BP 118/76, reviewed sertraline dose.")
+    );
+}
