@@ -263,6 +263,36 @@ fn an_object_naming_a_known_note_type_is_that_note_anywhere() {
     );
 }
 
+/// Found by the `seal_leak` fuzz target: the placeholder of a note of an
+/// unknown type named the type, and the name is record text.
+#[test]
+fn a_note_type_the_policy_does_not_know_is_not_repeated_from_content() {
+    // Inside a note's content the name is that note's content.
+    let s = assert_hidden(
+        Shipped::Default,
+        "nurse",
+        clinic(
+            "notes",
+            json!([{"id": "n1", "type": "dvIndicator", "text": {"type": SECRET, "text": "x"}}]),
+        ),
+    );
+    assert!(s.draft.note_types.iter().all(|t| !t.contains(SECRET)));
+    // Where the session may not see the default note type (here: its
+    // sign-in has expired), not even a declared note's type member shows.
+    let policy = Policy::parse(policy_text(Shipped::Youth)).unwrap();
+    let mut expired = session("youthWorker", "y-2041", "maple");
+    expired.expires_at = Timestamp::parse("2026-11-23T14:59:00.000Z").unwrap();
+    let record = youth(
+        "incidents",
+        json!([{"id": "i1", "category": SECRET, "text": "x"}]),
+    );
+    let s = Access::new(&policy, &expired, now(), &[])
+        .seal(record, FieldAction::View, &mut SeededEntropy::new(3))
+        .unwrap();
+    assert!(!s.view.to_string().contains(SECRET), "{:#}", s.view);
+    assert!(s.draft.note_types.iter().all(|t| !t.contains(SECRET)));
+}
+
 #[test]
 fn a_field_rule_above_a_more_restricted_one_does_not_open_it() {
     let mut doc: Value = serde_json::from_str(policy_text(Shipped::Default)).unwrap();

@@ -164,8 +164,19 @@ impl Access<'_> {
         let policy = self.policy();
         let kinds = unit.kinds;
         if let Some(unknown) = kinds.unknown {
+            // The type's name is record text: the placeholder and the event
+            // repeat it only where the session sees the note's meta members
+            // (its type member among them), that is the default note type.
+            let meta_shown = || {
+                self.decide_index(Some(policy.default_note_type), action, standing)
+                    .0
+                    .is_allow()
+            };
             let (note_type, cause) = match unknown {
-                Unknown::Named(name) => (name, Cause::UnknownNoteType),
+                Unknown::Named(name) if meta_shown() => (name, Cause::UnknownNoteType),
+                Unknown::Named(_) | Unknown::InContent => {
+                    (MALFORMED_NOTE_TYPE.to_owned(), Cause::UnknownNoteType)
+                }
                 Unknown::Malformed => (MALFORMED_NOTE_TYPE.to_owned(), Cause::Malformed),
             };
             let (mut decision, why) = self.decide_index(None, action, standing);

@@ -64,6 +64,9 @@ pub(crate) struct Kinds {
 pub(crate) enum Unknown {
     /// Its type is a name the policy does not know.
     Named(String),
+    /// An object inside a note's content naming a type the policy does not
+    /// know: the name is content of that note, so it is not repeated.
+    InContent,
     /// It is not an object with a string type, or a note was expected
     /// where the shape cannot hold one.
     Malformed,
@@ -466,8 +469,8 @@ fn survey(policy: &Policy, v: &Value, in_note: bool) -> Survey {
                 }
                 match named_type(policy, m) {
                     Some(Ok(i)) => s.typed.add(i),
-                    Some(Err(name)) if in_note && s.typed.unknown.is_none() => {
-                        s.typed.unknown = Some(Unknown::Named(name.to_owned()));
+                    Some(Err(_)) if in_note && s.typed.unknown.is_none() => {
+                        s.typed.unknown = Some(Unknown::InContent);
                     }
                     _ => {}
                 }
