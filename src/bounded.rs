@@ -137,17 +137,17 @@ impl std::io::Write for Counter {
 }
 
 /// Shortens `draft` until its event fits in `max_bytes` (see the module
-/// documentation). A producer may have shortened it already, writing
-/// `detail.bounded` itself (sealing a large record digests a list that
-/// could never fit while it builds it): that is kept and added to. `None`
-/// when nothing was shortened.
-pub fn bound(draft: &mut EventDraft, max_bytes: u32) -> Result<Option<Bounded>, BoundError> {
+/// documentation). A producer may have shortened it already, `prior`,
+/// and written it in `detail.bounded` ([`write_bounded`]; sealing a large
+/// record digests a list that could never fit while it builds it): that is
+/// kept and added to. `None` when nothing was shortened.
+pub fn bound(
+    draft: &mut EventDraft,
+    prior: Bounded,
+    max_bytes: u32,
+) -> Result<Option<Bounded>, BoundError> {
     let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
-    let mut b: Bounded = match draft.detail.get(BOUNDED_MEMBER) {
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| CanonError::Unrepresentable(e.to_string()))?,
-        None => Bounded::default(),
-    };
+    let mut b = prior;
     if event_size(draft)? <= max {
         return Ok((b != Bounded::default()).then_some(b));
     }
@@ -157,15 +157,15 @@ pub fn bound(draft: &mut EventDraft, max_bytes: u32) -> Result<Option<Bounded>, 
             return Ok(Some(b));
         }
     }
-    // Other detail members, largest first.
+    // Other detail members, largest first (a few members: no sort).
     let mut others: Vec<(usize, String)> = Vec::new();
     for (k, v) in &draft.detail {
         if k != BOUNDED_MEMBER {
             others.push((canon::to_vec(v)?.len(), k.clone()));
         }
     }
-    others.sort_by(|a, b| b.cmp(a));
-    for (_, k) in others {
+    while let Some(i) = (0..others.len()).max_by_key(|&i| others.get(i)) {
+        let (_, k) = others.swap_remove(i);
         if let Some(v) = draft.detail.remove(&k) {
             let bytes = canon::to_vec(&v)?;
             b.detail.insert(
@@ -196,9 +196,15 @@ fn fits(draft: &mut EventDraft, b: &Bounded, max: usize) -> Result<bool, CanonEr
 
 /// Writes `b` into `draft.detail` and returns the event's size.
 fn with_record(draft: &mut EventDraft, b: &Bounded) -> Result<usize, CanonError> {
+    write_bounded(draft, b)?;
+    event_size(draft)
+}
+
+/// Writes `b` into `draft.detail.bounded`.
+pub fn write_bounded(draft: &mut EventDraft, b: &Bounded) -> Result<(), CanonError> {
     let record = serde_json::to_value(b).map_err(|e| CanonError::Unrepresentable(e.to_string()))?;
     draft.detail.insert(BOUNDED_MEMBER.to_owned(), record);
-    event_size(draft)
+    Ok(())
 }
 
 fn digest_sealed(draft: &mut EventDraft, b: &mut Bounded) -> Result<bool, CanonError> {
@@ -434,7 +440,7 @@ mod tests {
         let mut d = draft(Action::Search);
         d.detail.insert("query".into(), "name:jordan".into());
         let before = d.clone();
-        assert_eq!(bound(&mut d, 4096).unwrap(), None);
+        assert_eq!(bound(&mut d, Bounded::default(), 4096).unwrap(), None);
         assert_eq!(d, before);
     }
 
@@ -445,7 +451,7 @@ mod tests {
         d.detail.insert("query".into(), Value::from(q.as_str()));
         d.detail
             .insert("filters".into(), serde_json::json!({"team": "east"}));
-        let b = bound(&mut d, 4096).unwrap().unwrap();
+        let b = bound(&mut d, Bounded::default(), 4096).unwrap().unwrap();
         let kept = d.detail["query"].as_str().unwrap();
         assert_eq!(kept.chars().count(), QUERY_KEEP_CHARS);
         assert!(q.starts_with(kept));
@@ -470,7 +476,7 @@ mod tests {
             "sealed".into(),
             pointers.iter().map(|p| Value::from(p.as_str())).collect(),
         );
-        let b = bound(&mut d, 65_536).unwrap().unwrap();
+        let b = bound(&mut d, Bounded::default(), 65_536).unwrap().unwrap();
         let expected = list_digest(&pointers).unwrap();
         assert_eq!(b.sealed, Some(expected.clone()));
         assert_eq!(b.fields, Some(expected));
@@ -485,13 +491,13 @@ mod tests {
         d.detail
             .insert("format".into(), Value::from("x".repeat(9_000)));
         d.detail.insert("rows".into(), Value::from(12));
-        let b = bound(&mut d, 4096).unwrap().unwrap();
+        let b = bound(&mut d, Bounded::default(), 4096).unwrap().unwrap();
         assert_eq!(b.detail.keys().collect::<Vec<_>>(), ["format"]);
         assert_eq!(d.detail["rows"], 12);
         let mut huge = draft(Action::View);
         huge.actor.id = "u".repeat(9_000);
         assert!(matches!(
-            bound(&mut huge, 4096),
+            bound(&mut huge, Bounded::default(), 4096),
             Err(BoundError::TooLarge { max: 4096, .. })
         ));
     }

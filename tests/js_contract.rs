@@ -361,7 +361,7 @@ fn samples() -> Samples {
         .detail
         .insert("filters".into(), json!({"team": "t".repeat(5000)}));
     draft.detail.insert("other".into(), json!("o".repeat(5000)));
-    let all = sealtrail::bounded::bound(&mut draft, 4096)
+    let all = sealtrail::bounded::bound(&mut draft, Default::default(), 4096)
         .unwrap()
         .unwrap();
     assert!(all.sealed.is_some() && all.fields.is_some() && all.query.is_some());

@@ -38,6 +38,7 @@ pub use start::{StartConfig, StartOptions};
 pub use strings::DialogStrings;
 
 use crate::alerts::AlertEngine;
+use crate::bounded::Bounded;
 use crate::breakglass::{BreakGlassRequest, Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Access, HostAction};
@@ -114,12 +115,19 @@ impl PageSession {
     /// them (pseudonyms under its key) and bounded to the policy's event
     /// size cap, and the step they unlock: every
     /// trace a call leaves goes out through here.
-    fn pending<S: Step>(
+    fn pending<S: Step>(&self, drafts: Vec<EventDraft>, step: S) -> Result<Pending<S>, PageError> {
+        let drafts = drafts.into_iter().map(|d| (d, Bounded::default()));
+        self.pending_bounded(drafts.collect(), step)
+    }
+
+    /// [`PageSession::pending`] for drafts whose producer shortened some of
+    /// them already (what, beside each).
+    fn pending_bounded<S: Step>(
         &self,
-        mut drafts: Vec<EventDraft>,
+        mut drafts: Vec<(EventDraft, Bounded)>,
         step: S,
     ) -> Result<Pending<S>, PageError> {
-        drafts.iter_mut().for_each(|d| self.name_record(d));
+        drafts.iter_mut().for_each(|(d, _)| self.name_record(d));
         Pending::new(drafts, step, self.policy.limits().event_max_bytes)
     }
 
@@ -281,7 +289,7 @@ impl PageSession {
                 // The unseal checks the logged event against its own draft: named once, here.
                 let pending = pending.renamed(|d| self.name_record(d));
                 Pending::new(
-                    vec![pending.draft().clone()],
+                    vec![(pending.draft().clone(), Bounded::default())],
                     Revealing(Ok(pending)),
                     self.policy.limits().event_max_bytes,
                 )

@@ -35,16 +35,18 @@ pub struct Pending<S> {
 }
 
 impl<S: Step> Pending<S> {
-    /// `drafts`, each shortened to fit in `max_bytes` ([`crate::bounded`]),
-    /// and the answer they unlock.
+    /// `drafts`, each shortened to fit in `max_bytes` ([`crate::bounded`])
+    /// from what its producer shortened already, and the answer they unlock.
     pub(super) fn new(
-        mut drafts: Vec<EventDraft>,
+        drafts: Vec<(EventDraft, Bounded)>,
         step: S,
         max_bytes: u32,
     ) -> Result<Self, PageError> {
+        let (mut drafts, prior): (Vec<EventDraft>, Vec<Bounded>) = drafts.into_iter().unzip();
         let bounded = drafts
             .iter_mut()
-            .map(|d| bound(d, max_bytes))
+            .zip(prior)
+            .map(|(d, prior)| bound(d, prior, max_bytes))
             .collect::<Result<_, _>>()
             .map_err(PageError::Bound)?;
         Ok(Self {

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::error::PageError;
 use super::pending::{Pending, SealedPart, Sealing};
 use super::PageSession;
+use crate::bounded::Bounded;
 use crate::decision::FieldAction;
 use crate::entropy::Entropy;
 use crate::event::EventDraft;
@@ -24,7 +25,7 @@ pub struct SealRun {
     current: Option<(String, SealJob)>,
     action: FieldAction,
     now: Timestamp,
-    drafts: Vec<EventDraft>,
+    drafts: Vec<(EventDraft, Bounded)>,
     parts: Vec<SealedPart>,
 }
 
@@ -108,7 +109,7 @@ impl PageSession {
                     None => {
                         let step = Sealing(std::mem::take(&mut run.parts));
                         return self
-                            .pending(std::mem::take(&mut run.drafts), step)
+                            .pending_bounded(std::mem::take(&mut run.drafts), step)
                             .map(SealProgress::Done);
                     }
                 },
@@ -119,7 +120,7 @@ impl PageSession {
                     return Ok(SealProgress::More(run));
                 }
                 Ok(Step::Done(s)) => {
-                    run.drafts.push(s.draft);
+                    run.drafts.push((s.draft, s.bounded));
                     run.parts.push(SealedPart {
                         view: s.view,
                         decisions: s.decisions,

@@ -16,7 +16,7 @@ use super::commitment::{self, commit, Salt};
 use super::vault::{Vault, VaultEntry};
 use super::walk::{Unit, Walk};
 use super::{placeholder, FieldDecision, SealError, Sealed};
-use crate::bounded::{canonical_str_len, Bounded, ListDigest, ListDigester, BOUNDED_MEMBER};
+use crate::bounded::{canonical_str_len, write_bounded, Bounded, ListDigest, ListDigester};
 use crate::canon::CanonError;
 use crate::decision::{Access, FieldAction, RecordFacts, Standing};
 use crate::entropy::{Entropy, EntropyError};
@@ -335,9 +335,7 @@ impl State {
         }
         if bounded != Bounded::default() {
             // INVARIANT: a `Bounded` of strings and integers always serialises.
-            if let Ok(v) = serde_json::to_value(&bounded) {
-                draft.detail.insert(BOUNDED_MEMBER.to_owned(), v);
-            }
+            let _ = write_bounded(&mut draft, &bounded);
         }
         if let Some(bytes) = self.too_large {
             draft.detail.insert(
@@ -359,6 +357,7 @@ impl State {
             decisions,
             vault: Vault::new(subject, entries),
             draft,
+            bounded,
         }
     }
 }

@@ -54,6 +54,7 @@ pub use commitment::{commit, verify_opening, Salt, SaltError};
 pub use job::{SealJob, Step};
 pub use vault::{Opening, PendingUnseal, UnsealError, Vault, VaultEntry};
 
+use crate::bounded::Bounded;
 use crate::canon::CanonError;
 use crate::decision::{Access, Cause, Decision, Explanation, FieldAction, RecordError};
 use crate::entropy::EntropyError;
@@ -118,6 +119,9 @@ pub struct Sealed {
     /// `fields`, `noteTypes` and `labels` name every field outside the
     /// default note type; `detail.sealed` lists the sealed pointers.
     pub draft: EventDraft,
+    /// The lists already replaced by their digests while sealing (also in
+    /// `draft.detail.bounded`), for [`crate::bounded::bound`] to add to.
+    pub bounded: Bounded,
 }
 
 /// Why a record could not be sealed.
