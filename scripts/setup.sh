@@ -4,6 +4,7 @@
 #   - the wasm32-unknown-unknown Rust target;
 #   - wasm-bindgen-cli at exactly the version Cargo.lock pins (from crates.io:
 #     prebuilt downloads are not reachable here, and `--locked` fails to build);
+#   - cargo-fuzz, to build the fuzz targets on the stable toolchain;
 #   - the three browser engines the browser tests run in, each with its W3C
 #     WebDriver server: Debian's chromium + chromium-driver, firefox-esr +
 #     geckodriver (built from crates.io: Mozilla's prebuilt downloads are not
@@ -33,6 +34,12 @@ fi
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; then
   step "wasm-bindgen-cli $wb_version (about 4 minutes)"
   cargo install wasm-bindgen-cli --version "$wb_version" --force
+fi
+
+fuzz_version=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $fuzz_version"; then
+  step "cargo-fuzz $fuzz_version (about 2 minutes)"
+  cargo install cargo-fuzz --version "$fuzz_version" --locked --force
 fi
 
 missing=()
