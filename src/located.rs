@@ -37,16 +37,8 @@ pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, (Strin
 /// serde's message in JSON's words, and the pointer of an unknown member
 /// (reported at its object) moved onto the member.
 pub(crate) fn message(mut pointer: String, raw: &str) -> (String, String) {
-    let mut message = raw
-        .replace(
-            "expected u32",
-            "expected a whole number from 0 to 4294967295",
-        )
-        .replace("expected u64", "expected a whole number")
-        .replace("a sequence", "an array")
-        .replace("a map", "an object")
-        .replace("unit value", "null");
-    if let Some(name) = unknown_field_name(&message) {
+    let mut message = reword(raw);
+    if let Some(name) = unknown_field_name(raw) {
         let tail = format!("/{}", pointer::escape_token(&name));
         if !pointer.ends_with(&tail) {
             pointer.push_str(&tail);
@@ -56,10 +48,56 @@ pub(crate) fn message(mut pointer: String, raw: &str) -> (String, String) {
     (pointer, message)
 }
 
-/// The member name in serde's "unknown field `x`, expected ..." message.
+/// serde's words for Rust types in JSON's words. Only serde's own text is
+/// reworded: input it quotes (member names in backticks, strings in double
+/// quotes) is kept as found (found by fuzzing `session_parse`: a member
+/// named `a map...` was renamed `an object...` and pointed at nothing).
+fn reword(raw: &str) -> String {
+    const WORDS: [(&str, &str); 5] = [
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number"),
+        ("a sequence", "an array"),
+        ("a map", "an object"),
+        ("unit value", "null"),
+    ];
+    let plain = |t: String| WORDS.iter().fold(t, |t, (from, to)| t.replace(from, to));
+    let mut out = String::with_capacity(raw.len());
+    let mut text = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        let close = match c {
+            '`' | '"' => c,
+            _ => {
+                text.push(c);
+                continue;
+            }
+        };
+        out.push_str(&plain(std::mem::take(&mut text)));
+        out.push(c);
+        // Quoted input, up to its closing mark (strings escape theirs with `\`).
+        while let Some(q) = chars.next() {
+            out.push(q);
+            if q == '\\' && close == '"' {
+                if let Some(escaped) = chars.next() {
+                    out.push(escaped);
+                }
+            } else if q == close {
+                break;
+            }
+        }
+    }
+    out.push_str(&plain(text));
+    out
+}
+
+/// The member name in serde's "unknown field `x`, expected ..." message
+/// (the last such mark ends it: the name itself may hold one).
 fn unknown_field_name(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
-    let end = rest.find("`, expected").or_else(|| rest.rfind('`'))?;
+    let end = rest.rfind("`, expected").or_else(|| rest.rfind('`'))?;
     rest.get(..end).map(str::to_owned)
 }
 

@@ -72,6 +72,10 @@ fn unknown_members_are_named() {
     assert_eq!(p, "/alerts/bulkAccess/records");
     let (p, _) = error_at(|v| v["extra"] = json!(true));
     assert_eq!(p, "/extra");
+    // Found by fuzzing: a name holding serde's words is kept as written.
+    let (p, msg) = error_at(|v| v["roles"]["nurse"]["a map`, expected"] = json!(1));
+    assert_eq!(p, "/roles/nurse/a map`, expected");
+    assert!(msg.contains("unknown member `a map`, expected`"), "{msg}");
 }
 
 #[test]
