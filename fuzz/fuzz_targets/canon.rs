@@ -1,4 +1,4 @@
-//! Canonical JSON: never panics, and the canonical form is a fixed point.
+//! Canonical JSON: never panics, a fixed point, and the event writer agrees.
 //! The property is `sealtrail_fuzz::canon`.
 #![no_main]
 

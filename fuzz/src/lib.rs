@@ -1,7 +1,8 @@
 //! The properties the fuzz targets check, one module per target, kept apart
-//! from the `fuzz_target!` wrappers so the main crate's
-//! `tests/fuzz_regressions.rs` replays every saved input through the very
-//! same checks (it includes this file with `#[path]`).
+//! from the `fuzz_target!` wrappers so the regression tests
+//! (`tests/fuzz_regressions.rs`, `collector/tests/fuzz_regressions.rs`)
+//! replay every kept input through the very same checks: they include these
+//! files with `#[path]`, with [`replay`].
 //!
 //! Each `check` panics when a property fails: libFuzzer records the input
 //! as a crash, and the regression test fails with the same message.
@@ -10,6 +11,7 @@ pub mod bytes;
 pub mod canon;
 pub mod ingest_batch;
 pub mod policy_parse;
+pub mod replay;
 pub mod seal_leak;
 pub mod session_parse;
 pub mod verify_line;

@@ -9,23 +9,24 @@
 //! shown.
 //!
 //! The oracle is a reference classification written straight from the
-//! policy document, without the sealing code: a value is restricted when any
-//! note type that could govern it is not allowed for the session, where the
-//! note types that could govern the value at a path are
+//! policy document and the rule `pkg-config/policy.md` states ("sealing by
+//! shape"), without the sealing code: a value is restricted when any note
+//! type that could govern it is not allowed for the session. The note types
+//! that could govern the value at a path:
 //!
 //! - a field rule's type, when its pattern matches the path or a prefix of
 //!   it (the value is in the field), when the path is a prefix of the
-//!   pattern (the value sits where an object holding the field was
-//!   expected), or when the path leaves the pattern at an array where the
-//!   pattern names a member (an array where an object was expected);
+//!   pattern (a value where an object holding the field was expected), or
+//!   when the path leaves the pattern below the top level at an array, or
+//!   at a member no pattern (field, note or record layout) names;
 //! - for a note rule whose pattern matches a prefix of the path: the note's
-//!   type for every member but the type and meta members; an unknown type,
-//!   when the note is not an object or its type member is not a string
-//!   (malformed: everything in it is restricted); every note type, when the
-//!   value sits above the notes or in an array where the pattern names a
-//!   member;
+//!   type for every member but the type and meta members holding a scalar;
+//!   an unknown type (sealed for everyone) when the note is not an object or
+//!   has no string type, or when the value sits above the notes or leaves
+//!   the note pattern as above;
 //! - the type an object anywhere names in a note rule's type member, for its
-//!   members other than the type and meta members;
+//!   members but the type and meta members holding a scalar; inside a
+//!   note's content, an unknown type when the name is not a note type;
 //! - otherwise the default note type.
 //!
 //! Allowed is the role's scope or a grant in force reaching the record, in
@@ -40,7 +41,7 @@ use std::sync::OnceLock;
 
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::SeededEntropy;
-use sealtrail::policy::{FieldPermissions, Grant, Policy, PolicyDoc, Scope};
+use sealtrail::policy::{FieldPermissions, Grant, NoteRule, Policy, PolicyDoc, Scope};
 use sealtrail::seal::PLACEHOLDER_MEMBER;
 use sealtrail::session::Session;
 use sealtrail::Timestamp;
@@ -404,6 +405,12 @@ struct Reference<'a> {
     doc: &'a PolicyDoc,
     case: &'a Case,
     standing: Standing,
+    /// Field patterns (tokens) with their note type.
+    fields: Vec<(Vec<String>, String)>,
+    /// Note patterns with their rule.
+    notes: Vec<(Vec<String>, &'a NoteRule)>,
+    /// Every pattern of the policy: fields, notes and the record layout.
+    named: Vec<Vec<String>>,
 }
 
 impl<'a> Reference<'a> {
@@ -422,70 +429,112 @@ impl<'a> Reference<'a> {
         } else {
             Standing::Unassigned
         };
+        let fields: Vec<_> = doc
+            .fields
+            .iter()
+            .map(|f| (tokens(&f.pointer), f.note_type.clone()))
+            .collect();
+        let notes: Vec<_> = doc.notes.iter().map(|n| (tokens(&n.pointer), n)).collect();
+        let layout = [
+            Some(&doc.record.id),
+            doc.record.record_type.as_ref(),
+            doc.record.team.as_ref(),
+        ];
+        let named = fields
+            .iter()
+            .map(|(p, _)| p.clone())
+            .chain(notes.iter().map(|(p, _)| p.clone()))
+            .chain(
+                layout
+                    .into_iter()
+                    .flatten()
+                    .chain(doc.record.demographics.values())
+                    .map(|p| tokens(p)),
+            )
+            .collect();
         Self {
             doc,
             case,
             standing,
+            fields,
+            notes,
+            named,
         }
     }
 
     /// The note types that could govern the value at `path` (`None`: an
-    /// unknown type).
+    /// unknown one, sealed for everyone), with the rule that says so.
     fn governing(&self, record: &Value, path: &[Key]) -> Vec<Governing> {
         let doc = self.doc;
         let mut out = Vec::new();
         let is_array = |len: usize| path.get(..len).is_some_and(|p| at(record, p).is_array());
-        for f in &doc.fields {
-            let p = tokens(&f.pointer);
-            let j = matched(&p, path);
+        // Whether a pattern (a field, a note or the record layout) names the
+        // first `len` keys of the path.
+        let named = |len: usize| self.named.iter().any(|q| matched(q, path) >= len);
+        // The path leaves the pattern at `j` where the record's shape is not
+        // the pattern's: an array where it names a member, or a member no
+        // pattern names beside one it does (the top level excepted).
+        let misshapen = |j: usize| j > 0 && j < path.len() && (is_array(j) || !named(j + 1));
+        for (p, note_type) in &self.fields {
+            let j = matched(p, path);
             let why = if j == p.len() {
                 "in a field"
             } else if j == path.len() {
                 "above a field"
-            } else if j > 0 && is_array(j) {
-                "in an array where a field's object was expected"
+            } else if misshapen(j) {
+                "misshapen where a field's pattern runs"
             } else {
                 continue;
             };
-            out.push((Some(f.note_type.clone()), why));
+            out.push((Some(note_type.clone()), why));
         }
-        for n in &doc.notes {
-            let p = tokens(&n.pointer);
-            let j = matched(&p, path);
+        for (p, n) in &self.notes {
+            let j = matched(p, path);
             if j == p.len() {
                 let note = path.get(..j).map(|p| at(record, p));
-                let meta = |m: &str| m == n.type_member || n.meta_members.iter().any(|x| x == m);
+                // Meta members are the default note type while they hold a scalar.
+                let meta = |m: &str| {
+                    path.len() == j + 1
+                        && (m == n.type_member || n.meta_members.iter().any(|x| x == m))
+                };
                 match (note, path.get(j)) {
                     (Some(Value::Object(o)), Some(Key::Member(m))) => match o.get(&n.type_member) {
-                        Some(Value::String(t)) if !meta(m) => {
-                            out.push((self.known(t), "in a note"))
-                        }
-                        Some(Value::String(_)) => {}
+                        Some(Value::String(_)) if meta(m) => {}
+                        Some(Value::String(t)) => out.push((self.known(t), "in a note")),
                         _ => out.push((None, "in a note without a string type")),
                     },
                     _ => out.push((None, "in a note that is not an object")),
                 }
-            } else if j == path.len() || (j > 0 && is_array(j)) {
-                let why = if j == path.len() {
-                    "above notes"
-                } else {
-                    "in an array where notes' object was expected"
-                };
-                out.extend(doc.note_types.keys().map(|t| (Some(t.clone()), why)));
+            } else if j == path.len() {
+                out.push((None, "above notes"));
+            } else if misshapen(j) {
+                out.push((None, "misshapen where a note pattern runs"));
             }
         }
+        // An object naming a note type is that note anywhere; inside a
+        // note's content, one naming an unknown type is an unknown note.
+        let in_note = |j: usize| {
+            self.notes
+                .iter()
+                .any(|(p, _)| p.len() < j && matched(p, path) == p.len())
+        };
         for j in 1..path.len() {
             let (Some(Value::Object(o)), Some(Key::Member(m))) =
                 (path.get(..j).map(|p| at(record, p)), path.get(j))
             else {
                 continue;
             };
-            for n in &doc.notes {
-                let meta = *m == n.type_member || n.meta_members.contains(m);
-                if let Some(Value::String(t)) = o.get(&n.type_member) {
-                    if !meta && doc.note_types.contains_key(t) {
-                        out.push((Some(t.clone()), "in an object naming its note type"));
+            for (_, n) in &self.notes {
+                let meta =
+                    path.len() == j + 1 && (*m == n.type_member || n.meta_members.contains(m));
+                match o.get(&n.type_member) {
+                    Some(Value::String(t)) if !meta && doc.note_types.contains_key(t) => {
+                        out.push((Some(t.clone()), "in an object naming its note type"))
                     }
+                    Some(Value::String(_)) if !meta && in_note(j) => {
+                        out.push((None, "in an object naming an unknown type in a note"))
+                    }
+                    _ => {}
                 }
             }
         }
