@@ -15,11 +15,12 @@
 //! The reference answer comes from how the batch was built, not from a
 //! verifier: a batch starting past the next expected `seq` is a gap;
 //! otherwise the first event that is not the true event at its place (or
-//! that an anchor contradicts) is refused, under the rule `chain` when it
-//! names another chain; a batch of true events only is acknowledged as
-//! known when it is all stored, else appended from its first new event with
-//! the last one as the head. Nobody can forge a hash, so anything else
-//! accepted would be the collector letting a changed event through.
+//! that an anchor contradicts) is refused, as foreign when it names another
+//! chain (callers answer those `400` before deciding); a batch of true
+//! events only is acknowledged as known when it is all stored, else
+//! appended from its first new event with the last one as the head. Nobody
+//! can forge a hash, so anything else accepted would be the collector
+//! letting a changed event through.
 //!
 //! Besides, the core's verifier resumed from the stored head answers the
 //! lines exactly as verifying the stored events and the lines from the
@@ -29,11 +30,13 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use sealtrail::canon::strict;
-use sealtrail::chain::{hash_event, to_line, ChainId};
+use sealtrail::chain::{hash_event, to_line, ChainWriter};
+use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::{Action, Actor, ChainId, EventDraft, Outcome};
 use sealtrail::verify::{inspect_line, verify_slice, Failure, Options, Summary, Verifier};
-use sealtrail::Digest;
+use sealtrail::{Digest, Timestamp};
 use sealtrail_collector::decision::{
-    decide, reads, Anchor, Decision, Head, Stored, StoredEvent, Uploaded,
+    decide, reads, Anchor, DecideError, Decision, Head, Stored, StoredEvent, Uploaded,
 };
 use serde_json::Value;
 
@@ -42,16 +45,32 @@ use super::bytes::Bytes;
 /// Events of the true chain (some stored, the rest its continuation).
 const TRUE_EVENTS: u64 = 12;
 
-/// The true chain and another one, as uploaded.
+/// The true chain and another one, as uploaded: views by a few staff, a
+/// second apart, with a detail member to give mutations numbers to hit.
 fn chains() -> &'static (Vec<Uploaded>, Vec<Uploaded>) {
     static CHAINS: OnceLock<(Vec<Uploaded>, Vec<Uploaded>)> = OnceLock::new();
     CHAINS.get_or_init(|| {
-        let events = |n, seed| -> Vec<Uploaded> {
-            sealtrail::sample::routine(n, seed, None)
-                .expect("sample events")
-                .iter()
-                .map(|e| upload(to_line(e).expect("an event has a line").as_bytes()))
-                .map(|u| u.expect("a true event passes"))
+        let events = |n: u64, seed: u64| -> Vec<Uploaded> {
+            let chain = ChainId::random(&mut SeededEntropy::new(seed)).expect("a chain id");
+            let mut w = ChainWriter::new(chain);
+            (0..n)
+                .map(|i| {
+                    let actor = Actor {
+                        id: format!("staff-{}", (i + seed) % 3),
+                        role: "nurse".to_owned(),
+                        name: None,
+                        auth_strength: Some("mfa".to_owned()),
+                    };
+                    let mut d = EventDraft::new(actor, Action::View, Outcome::Success);
+                    d.detail.insert("n".to_owned(), Value::from(i));
+                    let ts = Timestamp::from_millis(
+                        1_795_000_000_000 + 1_000 * i64::try_from(i).expect("small"),
+                    )
+                    .expect("a time");
+                    let e = w.append(d, ts).expect("appends");
+                    upload(to_line(&e).expect("an event has a line").as_bytes())
+                        .expect("a true event passes")
+                })
                 .collect()
         };
         (events(TRUE_EVENTS, 1), events(4, 2))
@@ -226,7 +245,7 @@ fn check_decision(truth: &[Uploaded], stored: usize, anchors: &[Anchor], batch: 
         .find(|(i, u)| is_true(*i, u).is_none())
     {
         Some((i, u)) if u.ins.chain != chain.as_str() => assert!(
-            matches!(&got, Ok(Decision::Refuse(r)) if r.index == i && r.rule == "chain"),
+            matches!(got, Err(DecideError::Foreign { index }) if index == i),
             "expected event {i} refused for naming another chain ({}), got {got:?}",
             shown(u)
         ),
