@@ -69,7 +69,8 @@ const ACTIONS: [FieldAction; 5] = [
 /// Member names tried beside the ones the policy names.
 const EXTRA_KEYS: [&str; 6] = ["x", "text", "0", "$sealed", "a/b~c", "type"];
 
-fn policies() -> &'static [Policy] {
+/// The shipped policies, parsed once.
+pub fn policies() -> &'static [Policy] {
     static PARSED: OnceLock<Vec<Policy>> = OnceLock::new();
     PARSED.get_or_init(|| {
         POLICIES
@@ -79,7 +80,8 @@ fn policies() -> &'static [Policy] {
     })
 }
 
-fn now() -> Timestamp {
+/// [`NOW`] as a time stamp.
+pub fn now() -> Timestamp {
     Timestamp::parse(NOW).expect("NOW is a timestamp")
 }
 
