@@ -172,6 +172,13 @@ pub fn generate(data: &[u8]) -> Case {
         session_id: "s".to_owned(),
         client: "fuzz".to_owned(),
         ip: None,
+        // Conditions (a policy's `when`) only ever seal more than the
+        // reference says; a trusted device lets the device rules allow.
+        facility: None,
+        unit: None,
+        network: Some("onSite".to_owned()),
+        device: Some("managed".to_owned()),
+        sign_in_method: None,
     };
 
     let mut grants = Vec::new();
@@ -201,6 +208,7 @@ pub fn generate(data: &[u8]) -> Case {
                 .map(|m| now.plus_millis(minutes(m))),
             expires_at: now.plus_millis(minutes(*b.pick(&[60, -1]).expect("ends"))),
             reason: None,
+            when: None,
         });
     }
 
