@@ -60,6 +60,7 @@ fn chains() -> &'static (Vec<Uploaded>, Vec<Uploaded>) {
                         role: "nurse".to_owned(),
                         name: None,
                         auth_strength: Some("mfa".to_owned()),
+                        team: None,
                     };
                     let mut d = EventDraft::new(actor, Action::View, Outcome::Success);
                     d.detail.insert("n".to_owned(), Value::from(i));
