@@ -306,6 +306,49 @@ fn a_field_rule_above_a_more_restricted_one_does_not_open_it() {
     assert!(!visible_strings(&s.view).iter().any(|v| v.contains(SECRET)));
 }
 
+/// Found by fuzz `seal_leak`: a document where an object holding a
+/// `title` (general) and a `content` (legal) is expected, seen by a data
+/// analyst (no general access) holding a grant for legal documents, was
+/// decided by the legal type alone and shown.
+#[test]
+fn a_misshapen_value_is_shown_only_when_every_type_that_could_live_there_is() {
+    let policy = Policy::parse(policy_text(Shipped::Default)).unwrap();
+    let s = session("dataAnalyst", "p-1001", "east");
+    let grant: sealtrail::policy::Grant = serde_json::from_value(json!({
+        "id": "legal-for-analyst", "user": s.user_id, "noteTypes": {"legal": {"view": "caseload"}},
+        "expiresAt": "2026-11-23T22:00:00.000Z"
+    }))
+    .unwrap();
+    for document in [json!(SECRET), json!([SECRET]), json!({"extra": SECRET})] {
+        let record = clinic("documents", json!({ "d-1": document }));
+        let sealed = Access::new(&policy, &s, now(), std::slice::from_ref(&grant))
+            .seal(record, FieldAction::View, &mut SeededEntropy::new(3))
+            .unwrap();
+        assert!(
+            !visible_strings(&sealed.view)
+                .iter()
+                .any(|v| v.contains(SECRET)),
+            "the analyst sees `{SECRET}`: {:#}",
+            sealed.view
+        );
+    }
+    // Well shaped, the grant opens the content and only the content.
+    let record = clinic(
+        "documents",
+        json!({"d-1": {"title": SECRET, "content": "the order"}}),
+    );
+    let sealed = Access::new(&policy, &s, now(), std::slice::from_ref(&grant))
+        .seal(record, FieldAction::View, &mut SeededEntropy::new(3))
+        .unwrap();
+    let shown = visible_strings(&sealed.view);
+    assert!(shown.iter().any(|v| v == "the order"), "{:#}", sealed.view);
+    assert!(
+        !shown.iter().any(|v| v.contains(SECRET)),
+        "{:#}",
+        sealed.view
+    );
+}
+
 #[test]
 fn well_shaped_records_keep_what_each_role_may_see() {
     // The layout's own pointers and explicitly claimed members stay visible.

@@ -24,7 +24,7 @@ pub fn check(data: &[u8]) {
                     now()
                 );
                 assert!(
-                    policy.doc().auth_strengths.iter().any(|a| *a == s.auth_strength),
+                    policy.doc().auth_strengths.contains(&s.auth_strength),
                     "unknown sign-in strength `{}` accepted",
                     s.auth_strength
                 );

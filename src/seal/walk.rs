@@ -536,10 +536,12 @@ fn pattern_note(policy: &Policy, r: usize, v: &Value) -> Option<Kinds> {
 /// `None` when they name nothing but the default note type.
 fn mismatch(policy: &Policy, fields: &[usize], notes: &[usize]) -> Option<Kinds> {
     let mut k = Kinds::default();
+    // The default note type counts like any other: a session that may see
+    // a field's restricted type but not the default one (a grant for
+    // legal documents to a role without general access) must not see a
+    // document's misshapen title through it.
     for (_, nt) in fields.iter().filter_map(|&i| policy.fields.get(i)) {
-        if *nt != policy.default_note_type {
-            k.add(*nt);
-        }
+        k.add(*nt);
     }
     if !notes.is_empty() {
         k.unknown = Some(Unknown::Malformed);
