@@ -349,6 +349,42 @@ fn a_misshapen_value_is_shown_only_when_every_type_that_could_live_there_is() {
     );
 }
 
+/// Found by fuzz `seal_leak`: a record whose root names a known note type
+/// in the note-type member (`"type": "childWelfare"`) was taken as that
+/// note alone, so its top-level members lost the default type of their
+/// place and a safeguarding lead asking to `edit` (allowed for child
+/// welfare, not for general content) got them unsealed. An object that
+/// types itself outside the declared note places holds its place's type too.
+#[test]
+fn a_self_typed_object_keeps_the_type_of_its_place() {
+    let policy = Policy::parse(policy_text(Shipped::Default)).unwrap();
+    let s = session("safeguardingLead", "p-1001", "east");
+    let edit = |record: Value| {
+        Access::new(&policy, &s, now(), &[])
+            .seal(record, FieldAction::Edit, &mut SeededEntropy::new(3))
+            .unwrap()
+    };
+    let mut root = clinic("gender", json!(SECRET));
+    root["type"] = json!("childWelfare");
+    let nested = clinic("contact", json!({"type": "childWelfare", "text": SECRET}));
+    for record in [root, nested] {
+        let sealed = edit(record);
+        assert!(
+            !visible_strings(&sealed.view)
+                .iter()
+                .any(|v| v.contains(SECRET)),
+            "the lead may edit `{SECRET}`: {:#}",
+            sealed.view
+        );
+    }
+    // Where the notes live, a child-welfare note stays open to the lead's edit.
+    let sealed = edit(clinic(
+        "notes",
+        json!([{"id": "n1", "type": "childWelfare", "text": "the plan"}]),
+    ));
+    assert_eq!(sealed.view["notes"][0]["text"], json!("the plan"));
+}
+
 #[test]
 fn well_shaped_records_keep_what_each_role_may_see() {
     // The layout's own pointers and explicitly claimed members stay visible.

@@ -177,11 +177,12 @@ impl Walk {
         };
         w.size += container_size(record);
         if is_container(record) {
+            let mut claim = Kinds::default();
             let note = match record {
-                Value::Object(m) => self_type(policy, m).map(|(i, r)| (Kinds::one(i), r)),
+                Value::Object(m) => self_typed(policy, m, &mut claim),
                 _ => None,
             };
-            let mut root = Frame::new(0, Kinds::default(), note);
+            let mut root = Frame::new(0, claim, note);
             root.fields = (0..policy.fields.len()).collect();
             root.notes = (0..policy.notes.len()).collect();
             w.stack.push(root);
@@ -367,6 +368,7 @@ impl Walk {
                 .get(*i)
                 .is_some_and(|m| m.pattern.len() == depth)
         };
+        let unclaimed = claim.is_empty();
         let note_rule = notes.iter().copied().find(ends);
         let deeper_notes: Vec<usize> = notes.into_iter().filter(|i| !ends(i)).collect();
         let note = match note_rule {
@@ -379,7 +381,7 @@ impl Walk {
                 }
             },
             None => match v {
-                Value::Object(m) => self_type(policy, m).map(|(i, r)| (Kinds::one(i), r)),
+                Value::Object(m) => self_typed(policy, m, &mut claim),
                 _ => None,
             },
         };
@@ -388,12 +390,12 @@ impl Walk {
             // Nothing below is named: one unit, unless it is unclaimed
             // content holding notes, which are set apart.
             let s = survey(policy, v, claim.in_note);
-            if claim.is_empty() && is_container(v) && !s.typed.known.is_empty() {
+            if unclaimed && is_container(v) && !s.typed.known.is_empty() {
                 *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
                 self.size += container_size(v);
                 return Some(Frame::new(depth, claim, note));
             }
-            self.push(claim, s, out, budget);
+            self.push(policy, claim, s, out, budget);
             return None;
         }
         let mismatch = mismatch(policy, &deeper_fields, &deeper_notes);
@@ -422,11 +424,23 @@ impl Walk {
         budget: &mut usize,
     ) {
         let s = survey(policy, v, claim.in_note);
-        self.push(claim, s, out, budget);
+        self.push(policy, claim, s, out, budget);
     }
 
     /// Emits the unit at the current pointer, surveyed as `s`.
-    fn push(&mut self, mut claim: Kinds, s: Survey, out: &mut Vec<Unit>, budget: &mut usize) {
+    fn push(
+        &mut self,
+        policy: &Policy,
+        mut claim: Kinds,
+        s: Survey,
+        out: &mut Vec<Unit>,
+        budget: &mut usize,
+    ) {
+        // An empty claim stands for the default note type alone; the notes
+        // found inside are held beside that content, not instead of it.
+        if claim.known.is_empty() && !s.typed.known.is_empty() {
+            claim.add(policy.default_note_type);
+        }
         claim.union(&s.typed);
         self.size += s.size;
         *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
@@ -500,6 +514,22 @@ fn self_type(policy: &Policy, m: &Map<String, Value>) -> Option<(usize, usize)> 
             Some(Value::String(t)) => policy.note_types.index(t).map(|i| (i, r)),
             _ => None,
         })
+}
+
+/// `m` as a note that types itself, outside the places the note patterns
+/// name: its type and the rule that types it. Its place's own type stays
+/// in `claim` (the default type where nothing claims the place): a record
+/// or an object that names a note type in its type member holds both.
+fn self_typed(
+    policy: &Policy,
+    m: &Map<String, Value>,
+    claim: &mut Kinds,
+) -> Option<(Kinds, usize)> {
+    let (i, r) = self_type(policy, m)?;
+    if claim.known.is_empty() {
+        claim.add(policy.default_note_type);
+    }
+    Some((Kinds::one(i), r))
 }
 
 /// The note type `m` names in a note rule's type member: a known one
