@@ -58,7 +58,7 @@ mod stats;
 #[cfg(feature = "population")]
 mod targeting;
 
-pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
+pub use engine::{bounded_time, scan, scan_values, AlertEngine, AlertInputError};
 
 use serde::{Deserialize, Serialize};
 
