@@ -223,5 +223,6 @@ fn to_new_finding(f: &Finding) -> NewFinding {
         record_id: f.records.first().cloned(),
         message: f.summary.clone(),
         evidence: serde_json::to_value(f).unwrap_or(Value::Null),
+        once_per: f.cause.clone(),
     }
 }

@@ -274,3 +274,65 @@ async fn a_far_future_or_far_past_event_moves_no_alert_window() {
         .unwrap();
     assert_eq!(s.stored_count(&past.id).await, 0);
 }
+
+/// The `clock-drift` findings of `chain`: their causes.
+async fn drift_of(s: &TestServer, chain: &str) -> Vec<String> {
+    let (st, body) = s
+        .get("/api/alerts?kind=alert&limit=10000", Some(LEAD))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let mut causes: Vec<String> = body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == json!("clock-drift") && f["chain"] == json!(chain))
+        .map(|f| {
+            assert_eq!(f["severity"], json!("high"), "{f}");
+            f["evidence"]["cause"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    causes.sort();
+    causes
+}
+
+#[tokio::test]
+async fn a_drifting_clock_is_one_finding_per_chain_and_cause_and_an_offline_shift_none() {
+    let s = server().await;
+    let now = now_ms();
+    let un = Some(Relation::Unassigned);
+    let views = |actor: &str, from: i64, n: i64| -> Vec<(EventDraft, i64)> {
+        (0..n)
+            .map(|i| (access(actor, "youth-7", un), from + i * MINUTE))
+            .collect()
+    };
+
+    // Written offline three weeks ago, uploaded now: legitimate.
+    let mut offline = Writer::new(9500);
+    offline
+        .send(&s, views("off-a", now - 21 * 86_400_000, 5))
+        .await;
+    offline
+        .send(&s, views("off-a", now - 20 * 86_400_000, 5))
+        .await;
+    // A clock ten minutes fast, in two batches: one finding.
+    let mut fast = Writer::new(9600);
+    fast.send(&s, views("fast-a", now + 10 * MINUTE, 3)).await;
+    fast.send(&s, views("fast-a", now + 20 * MINUTE, 3)).await;
+    // A clock in 1970 that later jumps ahead: one finding per cause.
+    let mut wrong = Writer::new(9700);
+    wrong.send(&s, views("wrong-a", 0, 3)).await;
+    wrong.send(&s, views("wrong-a", 86_400_000, 3)).await;
+    wrong.send(&s, views("wrong-a", now + 30 * MINUTE, 2)).await;
+
+    assert_eq!(drift_of(&s, &offline.id).await, Vec::<String>::new());
+    assert_eq!(drift_of(&s, &fast.id).await, ["ahead"]);
+    assert_eq!(drift_of(&s, &wrong.id).await, ["ahead", "behind"]);
+
+    // After a restart the engine has forgotten what it reported; the store
+    // has not: the same cause again is the finding already there.
+    let s = s.restart_on(None).await;
+    fast.send(&s, views("fast-a", now + 40 * MINUTE, 2)).await;
+    wrong.send(&s, views("wrong-a", now + 50 * MINUTE, 2)).await;
+    assert_eq!(drift_of(&s, &fast.id).await, ["ahead"]);
+    assert_eq!(drift_of(&s, &wrong.id).await, ["ahead", "behind"]);
+}

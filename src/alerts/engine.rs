@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::drift::Drift;
 use super::hours::Hours;
 use super::integrity::Integrity;
 #[cfg(feature = "population")]
@@ -72,6 +73,8 @@ pub struct AlertEngine {
     targeting: Targeting,
     /// Key-field edits, deletions, back-dating, related records.
     integrity: Integrity,
+    /// Chains whose clocks drift from the collector's (judged with a receive time only).
+    drift: Drift,
     /// When each (rule, key) last fired, to report a burst once per window.
     fired: HashMap<(RuleId, String), Timestamp>,
     newest: Option<Timestamp>,
@@ -93,6 +96,7 @@ impl AlertEngine {
             #[cfg(feature = "population")]
             targeting: Targeting::new(config.demographic_targeting.clone()),
             integrity: Integrity::new(config.record_integrity.clone()),
+            drift: Drift::new(config.clock_drift.clone()),
             config,
             break_glass_roles: break_glass_roles.into_iter().map(Into::into).collect(),
             hours,
@@ -121,8 +125,12 @@ impl AlertEngine {
     /// (rules such as off-hours and the baselines need when the access
     /// happened), but never later than the receive time plus `skew_ms`, so no event stamped in the future can
     /// advance or reset the windows for everyone else.
+    /// The same event also judges its chain's clock (`clock-drift`).
     pub fn push_received(&mut self, e: &Event, received_ms: i64, skew_ms: i64) -> Vec<Finding> {
-        self.push_at(e, bounded_time(e.ts, received_ms, skew_ms))
+        let at = bounded_time(e.ts, received_ms, skew_ms);
+        let mut out = self.push_at(e, at);
+        out.extend(self.drift.judge(e, at, received_ms));
+        out
     }
 
     /// Judges one event as if it happened at `ts` (its time in every

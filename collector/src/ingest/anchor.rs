@@ -133,6 +133,7 @@ pub async fn head(
             record_id: None,
             message,
             evidence,
+            once_per: None,
         }
         .record(store, now_ms)
         .await?;
