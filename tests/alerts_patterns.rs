@@ -459,3 +459,16 @@ fn the_longest_window_covers_the_baselines() {
     let c = AlertConfig::default();
     assert_eq!(c.longest_window_ms(), 35 * DAY);
 }
+
+#[test]
+fn clock_drift_settings_of_zero_are_refused_naming_the_member() {
+    for member in ["aheadMinutes", "maxOfflineDays"] {
+        let e = policy_with_alerts(json!({ "clockDrift": { member: 0 } })).unwrap_err();
+        assert!(
+            e.contains(&format!("/alerts/clockDrift/{member}")),
+            "{member}: {e}"
+        );
+    }
+    assert!(policy_with_alerts(json!({"clockDrift": {"ahead": 1}})).is_err());
+    assert!(policy_with_alerts(json!({"clockDrift": {"aheadMinutes": 5}})).is_ok());
+}

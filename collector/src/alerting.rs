@@ -1,7 +1,10 @@
 //! Alert findings from the core's streaming [`AlertEngine`] (one source of
 //! truth for the rules of seed 003), fed as batches are stored, inside the
 //! transaction that stores them, and warmed at start with the events inside
-//! the widest rule window. Findings are persisted beside the fork and tamper
+//! the widest rule window. The server's clock bounds every window: an event
+//! is judged at `min(ts, received + skew)` ([`sealtrail::alerts::bounded_time`]),
+//! live and on the replay, so one event stamped in the future cannot reset
+//! or advance the windows the others are judged in. Findings are persisted beside the fork and tamper
 //! findings, fingerprinted so a finding seen again is stored once: a batch
 //! acknowledged is a batch whose findings are stored, even across a crash.
 
@@ -99,15 +102,19 @@ pub struct Alerting {
     engine: Mutex<AlertEngine>,
     stale: AtomicBool,
     settings: AlertSettings,
+    /// How far ahead of the receive time an event's `ts` may count.
+    skew_ms: i64,
 }
 
 impl Alerting {
-    /// An engine with `settings`.
-    pub fn new(settings: AlertSettings) -> Result<Self, AlertSetupError> {
+    /// An engine with `settings`, judging events no later than their
+    /// receive time plus `skew_ms` (the clock skew credentials allow).
+    pub fn new(settings: AlertSettings, skew_ms: i64) -> Result<Self, AlertSetupError> {
         Ok(Self {
             engine: Mutex::new(fresh(&settings)?),
             stale: AtomicBool::new(false),
             settings,
+            skew_ms: skew_ms.max(0),
         })
     }
 
@@ -116,7 +123,8 @@ impl Alerting {
         &self.settings
     }
 
-    /// Judges events about to be stored (in order) and returns the findings
+    /// Judges events about to be stored (in order), received at
+    /// `received_ms` by the collector's clock, and returns the findings
     /// they complete, to store in the same transaction. Call it before the
     /// events are inserted: a stale engine is rebuilt through `tx`, from
     /// what is committed.
@@ -124,6 +132,7 @@ impl Alerting {
         &self,
         tx: &mut WriteTx,
         events: &[Option<Event>],
+        received_ms: i64,
     ) -> Result<Vec<NewFinding>, sqlx::Error> {
         let mut engine = self.engine.lock().await;
         if self.stale.swap(false, Ordering::AcqRel) {
@@ -137,7 +146,12 @@ impl Alerting {
         let mut out = Vec::new();
         for e in events {
             match e {
-                Some(e) => out.extend(engine.push(e).iter().map(to_new_finding)),
+                Some(e) => out.extend(
+                    engine
+                        .push_received(e, received_ms, self.skew_ms)
+                        .iter()
+                        .map(to_new_finding),
+                ),
                 None => tracing::warn!("event skipped by the alert rules: not a sealtrail event"),
             }
         }
@@ -150,8 +164,10 @@ impl Alerting {
     }
 
     /// Re-reads the events inside the widest window before the newest one,
-    /// in time order, so the windows are warm after a restart. What they complete was stored with
-    /// them, so the replay's findings are dropped, not stored twice.
+    /// in the order of the time they are judged at (bounded by their
+    /// receive time, as when they arrived), so the windows are warm after
+    /// a restart. What they complete was stored with them, so the replay's
+    /// findings are dropped, not stored twice.
     pub async fn warm(&self, store: &Store) -> Result<(), sqlx::Error> {
         let mut engine = self.engine.lock().await;
         self.rebuild(&mut engine, store.pool()).await
@@ -166,15 +182,16 @@ impl Alerting {
             conn,
             self.settings.widest_window_ms(),
             crate::clock::now_ms(),
+            self.skew_ms,
         )
         .await?;
         // INVARIANT: `new` built an engine from these settings already.
         if let Ok(e) = fresh(&self.settings) {
             *engine = e;
         }
-        for line in lines {
+        for (line, received_ms) in lines {
             if let Ok(e) = serde_json::from_str::<Event>(&line) {
-                let _replayed = engine.push(&e);
+                let _replayed = engine.push_received(&e, received_ms, self.skew_ms);
             }
         }
         Ok(())
@@ -206,5 +223,6 @@ fn to_new_finding(f: &Finding) -> NewFinding {
         record_id: f.records.first().cloned(),
         message: f.summary.clone(),
         evidence: serde_json::to_value(f).unwrap_or(Value::Null),
+        once_per: f.cause.clone(),
     }
 }

@@ -89,7 +89,10 @@ pub enum StartError {
 /// Opens the store and builds the router.
 pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
     let policy = read_policy(config.policy.as_deref())?;
-    let alerting = Alerting::new(AlertSettings::of(policy.as_ref()))?;
+    let alerting = Alerting::new(
+        AlertSettings::of(policy.as_ref()),
+        i64::from(config.clock_skew_seconds) * 1000,
+    )?;
     let review = policy.map(|p| p.doc().review.clone()).unwrap_or_default();
     let notifier = Notifier::new(
         config.notify_url.as_deref(),

@@ -454,14 +454,15 @@ async fn took(s: &TestServer, sql: &str) -> bool {
 }
 
 #[tokio::test]
-async fn findings_anchors_and_chains_are_append_only_and_chains_only_move_forward() {
+async fn findings_anchors_chains_and_chain_heads_are_append_only() {
     let s = server().await;
     for sql in [
         "INSERT INTO findings (id, created_ms, kind, severity, rule, message, evidence) \
          VALUES ('f-1', 1, 'fork', 'critical', 'fork', 'm', '{}')",
         "INSERT INTO anchors (chain, seq, hash, received_ms) VALUES ('c-1', 1, 'h', 1)",
-        "INSERT INTO chains (id, first_seen_ms, updated_ms, last_seq, head, anchor_seq, anchor_hash, durability, storage) \
-         VALUES ('c-1', 1, 1, 4, 'h4', 2, 'a2', 'bestEffort', 'evictable')",
+        "INSERT INTO chains (id, first_seen_ms) VALUES ('c-1', 1)",
+        "INSERT INTO chain_heads (chain, seq, head, ts_ms, received_ms, durability, storage) \
+         VALUES ('c-1', 4, 'h4', 1, 1, 'bestEffort', 'evictable')",
     ] {
         assert!(took(&s, sql).await, "{sql}");
     }
@@ -473,21 +474,20 @@ async fn findings_anchors_and_chains_are_append_only_and_chains_only_move_forwar
         "DELETE FROM chains",
         "UPDATE chains SET id = 'c-2'",
         "UPDATE chains SET first_seen_ms = 0",
-        "UPDATE chains SET last_seq = 3, head = 'h3'",
-        "UPDATE chains SET last_seq = NULL, head = NULL",
-        "UPDATE chains SET head = 'other'",
-        "UPDATE chains SET anchor_seq = 1, anchor_hash = 'a1'",
-        "UPDATE chains SET anchor_hash = 'other'",
-        "UPDATE chains SET durability = 'strict'",
-        "UPDATE chains SET storage = 'persistent'",
+        "UPDATE chains SET first_seen_ms = 2",
+        "DELETE FROM chain_heads",
+        "UPDATE chain_heads SET seq = 5",
+        "UPDATE chain_heads SET head = 'other'",
+        "UPDATE chain_heads SET durability = 'strict'",
+        "UPDATE chain_heads SET storage = 'persistent'",
     ] {
         assert!(!took(&s, sql).await, "refused: {sql}");
     }
-    // Forward is the only way a chain moves.
+    // A chain moves by appending its next head.
     assert!(
         took(
             &s,
-            "UPDATE chains SET last_seq = 5, head = 'h5', anchor_seq = 5, anchor_hash = 'a5', updated_ms = 2"
+            "INSERT INTO chain_heads (chain, seq, head, ts_ms, received_ms) VALUES ('c-1', 5, 'h5', 2, 2)"
         )
         .await
     );
@@ -496,6 +496,7 @@ async fn findings_anchors_and_chains_are_append_only_and_chains_only_move_forwar
             "findings",
             "anchors",
             "chains",
+            "chain_heads",
             "events",
             "events_archive",
             "read_log",

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::drift::Drift;
 use super::hours::Hours;
 use super::integrity::Integrity;
 #[cfg(feature = "population")]
@@ -72,6 +73,8 @@ pub struct AlertEngine {
     targeting: Targeting,
     /// Key-field edits, deletions, back-dating, related records.
     integrity: Integrity,
+    /// Chains whose clocks drift from the collector's (judged with a receive time only).
+    drift: Drift,
     /// When each (rule, key) last fired, to report a burst once per window.
     fired: HashMap<(RuleId, String), Timestamp>,
     newest: Option<Timestamp>,
@@ -93,6 +96,7 @@ impl AlertEngine {
             #[cfg(feature = "population")]
             targeting: Targeting::new(config.demographic_targeting.clone()),
             integrity: Integrity::new(config.record_integrity.clone()),
+            drift: Drift::new(config.clock_drift.clone()),
             config,
             break_glass_roles: break_glass_roles.into_iter().map(Into::into).collect(),
             hours,
@@ -110,8 +114,28 @@ impl AlertEngine {
         &self.config
     }
 
-    /// Judges one event and returns the findings it completes.
+    /// Judges one event at its own `ts` and returns the findings it
+    /// completes (the browser and the CLI, which have no other clock).
     pub fn push(&mut self, e: &Event) -> Vec<Finding> {
+        self.push_at(e, e.ts)
+    }
+
+    /// Judges one event a collector received at `received_ms` (its clock,
+    /// milliseconds since the epoch), at [`bounded_time`]: its own `ts`
+    /// (rules such as off-hours and the baselines need when the access
+    /// happened), but never later than the receive time plus `skew_ms`, so no event stamped in the future can
+    /// advance or reset the windows for everyone else.
+    /// The same event also judges its chain's clock (`clock-drift`).
+    pub fn push_received(&mut self, e: &Event, received_ms: i64, skew_ms: i64) -> Vec<Finding> {
+        let at = bounded_time(e.ts, received_ms, skew_ms);
+        let mut out = self.push_at(e, at);
+        out.extend(self.drift.judge(e, at, received_ms));
+        out
+    }
+
+    /// Judges one event as if it happened at `ts` (its time in every
+    /// window, baseline and finding).
+    fn push_at(&mut self, e: &Event, ts: Timestamp) -> Vec<Finding> {
         let mut out = Vec::new();
         let at = EventRef {
             chain: e.chain.clone(),
@@ -139,7 +163,7 @@ impl AlertEngine {
                 vec![actor.clone()],
                 records,
                 vec![at.clone()],
-                e.ts,
+                ts,
                 summary,
             )
         };
@@ -199,7 +223,7 @@ impl AlertEngine {
                     .as_ref()
                     .is_some_and(|p| self.config.care_purposes.contains(p));
             let access = Access {
-                ts: e.ts,
+                ts,
                 record: record.clone(),
                 actor: actor.clone(),
                 care,
@@ -218,8 +242,8 @@ impl AlertEngine {
                     out.push(f);
                 }
             }
-            let off_hours = self.hours.is_off_hours(e.ts);
-            if off_hours && self.arm(RuleId::OffHours, &actor.id, e.ts, OFF_HOURS_GROUP_MINUTES) {
+            let off_hours = self.hours.is_off_hours(ts);
+            if off_hours && self.arm(RuleId::OffHours, &actor.id, ts, OFF_HOURS_GROUP_MINUTES) {
                 out.push(single(
                     RuleId::OffHours,
                     records(),
@@ -235,14 +259,14 @@ impl AlertEngine {
             if let Some(f) = self.concurrent(&access) {
                 out.push(f);
             }
-            let candidates: Vec<Candidate> = self.population(e, record, &actor, off_hours);
+            let candidates: Vec<Candidate> = self.population(e, ts, record, &actor, off_hours);
             let candidates = candidates
                 .into_iter()
-                .chain(self.integrity.access(e, record, &actor));
+                .chain(self.integrity.access(e, ts, record, &actor));
             for c in candidates {
                 let fire = match &c.once_per {
                     None => true,
-                    Some((key, minutes)) => self.arm(c.finding.rule, key, e.ts, *minutes),
+                    Some((key, minutes)) => self.arm(c.finding.rule, key, ts, *minutes),
                 };
                 if fire {
                     out.push(c.finding);
@@ -250,7 +274,7 @@ impl AlertEngine {
             }
         }
 
-        self.newest = Some(self.newest.map_or(e.ts, |n| n.max(e.ts)));
+        self.newest = Some(self.newest.map_or(ts, |n| n.max(ts)));
         self.pushed = self.pushed.wrapping_add(1);
         if self.pushed % SWEEP_EVERY == 0 {
             self.sweep();
@@ -380,22 +404,30 @@ impl AlertEngine {
     fn population(
         &mut self,
         e: &Event,
+        ts: Timestamp,
         record: &str,
         actor: &StaffRef,
         off_hours: bool,
     ) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = self
             .spikes
-            .access(e, record, actor, off_hours)
+            .access(e, ts, record, actor, off_hours)
             .into_iter()
             .collect();
-        out.extend(self.targeting.access(e, record, actor));
+        out.extend(self.targeting.access(e, ts, record, actor));
         out
     }
 
     /// None without the `population` feature (the browser module).
     #[cfg(not(feature = "population"))]
-    fn population(&mut self, _: &Event, _: &str, _: &StaffRef, _: bool) -> Vec<Candidate> {
+    fn population(
+        &mut self,
+        _: &Event,
+        _: Timestamp,
+        _: &str,
+        _: &StaffRef,
+        _: bool,
+    ) -> Vec<Candidate> {
         Vec::new()
     }
 
@@ -406,7 +438,10 @@ impl AlertEngine {
                 return false;
             }
         }
-        self.fired.insert(k, ts);
+        // The latest firing stays: an event stamped far in the past fires
+        // on its own but does not re-arm the rule for the events after it.
+        let last = self.fired.get(&k).map_or(ts, |l| (*l).max(ts));
+        self.fired.insert(k, last);
         true
     }
 
@@ -443,6 +478,20 @@ fn outcome_word(e: &Event) -> &'static str {
         crate::event::Outcome::Cancelled => "cancelled",
         crate::event::Outcome::Error => "failed",
     }
+}
+
+/// The time the collector's engine judges an event received at
+/// `received_ms` by: `min(ts, received + skew_ms)`. An event stamped in the
+/// past keeps its time (offline upload is legitimate); one stamped beyond
+/// the collector's clock and its skew counts as written at that bound.
+pub fn bounded_time(ts: Timestamp, received_ms: i64, skew_ms: i64) -> Timestamp {
+    let bound = received_ms.saturating_add(skew_ms.max(0));
+    if ts.millis() <= bound {
+        return ts;
+    }
+    // A bound below `ts` is at most year 9999, so in range; were it not,
+    // `ts` itself is the nearest time there is.
+    Timestamp::from_millis(bound).unwrap_or(ts)
 }
 
 fn window_ms(minutes: u32) -> i64 {

@@ -59,7 +59,13 @@ impl Integrity {
     }
 
     /// Judges an event on `record`.
-    pub(super) fn access(&mut self, e: &Event, record: &str, actor: &StaffRef) -> Vec<Candidate> {
+    pub(super) fn access(
+        &mut self,
+        e: &Event,
+        ts: Timestamp,
+        record: &str,
+        actor: &StaffRef,
+    ) -> Vec<Candidate> {
         let at = EventRef {
             chain: e.chain.clone(),
             seq: e.seq,
@@ -70,7 +76,7 @@ impl Integrity {
                 vec![actor.clone()],
                 vec![record.to_owned()],
                 vec![at.clone()],
-                e.ts,
+                ts,
                 summary,
             )
         };
@@ -116,8 +122,8 @@ impl Integrity {
             .and_then(Value::as_str)
             .and_then(|s| Timestamp::parse(s).ok());
         let allowed = i64::from(self.cfg.max_backdate_hours) * 3_600_000;
-        if let Some(effective) = effective.filter(|t| *t < e.ts.plus_millis(-allowed)) {
-            let hours = (e.ts.millis() - effective.millis()) / 3_600_000;
+        if let Some(effective) = effective.filter(|t| *t < ts.plus_millis(-allowed)) {
+            let hours = (ts.millis() - effective.millis()) / 3_600_000;
             out.push(Candidate::always(single(
                 RuleId::BackdatedEntry,
                 format!(
@@ -127,7 +133,7 @@ impl Integrity {
                 ),
             )));
         }
-        out.extend(self.key_field_edits(e, record, actor, at));
+        out.extend(self.key_field_edits(e, ts, record, actor, at));
         out
     }
 
@@ -135,12 +141,13 @@ impl Integrity {
     fn key_field_edits(
         &mut self,
         e: &Event,
+        ts: Timestamp,
         record: &str,
         actor: &StaffRef,
         at: EventRef,
     ) -> Vec<Candidate> {
         let window = self.window_ms();
-        let floor = e.ts.plus_millis(-window);
+        let floor = ts.plus_millis(-window);
         let count = usize::try_from(self.cfg.key_field_edits).unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for (i, p) in self.key_fields.iter().enumerate() {
@@ -149,14 +156,14 @@ impl Integrity {
             }
             let q = self.edits.entry((record.to_owned(), i)).or_default();
             q.push_back(Edit {
-                ts: e.ts,
+                ts,
                 actor: actor.clone(),
                 at: at.clone(),
             });
             while q.front().is_some_and(|x| x.ts < floor) {
                 q.pop_front();
             }
-            let within: Vec<&Edit> = q.iter().filter(|x| x.ts >= floor && x.ts <= e.ts).collect();
+            let within: Vec<&Edit> = q.iter().filter(|x| x.ts >= floor && x.ts <= ts).collect();
             if within.len() < count {
                 continue;
             }
@@ -172,7 +179,7 @@ impl Integrity {
                     actors.into_iter().cloned().collect(),
                     vec![record.to_owned()],
                     events,
-                    e.ts,
+                    ts,
                     format!(
                         "key field `{p}` of record `{record}` was edited {} times within {} days",
                         within.len(),

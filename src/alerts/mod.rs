@@ -24,6 +24,7 @@
 //! | `note-deleted` | high | a deletion that removed notes (`detail.notes` of at least 1), any outcome |
 //! | `backdated-entry` | high | an edit whose `detail.effectiveAt` lies before its `ts` by more than [`crate::policy::RecordIntegrity::max_backdate_hours`] |
 //! | `related-record` | high | an access to a record the staff member declared a link to (`subject.related`) |
+//! | `clock-drift` | high | a chain whose event times run ahead of the collector's receive time, or lie further behind it than any offline upload ([`crate::policy::ClockDrift`]; the collector only, once per chain and cause) |
 //!
 //! A role change names the staff member whose role changes in `detail.user`
 //! (as [`crate::decision::HostAction`] writes it); without it the change is
@@ -48,6 +49,7 @@
 //! [`scan`] sorts a batch by (`ts`, chain, seq) first, so its answer does not
 //! depend on how chains were interleaved.
 
+mod drift;
 mod engine;
 mod hours;
 mod integrity;
@@ -58,7 +60,7 @@ mod stats;
 #[cfg(feature = "population")]
 mod targeting;
 
-pub use engine::{scan, scan_values, AlertEngine, AlertInputError};
+pub use engine::{bounded_time, scan, scan_values, AlertEngine, AlertInputError};
 
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +125,8 @@ pub enum RuleId {
     BackdatedEntry,
     /// An access to a record the staff member declared a link to.
     RelatedRecord,
+    /// A chain whose clock disagrees with the collector's.
+    ClockDrift,
 }
 
 impl RuleId {
@@ -143,6 +147,7 @@ impl RuleId {
             RuleId::NoteDeleted => "note-deleted",
             RuleId::BackdatedEntry => "backdated-entry",
             RuleId::RelatedRecord => "related-record",
+            RuleId::ClockDrift => "clock-drift",
         }
     }
 
@@ -157,7 +162,8 @@ impl RuleId {
             | RuleId::KeyFieldEdits
             | RuleId::NoteDeleted
             | RuleId::BackdatedEntry
-            | RuleId::RelatedRecord => Severity::High,
+            | RuleId::RelatedRecord
+            | RuleId::ClockDrift => Severity::High,
             RuleId::Export
             | RuleId::RoleEscalation
             | RuleId::ConcurrentAccess
@@ -218,6 +224,10 @@ pub struct Finding {
     /// the rules that need it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub safeguarding_review: bool,
+    /// What made a rule reported once per cause fire (`clock-drift`:
+    /// `ahead` or `behind`); absent on the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// A finding a rule module proposes, and when it may fire again: at most
@@ -265,6 +275,7 @@ impl Finding {
             at,
             summary,
             safeguarding_review: rule.requires_safeguarding_review(),
+            cause: None,
         }
     }
 }

@@ -63,12 +63,13 @@ impl Spikes {
         i64::from(self.cfg.window_days.saturating_add(self.cfg.baseline_days)) * 86_400_000
     }
 
-    /// Notes an access by `e`'s actor at `e.ts` (in hours or not: being
+    /// Notes an access by `e`'s actor at `ts` (in hours or not: being
     /// seen is what makes a baseline) and, when it is `off_hours`, judges:
     /// one finding per staff member per window.
     pub(super) fn access(
         &mut self,
         e: &Event,
+        ts: Timestamp,
         record: &str,
         actor: &StaffRef,
         off_hours: bool,
@@ -83,13 +84,13 @@ impl Spikes {
             .entry(actor.id.clone())
             .or_insert_with(|| History {
                 team: team.clone(),
-                first_seen: e.ts,
-                last_seen: e.ts,
+                first_seen: ts,
+                last_seen: ts,
                 off: VecDeque::new(),
             });
         h.team = team;
-        h.first_seen = h.first_seen.min(e.ts);
-        h.last_seen = h.last_seen.max(e.ts);
+        h.first_seen = h.first_seen.min(ts);
+        h.last_seen = h.last_seen.max(ts);
         if !off_hours {
             return None;
         }
@@ -97,13 +98,13 @@ impl Spikes {
             chain: e.chain.clone(),
             seq: e.seq,
         };
-        h.off.push_back((e.ts, record.to_owned(), at));
-        let floor = e.ts.plus_millis(-span);
+        h.off.push_back((ts, record.to_owned(), at));
+        let floor = ts.plus_millis(-span);
         while h.off.front().is_some_and(|x| x.0 < floor) {
             h.off.pop_front();
         }
         let minutes = self.cfg.window_days.saturating_mul(24 * 60);
-        self.judge(actor, e.ts)
+        self.judge(actor, ts)
             .map(|f| Candidate::once_per(f, actor.id.clone(), minutes))
     }
 

@@ -161,7 +161,13 @@ impl Targeting {
 
     /// Notes an access to `record` and judges the attributes it moved: one
     /// finding per staff member, attribute, group and stream per window.
-    pub(super) fn access(&mut self, e: &Event, record: &str, actor: &StaffRef) -> Vec<Candidate> {
+    pub(super) fn access(
+        &mut self,
+        e: &Event,
+        ts: Timestamp,
+        record: &str,
+        actor: &StaffRef,
+    ) -> Vec<Candidate> {
         let Some(groups) = e.body.subject.as_ref().map(|s| &s.demographics) else {
             return Vec::new();
         };
@@ -172,14 +178,14 @@ impl Targeting {
             chain: e.chain.clone(),
             seq: e.seq,
         };
-        let floor = self.floor(e.ts);
-        self.population.insert(record, groups, e.ts, &at);
+        let floor = self.floor(ts);
+        self.population.insert(record, groups, ts, &at);
         self.population.evict(floor);
         let staff = self.staff.entry(actor.id.clone()).or_default();
-        let mut moved = vec![(false, staff.accesses.insert(record, groups, e.ts, &at))];
+        let mut moved = vec![(false, staff.accesses.insert(record, groups, ts, &at))];
         staff.accesses.evict(floor);
         if e.body.action == Action::BreakGlass {
-            moved.push((true, staff.break_glass.insert(record, groups, e.ts, &at)));
+            moved.push((true, staff.break_glass.insert(record, groups, ts, &at)));
             staff.break_glass.evict(floor);
         }
         let mut out = Vec::new();
@@ -204,7 +210,7 @@ impl Targeting {
                 .unwrap_or_default();
             judged.sort();
             for (a, g) in &judged {
-                if let Some(f) = self.judge(actor, a, g, bg, e.ts) {
+                if let Some(f) = self.judge(actor, a, g, bg, ts) {
                     let key = format!("{}\u{0}{a}\u{0}{g}\u{0}{bg}", actor.id);
                     let minutes = self.cfg.window_days.saturating_mul(24 * 60);
                     out.push(Candidate::once_per(f, key, minutes));

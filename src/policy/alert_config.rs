@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::alert_patterns::{DemographicTargeting, OffHoursSpike, RecordIntegrity};
+use super::alert_patterns::{ClockDrift, DemographicTargeting, OffHoursSpike, RecordIntegrity};
 use super::pattern::Pattern;
 
 /// The most that `significanceOneIn` may be below: a test at more than 5%
@@ -47,6 +47,8 @@ pub struct AlertConfig {
     pub demographic_targeting: DemographicTargeting,
     /// Repeated key-field edits, deleted notes, back-dated entries (high alerts).
     pub record_integrity: RecordIntegrity,
+    /// A chain whose clock disagrees with the collector's (high alert, collector only).
+    pub clock_drift: ClockDrift,
 }
 
 impl Default for AlertConfig {
@@ -62,6 +64,7 @@ impl Default for AlertConfig {
             off_hours_spike: OffHoursSpike::default(),
             demographic_targeting: DemographicTargeting::default(),
             record_integrity: RecordIntegrity::default(),
+            clock_drift: ClockDrift::default(),
         }
     }
 }
@@ -421,6 +424,11 @@ impl AlertConfig {
         zero(
             r.key_field_window_days,
             "/recordIntegrity/keyFieldWindowDays",
+        )?;
+        zero(self.clock_drift.ahead_minutes, "/clockDrift/aheadMinutes")?;
+        zero(
+            self.clock_drift.max_offline_days,
+            "/clockDrift/maxOfflineDays",
         )?;
         for (i, text) in r.key_fields.iter().enumerate() {
             Pattern::parse(text).map_err(|e| AlertConfigError::Pattern {

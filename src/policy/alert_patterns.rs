@@ -110,3 +110,32 @@ impl Default for RecordIntegrity {
         }
     }
 }
+
+/// Issue 9's clock drift: a chain whose event times disagree with the
+/// collector's clock beyond what an honest device can explain (high
+/// alert, judged by the collector only: it needs the receive time).
+///
+/// An offline shift, events written hours or days before they are
+/// uploaded, is legitimate and never fires: an event's `ts` behind its
+/// receive time counts only when it is more than `maxOfflineDays` behind,
+/// longer than any upload the collector accepts under a credential.
+/// `pkg-config/policy.md` states the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ClockDrift {
+    /// An event stamped more than this many minutes after the collector
+    /// received it was written by a clock running ahead.
+    pub ahead_minutes: u32,
+    /// An event stamped more than this many days before the collector
+    /// received it was not held offline: no credential window covers it.
+    pub max_offline_days: u32,
+}
+
+impl Default for ClockDrift {
+    fn default() -> Self {
+        Self {
+            ahead_minutes: 1,
+            max_offline_days: 45,
+        }
+    }
+}

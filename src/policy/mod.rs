@@ -30,7 +30,7 @@ pub use alert_config::{
     AlertConfig, AlertConfigError, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime,
     RepeatedUnassigned, Weekday, MIN_SIGNIFICANCE_ONE_IN,
 };
-pub use alert_patterns::{DemographicTargeting, OffHoursSpike, RecordIntegrity};
+pub use alert_patterns::{ClockDrift, DemographicTargeting, OffHoursSpike, RecordIntegrity};
 pub use error::PolicyError;
 pub(crate) use error::{json_kind, refuse_misplaced_arrays};
 pub use model::{

@@ -133,15 +133,14 @@ pub async fn head(
             record_id: None,
             message,
             evidence,
+            once_per: None,
         }
         .record(store, now_ms)
         .await?;
         return Ok(AnchorReply::Tamper { seq });
     }
+    // The highest anchor is read from `anchors` (`chains` is insert-only).
     anchors::insert(&mut tx, chain, seq, &hash, now_ms).await?;
-    if row.anchor_seq.is_none_or(|s| seq > s) {
-        chains::raise_anchor(&mut tx, chain, seq, &hash, now_ms).await?;
-    }
     tx.commit().await?;
     Ok(AnchorReply::Anchored {
         chain: chain.clone(),

@@ -200,6 +200,7 @@ fn refusal_finding(chain: &ChainId, batch: &Batch, r: decide::Refusal) -> NewFin
         record_id: columns.and_then(|c| c.record_id.clone()),
         message: r.message,
         evidence: r.evidence,
+        once_per: None,
     }
 }
 
@@ -220,5 +221,6 @@ fn fault_finding(chain: &ChainId, claims: &Claims, fault: &attribution::Fault) -
             "cause": fault.cause,
             "credential": { "sub": claims.sub, "sid": claims.sid, "role": claims.role },
         }),
+        once_per: None,
     }
 }

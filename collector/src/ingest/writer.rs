@@ -288,7 +288,7 @@ impl Writer {
         // reads the committed events only; stored with them either way.
         let raised = self
             .alerting
-            .judge(tx, batch.events.get(from..).unwrap_or_default())
+            .judge(tx, batch.events.get(from..).unwrap_or_default(), now_ms)
             .await?;
         events::insert(tx, chain, &fresh, now_ms).await?;
         if let Some(seen) = &credential {

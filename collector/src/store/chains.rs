@@ -1,5 +1,8 @@
-//! The `chains` table: one row per chain, its verified head and its highest
-//! anchored head. Ingest holds a chain's row for the length of a batch.
+//! The `chains` table, insert-only: one row per chain (its id and when it
+//! was first seen), which ingest holds for the length of a batch. What
+//! changes is derived from append-only rows (migration 0010): the verified
+//! head from `chain_heads` (one row per stored batch), the highest anchored
+//! head from `anchors`, the guarantees as the weakest any batch reported.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -56,8 +59,9 @@ pub struct Listed {
     pub storage: Option<String>,
 }
 
-/// Creates the chain's row if missing, then reads it, locked (PostgreSQL:
-/// `FOR UPDATE`; SQLite: the write transaction is the lock).
+/// Creates the chain's row if missing, locks it (PostgreSQL: `FOR UPDATE`;
+/// SQLite: the write transaction is the lock), then reads its head and
+/// highest anchor.
 pub async fn lock(
     store: &Store,
     tx: &mut WriteTx,
@@ -65,29 +69,40 @@ pub async fn lock(
     now_ms: i64,
 ) -> Result<Locked, sqlx::Error> {
     ensure(tx.conn(), chain.as_str(), now_ms).await?;
-    let sql = format!(
-        "SELECT last_seq, head, last_ts_ms, anchor_seq FROM chains WHERE id = $1{}",
-        store.lock_clause()
-    );
-    let row = sqlx::query(&sql)
+    let sql = format!("SELECT id FROM chains WHERE id = $1{}", store.lock_clause());
+    sqlx::query(&sql)
         .bind(chain.as_str())
         .fetch_one(tx.conn())
         .await?;
-    let last_seq = row.try_get::<Option<i64>, _>("last_seq")?.map(unsigned);
-    let hash = row
-        .try_get::<Option<String>, _>("head")?
-        .and_then(|h| Digest::parse(&h).ok());
-    let ts = row
-        .try_get::<Option<i64>, _>("last_ts_ms")?
-        .and_then(|t| Timestamp::from_millis(t).ok());
-    let head = match (last_seq, hash, ts) {
-        (Some(seq), Some(hash), Some(ts)) => Some(Head { seq, hash, ts }),
-        _ => None,
+    let row = sqlx::query(
+        "SELECT seq, head, ts_ms FROM chain_heads WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(chain.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let (last_seq, head) = match row {
+        Some(row) => {
+            let seq = unsigned(row.try_get::<i64, _>("seq")?);
+            let hash = Digest::parse(&row.try_get::<String, _>("head")?).ok();
+            let ts = Timestamp::from_millis(row.try_get::<i64, _>("ts_ms")?).ok();
+            let head = match (hash, ts) {
+                (Some(hash), Some(ts)) => Some(Head { seq, hash, ts }),
+                _ => None,
+            };
+            (Some(seq), head)
+        }
+        None => (None, None),
     };
+    let anchor_seq = sqlx::query("SELECT MAX(seq) AS seq FROM anchors WHERE chain = $1")
+        .bind(chain.as_str())
+        .fetch_one(tx.conn())
+        .await?
+        .try_get::<Option<i64>, _>("seq")?
+        .map(unsigned);
     Ok(Locked {
         last_seq,
         head,
-        anchor_seq: row.try_get::<Option<i64>, _>("anchor_seq")?.map(unsigned),
+        anchor_seq,
     })
 }
 
@@ -98,7 +113,7 @@ pub async fn ensure<'e>(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO chains (id, first_seen_ms, updated_ms) VALUES ($1, $2, $2) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO chains (id, first_seen_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
     )
     .bind(chain)
     .bind(now_ms)
@@ -107,9 +122,10 @@ pub async fn ensure<'e>(
     .map(drop)
 }
 
-/// Moves the chain's head to `head` (events up to it were just stored), and
-/// lowers its recorded guarantees to `said` where `said` is weaker: a chain
-/// is only as safe as the weakest browser state any of its batches came from.
+/// Moves the chain's head to `head` (events up to it were just stored) by
+/// appending it to `chain_heads`, with the guarantees `said` this upload
+/// reported: a chain is only as safe as the weakest browser state any of
+/// its batches came from, so readers take the weakest of them.
 pub async fn advance(
     tx: &mut WriteTx,
     chain: &ChainId,
@@ -118,10 +134,8 @@ pub async fn advance(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE chains SET last_seq = $2, head = $3, last_ts_ms = $4, updated_ms = $5, \
-         durability = CASE WHEN durability = 'bestEffort' THEN durability ELSE COALESCE(CAST($6 AS TEXT), durability) END, \
-         storage = CASE WHEN storage = 'evictable' THEN storage ELSE COALESCE(CAST($7 AS TEXT), storage) END \
-         WHERE id = $1",
+        "INSERT INTO chain_heads (chain, seq, head, ts_ms, received_ms, durability, storage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(chain.as_str())
     .bind(signed(head.seq)?)
@@ -135,43 +149,47 @@ pub async fn advance(
     .map(drop)
 }
 
-/// Records `(seq, hash)` as the chain's highest anchor.
-pub async fn raise_anchor(
-    tx: &mut WriteTx,
-    chain: &ChainId,
-    seq: u64,
-    hash: &Digest,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE chains SET anchor_seq = $2, anchor_hash = $3, anchor_ms = $4 WHERE id = $1")
-        .bind(chain.as_str())
-        .bind(signed(seq)?)
-        .bind(hash.to_hex())
-        .bind(now_ms)
-        .execute(tx.conn())
-        .await
-        .map(drop)
-}
-
 /// The stored head of a chain: `None` for an unknown chain, `Some((None, _))`
 /// for a chain with nothing stored yet.
 pub async fn find(
     store: &Store,
     chain: &ChainId,
 ) -> Result<Option<(Option<i64>, Option<String>)>, sqlx::Error> {
-    sqlx::query("SELECT last_seq, head FROM chains WHERE id = $1")
+    let known = sqlx::query("SELECT id FROM chains WHERE id = $1")
         .bind(chain.as_str())
         .fetch_optional(store.pool())
-        .await?
-        .map(|r| Ok((r.try_get("last_seq")?, r.try_get("head")?)))
-        .transpose()
+        .await?;
+    if known.is_none() {
+        return Ok(None);
+    }
+    let head =
+        sqlx::query("SELECT seq, head FROM chain_heads WHERE chain = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(chain.as_str())
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(Some(match head {
+        Some(r) => (Some(r.try_get("seq")?), Some(r.try_get("head")?)),
+        None => (None, None),
+    }))
 }
 
 /// Chains, most recently changed first.
 pub async fn list(store: &Store, limit: i64, offset: i64) -> Result<Vec<Listed>, sqlx::Error> {
+    // The weakest guarantee is the least by name: `bestEffort` < `strict`,
+    // `evictable` < `persistent`.
     sqlx::query(
-        "SELECT id, first_seen_ms, updated_ms, last_seq, head, last_ts_ms, anchor_seq, anchor_hash, anchor_ms, \
-         durability, storage FROM chains ORDER BY updated_ms DESC, id LIMIT $1 OFFSET $2",
+        "SELECT c.id, c.first_seen_ms, \
+         COALESCE((SELECT MAX(received_ms) FROM chain_heads x WHERE x.chain = c.id), c.first_seen_ms) AS updated_ms, \
+         h.seq AS last_seq, h.head, h.ts_ms AS last_ts_ms, \
+         a.seq AS anchor_seq, a.hash AS anchor_hash, a.received_ms AS anchor_ms, \
+         (SELECT MIN(durability) FROM chain_heads x WHERE x.chain = c.id) AS durability, \
+         (SELECT MIN(storage) FROM chain_heads x WHERE x.chain = c.id) AS storage \
+         FROM chains c \
+         LEFT JOIN chain_heads h ON h.chain = c.id \
+           AND h.seq = (SELECT MAX(seq) FROM chain_heads x WHERE x.chain = c.id) \
+         LEFT JOIN anchors a ON a.chain = c.id \
+           AND a.seq = (SELECT MAX(seq) FROM anchors x WHERE x.chain = c.id) \
+         ORDER BY updated_ms DESC, c.id LIMIT $1 OFFSET $2",
     )
     .bind(limit)
     .bind(offset)

@@ -277,26 +277,33 @@ pub async fn count_between(store: &Store, from_ms: i64, to_ms: i64) -> Result<i6
         .try_get("n")
 }
 
-/// Lines of live events of the last `span_ms` before the newest event not
-/// later than `now_ms`, in time order (to warm the alert windows: what the
-/// engine held when the last batch came, however long ago that was; an
-/// event dated in the future does not empty the window).
+/// Lines of live events, with their receive times, to warm the alert
+/// windows: those judged in the last `span_ms` before the newest event not
+/// later than `now_ms` plus `skew_ms`, in the order of the time the engine
+/// judges them at, `min(ts, received + skew)`
+/// ([`sealtrail::alerts::bounded_time`]). What the engine held when the
+/// last batch came, however long ago that was; an event dated in the future
+/// neither empties the window nor comes back at its own date.
 pub async fn latest<'e>(
     conn: impl Executor<'e, Database = Any>,
     span_ms: i64,
     now_ms: i64,
-) -> Result<Vec<String>, sqlx::Error> {
+    skew_ms: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    // Placeholders first appear in order ($1, $2, $3): SQLite numbers them so.
     sqlx::query(
-        "SELECT line, key_id FROM events WHERE ts_ms >= \
-         (SELECT COALESCE(MAX(ts_ms), 0) FROM events WHERE ts_ms <= $2) - $1 \
-         ORDER BY ts_ms, chain, seq",
+        "WITH w AS (SELECT COALESCE(MAX(ts_ms), 0) - $1 AS floor FROM events WHERE ts_ms <= $2 + $3) \
+         SELECT line, key_id, received_ms FROM events, w \
+         WHERE ts_ms >= w.floor AND received_ms + $3 >= w.floor \
+         ORDER BY CASE WHEN ts_ms < received_ms + $3 THEN ts_ms ELSE received_ms + $3 END, chain, seq",
     )
     .bind(span_ms)
     .bind(now_ms)
+    .bind(skew_ms)
     .fetch_all(conn)
     .await?
     .iter()
-    .map(line)
+    .map(|r| Ok((line(r)?, r.try_get("received_ms")?)))
     .collect()
 }
 

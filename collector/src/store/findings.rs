@@ -42,6 +42,11 @@ pub struct NewFinding {
     pub message: String,
     /// Both versions (`stored`, `uploaded`, `anchor`) or the proving events.
     pub evidence: Value,
+    /// For a finding reported once per chain and cause (`clock-drift`): the
+    /// cause. Its fingerprint is then kind, rule, chain and cause only, so
+    /// the same cause seen again on another event, or after a restart, is
+    /// the finding already stored.
+    pub once_per: Option<String>,
 }
 
 impl NewFinding {
@@ -53,6 +58,18 @@ impl NewFinding {
 
     /// The fingerprint that makes a retried bad batch one finding, not many.
     fn id(&self, evidence: &str) -> String {
+        if let Some(cause) = &self.once_per {
+            return Digest::of_parts(&[
+                self.kind.as_bytes(),
+                b"\0",
+                self.rule.as_bytes(),
+                b"\0",
+                self.chain.as_deref().unwrap_or("").as_bytes(),
+                b"\0once\0",
+                cause.as_bytes(),
+            ])
+            .to_hex();
+        }
         Digest::of_parts(&[
             self.kind.as_bytes(),
             b"\0",
