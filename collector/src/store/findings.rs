@@ -52,7 +52,23 @@ impl NewFinding {
     }
 
     /// The fingerprint that makes a retried bad batch one finding, not many.
+    /// A refused write (`fork`, `tamper`) is one finding per chain, kind and
+    /// rule, whatever its `seq` and evidence (which whoever sends the batch
+    /// chooses): the first is kept, so a flood of refused batches cannot
+    /// bury anything. (`credential` and `clock` are one per chain, cause and
+    /// credential holder: their evidence holds only those.)
     fn id(&self, evidence: &str) -> String {
+        if matches!(self.kind, "fork" | "tamper") {
+            return Digest::of_parts(&[
+                b"refused\0",
+                self.kind.as_bytes(),
+                b"\0",
+                self.rule.as_bytes(),
+                b"\0",
+                self.chain.as_deref().unwrap_or("").as_bytes(),
+            ])
+            .to_hex();
+        }
         Digest::of_parts(&[
             self.kind.as_bytes(),
             b"\0",
@@ -68,6 +84,12 @@ impl NewFinding {
             evidence.as_bytes(),
         ])
         .to_hex()
+    }
+
+    /// Its fingerprint: the same for every repeat of what it records
+    /// (a retried batch, another refused batch of the same cause).
+    pub fn fingerprint(&self) -> Result<String, sqlx::Error> {
+        Ok(self.id(&self.evidence_text()?))
     }
 
     /// Stores it unless the same finding is already there. Returns whether it was new.
