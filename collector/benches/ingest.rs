@@ -199,7 +199,7 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         at_rest_key_hex: None,
         // Every client is on loopback: one address, so its rate is not what is measured.
         limits: sealtrail_collector::limits::Limits {
-            address_rate: u32::MAX,
+            address_per_minute: u32::MAX,
             address_burst: u32::MAX,
             credential_burst: 1_000,
             max_in_flight_per_chain: 64,

@@ -36,12 +36,12 @@ pub const MAX_STRING_BYTES: usize = 64 * 1024;
 pub const MAX_IN_FLIGHT: usize = 256;
 /// Default most upload requests of one chain handled at once (a browser sends one at a time).
 pub const MAX_IN_FLIGHT_PER_CHAIN: usize = 2;
-/// Default upload requests per second from one address (many browsers share a NAT).
-pub const ADDRESS_RATE: u32 = 50;
+/// Default upload requests per minute from one address (many browsers share a NAT).
+pub const ADDRESS_PER_MINUTE: u32 = 3000;
 /// Default burst of upload requests from one address.
 pub const ADDRESS_BURST: u32 = 500;
-/// Default upload requests per second under one credential.
-pub const CREDENTIAL_RATE: u32 = 5;
+/// Default upload requests per minute under one credential.
+pub const CREDENTIAL_PER_MINUTE: u32 = 300;
 /// Default burst of upload requests under one credential.
 pub const CREDENTIAL_BURST: u32 = 60;
 /// Default failed authentications per minute from one address.
@@ -74,17 +74,17 @@ pub struct Limits {
     #[arg(long, env = "SEALTRAIL_MAX_IN_FLIGHT_PER_CHAIN", default_value_t = MAX_IN_FLIGHT_PER_CHAIN, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     pub max_in_flight_per_chain: usize,
 
-    /// Upload requests per second one client address may make, sustained.
-    #[arg(long, env = "SEALTRAIL_ADDRESS_RATE", default_value_t = ADDRESS_RATE, value_parser = clap::value_parser!(u32).range(1..))]
-    pub address_rate: u32,
+    /// Upload requests per minute one client address may make, sustained.
+    #[arg(long, env = "SEALTRAIL_ADDRESS_PER_MINUTE", default_value_t = ADDRESS_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub address_per_minute: u32,
 
     /// Upload requests one client address may make at once before its rate applies.
     #[arg(long, env = "SEALTRAIL_ADDRESS_BURST", default_value_t = ADDRESS_BURST, value_parser = clap::value_parser!(u32).range(1..))]
     pub address_burst: u32,
 
-    /// Upload requests per second under one credential (one chain's owner), sustained.
-    #[arg(long, env = "SEALTRAIL_CREDENTIAL_RATE", default_value_t = CREDENTIAL_RATE, value_parser = clap::value_parser!(u32).range(1..))]
-    pub credential_rate: u32,
+    /// Upload requests per minute under one credential (one chain's owner), sustained.
+    #[arg(long, env = "SEALTRAIL_CREDENTIAL_PER_MINUTE", default_value_t = CREDENTIAL_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub credential_per_minute: u32,
 
     /// Upload requests under one credential at once before its rate applies.
     #[arg(long, env = "SEALTRAIL_CREDENTIAL_BURST", default_value_t = CREDENTIAL_BURST, value_parser = clap::value_parser!(u32).range(1..))]
@@ -112,9 +112,9 @@ impl Default for Limits {
             max_string_bytes: MAX_STRING_BYTES,
             max_in_flight: MAX_IN_FLIGHT,
             max_in_flight_per_chain: MAX_IN_FLIGHT_PER_CHAIN,
-            address_rate: ADDRESS_RATE,
+            address_per_minute: ADDRESS_PER_MINUTE,
             address_burst: ADDRESS_BURST,
-            credential_rate: CREDENTIAL_RATE,
+            credential_per_minute: CREDENTIAL_PER_MINUTE,
             credential_burst: CREDENTIAL_BURST,
             auth_failures_per_minute: AUTH_FAILURES_PER_MINUTE,
             auth_failure_burst: AUTH_FAILURE_BURST,
@@ -260,6 +260,16 @@ impl InFlight {
         }
     }
 
+    /// How many requests are being handled.
+    pub fn len(&self) -> usize {
+        self.total.load(Ordering::Acquire)
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// A place for a request of `key`, or which limit is reached.
     pub fn enter(self: &Arc<Self>, key: &str) -> Result<Slot, Full> {
         let mut per_key = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
@@ -311,9 +321,12 @@ impl Limiter {
     /// The limiters for `limits`.
     pub fn new(limits: &Limits) -> Self {
         Self {
-            addresses: RateLimiter::new(f64::from(limits.address_rate), limits.address_burst),
+            addresses: RateLimiter::new(
+                f64::from(limits.address_per_minute) / 60.0,
+                limits.address_burst,
+            ),
             credentials: RateLimiter::new(
-                f64::from(limits.credential_rate),
+                f64::from(limits.credential_per_minute) / 60.0,
                 limits.credential_burst,
             ),
             failures: RateLimiter::new(

@@ -84,8 +84,8 @@ pub async fn post_events(
             limited(
                 secs,
                 format!(
-                    "over this credential's upload rate ({} a second, bursts of {}; `credential-rate`, `credential-burst`): retry after {secs} s",
-                    state.limiter.limits.credential_rate, state.limiter.limits.credential_burst
+                    "over this credential's upload rate ({} a minute, bursts of {}; `credential-per-minute`, `credential-burst`): retry after {secs} s",
+                    state.limiter.limits.credential_per_minute, state.limiter.limits.credential_burst
                 ),
             )
         })?;
@@ -133,8 +133,8 @@ fn address_rate(state: &AppState, peer: IpAddr) -> Result<(), ApiError> {
         limited(
             secs,
             format!(
-                "over this address's upload rate ({} a second, bursts of {}; `address-rate`, `address-burst`): retry after {secs} s",
-                state.limiter.limits.address_rate, state.limiter.limits.address_burst
+                "over this address's upload rate ({} a minute, bursts of {}; `address-per-minute`, `address-burst`): retry after {secs} s",
+                state.limiter.limits.address_per_minute, state.limiter.limits.address_burst
             ),
         )
     })?;

@@ -125,6 +125,8 @@ async fn get_from(s: &TestServer, address: &str, path: &str, token: &str) -> (u1
 /// A request whose body never finishes: headers and part of the body sent,
 /// the connection kept open (returned: drop it to close).
 async fn slow_upload(s: &TestServer, chain: &ChainId) -> tokio::net::TcpStream {
+    let in_flight = &s.running.state.limiter.in_flight;
+    let before = in_flight.len();
     let mut conn = tokio::net::TcpStream::connect(s.running.addr)
         .await
         .unwrap();
@@ -134,8 +136,24 @@ async fn slow_upload(s: &TestServer, chain: &ChainId) -> tokio::net::TcpStream {
     conn.write_all(head.as_bytes()).await.unwrap();
     conn.flush().await.unwrap();
     // The handler has its place once the headers are read.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    conn
+    for _ in 0..500 {
+        if in_flight.len() > before {
+            return conn;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the slow upload never got a place");
+}
+
+/// Waits until no upload is being handled.
+async fn wait_idle(s: &TestServer) {
+    for _ in 0..500 {
+        if s.running.state.limiter.in_flight.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("uploads are still being handled");
 }
 
 fn loopback_is_a_proxy(c: &mut sealtrail_collector::Config) {
@@ -233,7 +251,7 @@ async fn batches_in_flight_per_chain_over_the_limit_are_a_429_with_retry_after()
         200
     );
     drop((held, held2));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_idle(&s).await;
     assert_eq!(post_from(&s, "127.0.0.1", &c, &evs, None).await.0, 200);
 }
 
@@ -250,7 +268,7 @@ async fn batches_in_flight_overall_over_the_limit_are_a_503_busy_with_retry_afte
     assert_eq!(retry, Some(1));
     assert!(body["message"].as_str().unwrap().contains("max-in-flight"));
     drop((held, held2));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_idle(&s).await;
     assert_eq!(s.upload(c.as_str(), &evs).await.0, 200);
 }
 
@@ -277,7 +295,7 @@ async fn a_slow_body_is_a_408_and_frees_its_place() {
 async fn an_address_over_its_rate_is_a_429_other_addresses_are_not() {
     let s = server_with(|c| {
         loopback_is_a_proxy(c);
-        c.limits.address_rate = 1;
+        c.limits.address_per_minute = 1;
         c.limits.address_burst = 3;
     })
     .await;
@@ -293,21 +311,18 @@ async fn an_address_over_its_rate_is_a_429_other_addresses_are_not() {
         (429, &json!("rate-limited")),
         "{body}"
     );
-    assert_eq!(retry, Some(1));
-    assert!(body["message"].as_str().unwrap().contains("address-rate"));
+    assert!(retry.is_some_and(|r| (50..=60).contains(&r)), "{retry:?}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("address-per-minute"));
     assert_eq!(post_from(&s, "198.51.100.4", &c, &evs, None).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        post_from(&s, "203.0.113.9", &c, &evs, None).await.0,
-        200,
-        "refilled"
-    );
 }
 
 #[tokio::test]
 async fn a_credential_over_its_rate_is_a_429_other_credentials_are_not() {
     let (s, m) = limited_server(|c| {
-        c.limits.credential_rate = 1;
+        c.limits.credential_per_minute = 1;
         c.limits.credential_burst = 3;
     })
     .await;
@@ -323,11 +338,11 @@ async fn a_credential_over_its_rate_is_a_429_other_credentials_are_not() {
         (429, &json!("rate-limited")),
         "{body}"
     );
-    assert_eq!(retry, Some(1));
+    assert!(retry.is_some_and(|r| (50..=60).contains(&r)), "{retry:?}");
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("credential-rate"));
+        .contains("credential-per-minute"));
     let (st, _, body) = post_from(
         &s,
         "127.0.0.1",
@@ -424,7 +439,7 @@ async fn a_flood_of_refused_batches_buries_nothing_and_starves_no_one() {
     let (s, m) = limited_server(|c| {
         // Enough of the flood reaches the ingest decision to matter.
         c.limits.credential_burst = 400;
-        c.limits.credential_rate = 50;
+        c.limits.credential_per_minute = 3000;
         c.limits.max_in_flight_per_chain = 4;
     })
     .await;
