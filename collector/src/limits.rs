@@ -82,7 +82,8 @@ pub struct Limits {
     #[arg(long, env = "SEALTRAIL_ADDRESS_BURST", default_value_t = ADDRESS_BURST, value_parser = clap::value_parser!(u32).range(1..))]
     pub address_burst: u32,
 
-    /// Upload requests per minute under one credential (one chain's owner), sustained.
+    /// Batches per minute under one credential (one chain's owner),
+    /// sustained (anchors count against their address only).
     #[arg(long, env = "SEALTRAIL_CREDENTIAL_PER_MINUTE", default_value_t = CREDENTIAL_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub credential_per_minute: u32,
 

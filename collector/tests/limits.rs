@@ -565,3 +565,40 @@ async fn a_flood_of_refused_batches_buries_nothing_and_starves_no_one() {
     let (st, _, _) = post_from(&s, honest, &good, &good_events[39..], Some(&good_cred)).await;
     assert_eq!(st, 200);
 }
+
+#[tokio::test]
+async fn contradicting_anchors_and_forks_make_one_finding_per_cause() {
+    let s = server().await;
+    let c = chain_id(30);
+    let evs = chain_events(&c, 5);
+    assert_eq!(s.upload(c.as_str(), &evs).await.0, 200);
+    for seq in 0..5u64 {
+        for k in 0..4u64 {
+            let (st, body) = s
+                .anchor(c.as_str(), seq, &format!("{:064x}", seq * 16 + k + 1))
+                .await;
+            assert_eq!((st, &body["error"]), (409, &json!("tamper")), "{body}");
+        }
+    }
+    for k in 0..10 {
+        let mut forged = chain_events(&c, 5);
+        forged[2]["subject"]["recordId"] = json!(format!("forged-{k}"));
+        relink(&mut forged, 2);
+        let (st, body) = s.upload(c.as_str(), &forged).await;
+        assert_eq!((st, &body["error"]), (409, &json!("fork")), "{body}");
+    }
+    let causes: Vec<(String, String)> = s
+        .findings(c.as_str())
+        .await
+        .into_iter()
+        .map(|f| (f.0, f.1))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("tamper".to_owned(), "anchor".to_owned()),
+            ("fork".to_owned(), "fork".to_owned())
+        ],
+        "the first of each kept"
+    );
+}
