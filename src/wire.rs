@@ -286,6 +286,12 @@ pub enum Refusal {
         /// What a person reads.
         message: String,
     },
+    /// `408`: the request (its body included) took longer than the
+    /// collector allows; retry.
+    Timeout {
+        /// What a person reads.
+        message: String,
+    },
     /// `503`: too many batches in flight; retry later.
     Busy {
         /// What a person reads.
@@ -314,6 +320,7 @@ impl Refusal {
             Refusal::MethodNotAllowed { .. } => 405,
             Refusal::TooLarge { .. } => 413,
             Refusal::RateLimited { .. } => 429,
+            Refusal::Timeout { .. } => 408,
             Refusal::Busy { .. } => 503,
             Refusal::Internal { .. } => 500,
         }
@@ -334,6 +341,7 @@ impl Refusal {
             Refusal::MethodNotAllowed { .. } => "method-not-allowed",
             Refusal::TooLarge { .. } => "too-large",
             Refusal::RateLimited { .. } => "rate-limited",
+            Refusal::Timeout { .. } => "timeout",
             Refusal::Busy { .. } => "busy",
             Refusal::Internal { .. } => "internal",
         }
@@ -354,6 +362,7 @@ impl Refusal {
             | Refusal::MethodNotAllowed { message }
             | Refusal::TooLarge { message }
             | Refusal::RateLimited { message }
+            | Refusal::Timeout { message }
             | Refusal::Busy { message }
             | Refusal::Internal { message } => message,
         }
@@ -406,6 +415,7 @@ impl Refusal {
             "method-not-allowed" => Refusal::MethodNotAllowed { message },
             "too-large" => Refusal::TooLarge { message },
             "rate-limited" => Refusal::RateLimited { message },
+            "timeout" => Refusal::Timeout { message },
             "busy" => Refusal::Busy { message },
             "internal" => Refusal::Internal { message },
             _ => {
@@ -637,6 +647,7 @@ mod tests {
             ),
             (json!({ "error": "too-large", "message": "m" }), 413),
             (json!({ "error": "rate-limited", "message": "m" }), 429),
+            (json!({ "error": "timeout", "message": "m" }), 408),
             (json!({ "error": "busy", "message": "m" }), 503),
             (json!({ "error": "internal", "message": "m" }), 500),
         ];

@@ -197,6 +197,14 @@ async fn run(label: &str, database: String, clients: usize, batches: usize, mode
         notify_interval_secs: 30,
         at_rest_key: None,
         at_rest_key_hex: None,
+        // Every client is on loopback: one address, so its rate is not what is measured.
+        limits: sealtrail_collector::limits::Limits {
+            address_per_minute: u32::MAX,
+            address_burst: u32::MAX,
+            credential_burst: 1_000,
+            max_in_flight_per_chain: 64,
+            ..Default::default()
+        },
     };
     let running = sealtrail_collector::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
 use sealtrail::Digest;
@@ -118,29 +116,9 @@ impl Tokens {
         )
     }
 
-    fn find(&self, token: &str) -> Option<&Reviewer> {
+    /// The holder of `token`, if it is one of these.
+    pub fn find(&self, token: &str) -> Option<&Reviewer> {
         self.0.get(&Digest::of(token.as_bytes()))
-    }
-}
-
-/// Anything holding the token table.
-pub trait HasTokens {
-    /// The tokens.
-    fn tokens(&self) -> &Tokens;
-}
-
-impl<S: HasTokens + Send + Sync> FromRequestParts<S> for Reviewer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::Unauthorized("an `Authorization: Bearer` token is required".into())
-        })?;
-        state
-            .tokens()
-            .find(token)
-            .cloned()
-            .ok_or_else(|| ApiError::Unauthorized("the token is not known".into()))
     }
 }
 

@@ -50,6 +50,11 @@ pub struct Config {
     #[arg(long, env = "SEALTRAIL_RETENTION_DAYS", default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub retention_days: u32,
 
+    /// The upload routes' limits: events per batch, bytes per string,
+    /// batches in flight, request rates, failed authentications, timeout.
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
+
     /// Largest accepted request body, in bytes (larger: `413`).
     #[arg(long, env = "SEALTRAIL_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -47,6 +47,23 @@ pub enum ApiError {
         /// Why.
         message: String,
     },
+    /// `413`: a batch over a limit of this collector (events, bytes of a string).
+    #[error("{0}")]
+    TooLarge(String),
+    /// `429` (a rate, a chain's batches in flight) or `503` (all batches
+    /// in flight), with `Retry-After`.
+    #[error("{message}")]
+    Limited {
+        /// `503 busy` rather than `429 rate-limited`.
+        busy: bool,
+        /// What a person reads (names the limit).
+        message: String,
+        /// Seconds until a retry can pass.
+        retry_after_secs: u64,
+    },
+    /// `408`: the request took longer than the collector allows.
+    #[error("{0}")]
+    Timeout(String),
     /// `500`: logged, not shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -64,6 +81,7 @@ impl From<IngestError> for ApiError {
             IngestError::BadRequest(m) => ApiError::BadRequest(m),
             IngestError::Unauthorized(m) => ApiError::Unauthorized(m),
             IngestError::Rule { rule, message } => ApiError::Rule { rule, message },
+            IngestError::TooLarge(m) => ApiError::TooLarge(m),
             IngestError::Store(e) => e.into(),
             e @ (IngestError::Inconsistent { .. } | IngestError::Commit(_)) => {
                 ApiError::Internal(e.to_string())
@@ -93,6 +111,12 @@ impl From<BytesRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = self.to_string();
+        let retry_after = match &self {
+            ApiError::Limited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
         let refusal = match self {
             ApiError::BadRequest(_) => Refusal::BadRequest {
                 message,
@@ -114,6 +138,10 @@ impl IntoResponse for ApiError {
                 message,
                 rule: None,
             },
+            ApiError::TooLarge(_) => Refusal::TooLarge { message },
+            ApiError::Limited { busy: true, .. } => Refusal::Busy { message },
+            ApiError::Limited { busy: false, .. } => Refusal::RateLimited { message },
+            ApiError::Timeout(_) => Refusal::Timeout { message },
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
                 Refusal::Internal {
@@ -121,7 +149,12 @@ impl IntoResponse for ApiError {
                 }
             }
         };
-        refused(&refusal)
+        let mut resp = refused(&refusal);
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

@@ -18,6 +18,9 @@
 //!   (`ingest::prepare`), then judged by a pure function over (stored range,
 //!   anchors, batch) ([`decision`]) inside one write transaction per batch
 //!   (SQLite groups the batches waiting, a savepoint each);
+//! - `limits`: what one address or credential may ask of the upload routes
+//!   (events per batch, bytes per string, batches in flight, request rates,
+//!   failed authentications, a timeout);
 //! - `cases`: every finding and break-glass as a case with a state derived
 //!   from reviewers' steps (assign, acknowledge, investigate, comment,
 //!   resolve), each appended to `case_events` and the read log in one
@@ -48,6 +51,7 @@ pub mod credentials;
 mod demo;
 mod error;
 mod ingest;
+pub mod limits;
 pub mod notify;
 mod readlog;
 mod reads;

@@ -2,15 +2,27 @@
 //! its path segments, and who sent it: the TCP peer, or, when that peer is
 //! a configured trusted proxy, the client it names in `X-Forwarded-For`
 //! (recorded beside each stored event and in the read log; never taken from
-//! anyone else).
+//! anyone else); and the reviewer its bearer token names.
+//!
+//! A failed authentication (a review token that is not known, an upload
+//! credential that does not verify) is appended to the collector's read
+//! chain ([`crate::readlog`]) and counts against the client's address
+//! ([`crate::limits`]): once over `--auth-failures-per-minute`, the address
+//! is answered `429` before any token of its is looked at, and its failures
+//! are no longer logged one by one (a flood does not fill the read chain).
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use serde_json::{json, Map};
 
+use sealtrail::event::{Action, Outcome};
+
+use crate::auth::{bearer, Reviewer};
 use crate::error::ApiError;
+use crate::readlog::ReadEntry;
 use crate::state::AppState;
 
 /// The client address of a request.
@@ -29,6 +41,73 @@ impl FromRequestParts<AppState> for ClientIp {
             &parts.headers,
             &state.trusted_proxies,
         )))
+    }
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        failures_allow(state, ip)?;
+        let why = match bearer(&parts.headers) {
+            None => "an `Authorization: Bearer` token is required",
+            Some(token) => match state.tokens.find(token) {
+                Some(reviewer) => return Ok(reviewer.clone()),
+                None => "the token is not known",
+            },
+        };
+        failed(state, ip, parts.uri.path(), "review-token", why).await;
+        Err(ApiError::Unauthorized(why.to_owned()))
+    }
+}
+
+/// `429` while `ip` is over its failed authentications.
+pub fn failures_allow(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    state
+        .limiter
+        .failures
+        .check(&ip)
+        .map_err(|secs| ApiError::Limited {
+            busy: false,
+            message: format!(
+                "too many failed authentications from this address ({} a minute, bursts of {}; `auth-failures-per-minute`): retry after {secs} s",
+                state.limiter.limits.auth_failures_per_minute,
+                state.limiter.limits.auth_failure_burst
+            ),
+            retry_after_secs: secs,
+        })
+}
+
+/// Records a failed authentication of `ip` at `path` (`kind`:
+/// `review-token` or `upload-credential`; `why` never holds the token):
+/// counted against the address, and appended to the read chain unless the
+/// address is over its budget. A read chain that cannot be appended to is
+/// logged; the request is refused either way.
+pub async fn failed(state: &AppState, ip: IpAddr, path: &str, kind: &str, why: &str) {
+    if state.limiter.failures.take(&ip).is_err() {
+        return;
+    }
+    let nobody = Reviewer {
+        role: "none".into(),
+        user_id: "unauthenticated".into(),
+        name: None,
+    };
+    let mut detail = Map::new();
+    detail.insert("credential".into(), json!(kind));
+    detail.insert("reason".into(), json!(why));
+    let entry = ReadEntry {
+        reviewer: &nobody,
+        endpoint: path,
+        query: "",
+        record_id: None,
+        outcome: Outcome::Denied,
+        ip: Some(ip.to_string()),
+        action: Action::Other("auth-failure".into()),
+        detail,
+    };
+    if let Err(e) = state.read_log.record(&state.store, entry).await {
+        tracing::error!(error = %e, "a failed authentication could not be appended to the read log");
     }
 }
 

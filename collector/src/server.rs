@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::credentials::{Minter, Verifier};
 use crate::error::ApiError;
 use crate::ingest::{Ingestor, Timings};
+use crate::limits::Limiter;
 use crate::notify::{Notifier, NotifyConfigError};
 use crate::readlog::ReadLog;
 use crate::state::AppState;
@@ -142,7 +144,9 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         Arc::clone(&timings),
         Arc::clone(&alerting),
         i64::from(config.clock_skew_seconds) * 1000,
+        &config.limits,
     ));
+    let limiter = Arc::new(Limiter::new(&config.limits));
     let state = AppState {
         store,
         timings,
@@ -158,6 +162,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         clock,
         review: Arc::new(review),
         notifier: Arc::new(notifier),
+        limiter: Arc::clone(&limiter),
     };
     let upload = Router::new()
         .route(
@@ -167,7 +172,10 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         .route(
             "/api/chains/{chain}/head",
             post(upload::post_head).layer(DefaultBodyLimit::max(ANCHOR_BODY_BYTES)),
-        );
+        )
+        // A slow body cannot hold a worker: the whole request, body
+        // included, has `--request-timeout-secs`.
+        .layer(middleware::from_fn_with_state(limiter.timeout(), timeout));
     // What a reviewer reads is never kept by a browser or proxy cache.
     // A minted credential is not kept by a cache either.
     let mut read = reads::routes()
@@ -217,6 +225,20 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         );
     }
     Ok((router.layer(TraceLayer::new_for_http()), state))
+}
+
+/// Answers `408 timeout` when the request is not answered within `limit`.
+/// Ingest runs on its own task ([`upload`]), so a batch whose transaction
+/// began still completes; only the answer is not waited for.
+async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::Timeout(format!(
+            "the request took longer than this collector allows ({} s, `request-timeout-secs`): retry",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 async fn no_such_api(uri: Uri) -> ApiError {

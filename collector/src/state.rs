@@ -7,10 +7,11 @@ use std::sync::Arc;
 use sealtrail::policy::ReviewConfig;
 
 use crate::alerting::Alerting;
-use crate::auth::{HasTokens, Tokens};
+use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::credentials::{Minter, Verifier};
 use crate::ingest::{Ingestor, Timings};
+use crate::limits::Limiter;
 use crate::notify::Notifier;
 use crate::readlog::ReadLog;
 use crate::store::Store;
@@ -47,10 +48,6 @@ pub struct AppState {
     pub review: Arc<ReviewConfig>,
     /// The notification hook (none by default).
     pub notifier: Arc<Notifier>,
-}
-
-impl HasTokens for AppState {
-    fn tokens(&self) -> &Tokens {
-        &self.tokens
-    }
+    /// The upload routes' limits and failed authentications ([`crate::limits`]).
+    pub limiter: Arc<Limiter>,
 }

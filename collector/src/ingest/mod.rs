@@ -16,8 +16,9 @@ pub mod decide;
 mod prepare;
 mod writer;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -66,6 +67,9 @@ pub enum IngestError {
         /// What a person reads.
         message: String,
     },
+    /// Over a limit of this collector (`413`): events per batch, bytes per string.
+    #[error("{0}")]
+    TooLarge(String),
     /// No valid credential for the chain (`401`).
     #[error("{0}")]
     Unauthorized(String),
@@ -135,12 +139,27 @@ impl Timings {
 pub struct Ingestor {
     writer: Writer,
     group: Option<mpsc::Sender<Job>>,
+    shape: prepare::Shape,
+    /// Fingerprints of refusal findings this process has stored: a repeat
+    /// costs no write transaction (a flood of refused batches, no fsync each).
+    recorded: Mutex<HashSet<String>>,
 }
+
+/// Most fingerprints [`Ingestor`] remembers before it starts afresh (a
+/// forgotten one is only stored again as the no-op it is).
+const RECORDED_MAX: usize = 10_000;
 
 impl Ingestor {
     /// An ingestor over `store`; on SQLite this starts the writer task.
-    /// `skew_ms` is the clock skew credentials allow.
-    pub fn new(store: Store, timings: Arc<Timings>, alerting: Arc<Alerting>, skew_ms: i64) -> Self {
+    /// `skew_ms` is the clock skew credentials allow; `limits` bound a
+    /// batch's events and the bytes of each string in them.
+    pub fn new(
+        store: Store,
+        timings: Arc<Timings>,
+        alerting: Arc<Alerting>,
+        skew_ms: i64,
+        limits: &crate::limits::Limits,
+    ) -> Self {
         let writer = Writer {
             store,
             timings,
@@ -152,7 +171,16 @@ impl Ingestor {
             tokio::spawn(writer.clone().group(rx));
             tx
         });
-        Self { writer, group }
+        let shape = prepare::Shape {
+            max_events: limits.max_batch_events,
+            max_string_bytes: limits.max_string_bytes,
+        };
+        Self {
+            writer,
+            group,
+            shape,
+            recorded: Mutex::new(HashSet::new()),
+        }
     }
 
     /// Handles `POST /chains/{chain}/events` from `peer_ip`, written under
@@ -166,7 +194,7 @@ impl Ingestor {
         claims: Option<Claims>,
     ) -> Result<Reply, IngestError> {
         let started = Instant::now();
-        let batch = Batch::parse(chain, body, peer_ip)?;
+        let batch = Batch::parse(chain, body, peer_ip, self.shape)?;
         Timings::add(&self.writer.timings.verify_ns, started);
         let now_ms = crate::clock::now_ms();
         let checked = match &self.group {
@@ -180,10 +208,28 @@ impl Ingestor {
         match checked {
             Checked::Stored(reply) => Ok(reply),
             Checked::Refused(reply, finding) => {
-                finding.record(&self.writer.store, now_ms).await?;
+                let id = finding.fingerprint()?;
+                if !self.known(&id) {
+                    finding.record(&self.writer.store, now_ms).await?;
+                    let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+                    if recorded.len() >= RECORDED_MAX {
+                        recorded.clear();
+                    }
+                    recorded.insert(id);
+                }
                 Ok(reply)
             }
         }
+    }
+}
+
+impl Ingestor {
+    /// Whether the finding `id` is stored already (as far as this process knows).
+    fn known(&self, id: &str) -> bool {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
     }
 }
 

@@ -16,6 +16,15 @@ use super::decide::Uploaded;
 use super::IngestError;
 use crate::store::events::Columns;
 
+/// The limits of a batch's shape (`docs/protocol.md`, "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Most events in one batch.
+    pub max_events: usize,
+    /// Most bytes of one string, or member name, inside an event.
+    pub max_string_bytes: usize,
+}
+
 /// A parsed, inspected batch: four lists of the same length, in upload order.
 pub struct Batch {
     /// Each event as the alert rules read it (none if the core's event type
@@ -42,9 +51,26 @@ impl Batch {
         chain: &ChainId,
         body: &[u8],
         peer_ip: Option<String>,
+        shape: Shape,
     ) -> Result<Self, IngestError> {
         let (values, guarantees) = events_of(body)?;
         let n = values.len();
+        if n > shape.max_events {
+            return Err(IngestError::TooLarge(format!(
+                "the batch holds {n} events; this collector takes at most {} in one batch (`max-batch-events`): send smaller batches",
+                shape.max_events
+            )));
+        }
+        for (i, ev) in values.iter().enumerate() {
+            if let Some((pointer, len)) =
+                long_string(ev, &format!("/events/{i}"), shape.max_string_bytes)
+            {
+                return Err(IngestError::TooLarge(format!(
+                    "`{pointer}` is {len} bytes; this collector takes strings of at most {} bytes (`max-string-bytes`)",
+                    shape.max_string_bytes
+                )));
+            }
+        }
         let (mut events, mut uploaded, mut columns, mut sessions) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -130,6 +156,42 @@ fn inspect(ev: &Value, i: usize) -> Result<Uploaded, IngestError> {
         }
     })?;
     Ok(Uploaded { ins, line })
+}
+
+/// The JSON Pointer (under `at`) and length of the first string or member
+/// name in `v` longer than `max` bytes. Nothing is allocated unless one is.
+fn long_string(v: &Value, at: &str, max: usize) -> Option<(String, usize)> {
+    let mut path = Vec::new();
+    let len = find_long(v, max, &mut path)?;
+    let mut pointer = at.to_owned();
+    for token in path.iter().rev() {
+        pointer.push('/');
+        pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
+    }
+    Some((pointer, len))
+}
+
+/// The length of the first string or member name in `v` longer than `max`,
+/// with the tokens leading to it pushed onto `path` innermost first.
+fn find_long(v: &Value, max: usize, path: &mut Vec<String>) -> Option<usize> {
+    match v {
+        Value::String(s) if s.len() > max => Some(s.len()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = find_long(item, max, path)?;
+            path.push(i.to_string());
+            Some(len)
+        }),
+        Value::Object(members) => members.iter().find_map(|(name, item)| {
+            let len = if name.len() > max {
+                name.len()
+            } else {
+                find_long(item, max, path)?
+            };
+            path.push(name.clone());
+            Some(len)
+        }),
+        _ => None,
+    }
 }
 
 fn text(v: &Value, pointer: &str) -> Option<String> {

@@ -57,6 +57,12 @@ impl NewFinding {
     }
 
     /// The fingerprint that makes a retried bad batch one finding, not many.
+    /// A refused write (`fork`, `tamper`) is one finding per chain, kind and
+    /// rule, whatever its `seq` and evidence (which whoever sends the batch
+    /// chooses): the first is kept, so a flood of refused batches cannot
+    /// bury anything. (`credential` and `clock` are one per chain, cause and
+    /// credential holder: their evidence holds only those; `clock-drift`
+    /// one per chain and cause, see `once_per`.)
     fn id(&self, evidence: &str) -> String {
         if let Some(cause) = &self.once_per {
             return Digest::of_parts(&[
@@ -67,6 +73,17 @@ impl NewFinding {
                 self.chain.as_deref().unwrap_or("").as_bytes(),
                 b"\0once\0",
                 cause.as_bytes(),
+            ])
+            .to_hex();
+        }
+        if matches!(self.kind, "fork" | "tamper") {
+            return Digest::of_parts(&[
+                b"refused\0",
+                self.kind.as_bytes(),
+                b"\0",
+                self.rule.as_bytes(),
+                b"\0",
+                self.chain.as_deref().unwrap_or("").as_bytes(),
             ])
             .to_hex();
         }
@@ -85,6 +102,12 @@ impl NewFinding {
             evidence.as_bytes(),
         ])
         .to_hex()
+    }
+
+    /// Its fingerprint: the same for every repeat of what it records
+    /// (a retried batch, another refused batch of the same cause).
+    pub fn fingerprint(&self) -> Result<String, sqlx::Error> {
+        Ok(self.id(&self.evidence_text()?))
     }
 
     /// Stores it unless the same finding is already there. Returns whether it was new.

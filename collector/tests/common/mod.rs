@@ -113,11 +113,17 @@ pub fn config(database: String, dir: &std::path::Path) -> Config {
         notify_interval_secs: 3600,
         at_rest_key: None,
         at_rest_key_hex: None,
+        limits: Default::default(),
     }
 }
 
 /// A collector that requires upload credentials, and the host's minter for them.
 pub async fn server_with_credentials() -> (TestServer, Minter) {
+    server_with_credentials_and(|_| {}).await
+}
+
+/// As [`server_with_credentials`], with the configuration tweaked.
+pub async fn server_with_credentials_and(tweak: impl FnOnce(&mut Config)) -> (TestServer, Minter) {
     let keys = tempfile::tempdir().unwrap();
     let (signing, verifying) = (
         keys.path().join("signing.pem"),
@@ -130,6 +136,7 @@ pub async fn server_with_credentials() -> (TestServer, Minter) {
     let s = server_with(|c| {
         c.credential_key = Some(verifying.clone());
         c.insecure_open_ingest = false;
+        tweak(c);
     })
     .await;
     drop(keys);
