@@ -96,7 +96,11 @@ async function review() {
     await reviewer.fill('#token', REVIEW_TOKEN);
     await reviewer.click('#signin button[type="submit"]');
   }
-  await reviewer.waitFor(() => document.querySelector('#log-checks li[data-check="heads"], #log-checks li[data-check="signature"][data-ok="false"]'));
+  // The checks, or the panel's error; the page loads every panel at once, slowly on a loaded machine.
+  await reviewer.waitFor(() => document.querySelector('#log-checks li[data-check="heads"], #log-checks li[data-check="signature"][data-ok="false"]')
+    || document.querySelector('#log-panel .panel-error')?.textContent, null, { timeout: 120_000 });
+  const error = await reviewer.evaluate(() => document.querySelector('#log-panel .panel-error').textContent);
+  assert.equal(error, '', 'the log panel could not load');
   return reviewer.evaluate(() => ({
     checks: Object.fromEntries([...document.querySelectorAll('#log-checks li')].map((li) => [li.dataset.check, { ok: li.dataset.ok === 'true', text: li.textContent }])),
     heads: Object.fromEntries([...document.querySelectorAll('#log-heads tr[data-chain]')].map((tr) => [tr.dataset.chain, tr.dataset.included])),
