@@ -6,6 +6,7 @@
 // APIs only (never from HTML strings), so the page runs under a strict CSP.
 
 import { $, el, svg, clear, short, when, notice, api, download, signInAs, showSignedIn, wireSignIn, signedOut, ApiError, TOKEN_KEY } from './review-lib.js';
+import { checkLog } from './review-log.js';
 import { initCases, loadCases, openCase, breakGlassReviews, reviewCell } from './review-cases.js';
 
 const SEVERITIES = ['critical', 'high', 'medium'];
@@ -92,46 +93,10 @@ async function downloadEvidence(chain) {
 
 // ---- transparency log --------------------------------------------------------
 
-/** A signed checkpoint's body and signature lines (C2SP signed-note); signatures are not checked here. */
-function readCheckpoint(note) {
-  const [body, sigs = ''] = note.split('\n\n');
-  const [origin, size, root, ...extensions] = body.split('\n');
-  const signatures = sigs.split('\n').filter((l) => l.startsWith('— ')).map((l) => {
-    const [, name, b64] = l.split(' ');
-    const bytes = Uint8Array.from(atob(b64 ?? ''), (c) => c.charCodeAt(0));
-    const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-    // 4-byte key ID, then 64 bytes of Ed25519 (the log) or an 8-byte time and 64 bytes (a witness).
-    const cosigned = bytes.length === 76 ? Number(new DataView(bytes.buffer).getBigUint64(4)) : null;
-    return { name, keyId: hex(bytes.subarray(0, 4)), cosigned };
-  });
-  return { origin, size, root, extensions, signatures };
-}
-
 let logChains = [];
 
 async function loadLog() {
-  const note = await (await api('/api/checkpoint', { raw: true })).text();
-  const cp = readCheckpoint(note);
-  const facts = clear($('log-checkpoint'));
-  const rootHex = [...atob(cp.root ?? '')].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
-  for (const [term, value, cls] of [['Log', cp.origin], ['Size', `${cp.size} events`], ['Root', rootHex, 'mono']]) {
-    facts.append(el('dt', { text: term }), el('dd', { text: value, class: cls ?? '' }));
-  }
-  const body = clear($('log-signatures').tBodies[0]);
-  for (const s of cp.signatures) {
-    const witness = s.cosigned !== null;
-    body.append(
-      el(
-        'tr',
-        { 'data-signer': s.name },
-        el('td', { text: s.name }),
-        el('td', { text: witness ? 'witness cosignature' : s.name === cp.origin ? 'log signature' : 'other signature' }),
-        el('td', { class: 'mono', text: s.keyId }),
-        el('td', { text: witness ? when(new Date(s.cosigned * 1000).toISOString()) : '—' }),
-      ),
-    );
-  }
-  if (!cp.signatures.some((s) => s.cosigned !== null)) body.append(el('tr', {}, el('td', { colspan: 4, class: 'muted', text: 'No witness has cosigned this checkpoint.' })));
+  await checkLog();
   logChains = (await api('/api/chains')).chains;
   const select = clear($('lp-chain'));
   for (const c of logChains) select.append(el('option', { value: c.chain, text: `${short(c.chain, 10)} (${c.events} events)` }));

@@ -4,6 +4,7 @@ import init, { Sealtrail, hashEvent } from '/pkg/sealtrail.js';
 import canonicalize from '/node_modules/canonicalize/lib/canonicalize.js';
 import { sha256 } from '/node_modules/@noble/hashes/sha2.js';
 import { bytesToHex } from '/node_modules/@noble/hashes/utils.js';
+import { parseKey, openCheckpoint, leafHash, verifyInclusion, verifyConsistency, fromBase64 } from '/www/tlog-verify.js';
 import cedarInit, { preparsePolicySet, statefulIsAuthorized } from '/node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm.js';
 
 const now = () => performance.now();
@@ -258,10 +259,101 @@ window.armTab = async (dbName, n) => {
   return true;
 };
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Log proofs as the uploader checks them before deleting: each
+ * acknowledgement's checkpoint signature (WebCrypto Ed25519), the inclusion
+ * of the batch's last event, and consistency with the checkpoint kept from
+ * the last one (fetched from the collector). The module's cost is a one-event
+ * upload with the collector's key pinned minus the same upload without (the
+ * module deletes on 200), interleaved, both against the scripted log
+ * collector of tests/support/fixture-server.mjs. The peer: the same checks in
+ * plain JavaScript and WebCrypto (www/tlog-verify.js, the review page's) on
+ * that collector's acknowledgements, with the same consistency fetch.
+ */
+async function proofBench(policy, fixture, keyText, rounds) {
+  const tag = `${Date.now()}`;
+  // The scripted collector reads a credential's claims, never its signature.
+  const part = (v) => btoa(JSON.stringify(v)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  const mk = (name, extra) => {
+    const s = session(`u-bench-${name}`, 'nurse', []);
+    const credential = async (chain) => {
+      const t = Math.floor(Date.now() / 1000);
+      return `${part({ alg: 'EdDSA', typ: 'JWT' })}.${part({ sub: s.userId, sid: s.sessionId, role: s.role, chain, iat: t, exp: t + 3600 })}.${part('unsigned')}`;
+    };
+    return Sealtrail.start({ policy, session: s, endpoint: `${fixture}/s/log/bench-${name}-${tag}`,
+      options: { dbName: `bench-proof-${name}-${tag}`, backoffMs: 60_000, backoffMaxMs: 60_000, batchDelayMs: 60_000, credential, ...extra } });
+  };
+  const pinned = await mk('pinned', { collectorKey: keyText });
+  const plain = await mk('plain', {});
+  const upload = async (st) => {
+    await st.log({ type: 'search', query: 'proof bench' });
+    const t0 = now();
+    const s = await st.flush();
+    const ms = now() - t0;
+    if (s.pending !== 0 || s.lastError) throw new Error(`the upload did not settle: ${JSON.stringify(s)}`);
+    return ms;
+  };
+  // The first acknowledgement has no kept checkpoint to be consistent with.
+  await upload(pinned);
+  await upload(plain);
+  const withKey = [];
+  const without = [];
+  for (let i = 0; i < rounds; i++) {
+    withKey.push(await upload(pinned));
+    without.push(await upload(plain));
+  }
+  pinned.close();
+  plain.close();
+
+  // The peer, on acknowledgements of one-event batches of its own chain.
+  const endpoint = `${fixture}/s/log/bench-peer-${tag}`;
+  const chain = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  let seq = 0;
+  const ack = async () => {
+    const hash = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const resp = await fetch(`${endpoint}/chains/${chain}/events`, { method: 'POST', body: JSON.stringify({ events: [{ chain, seq, hash }] }) });
+    const body = await resp.json();
+    seq += 1;
+    return { hash, seq: seq - 1, proof: body.log.proof };
+  };
+  let kept = null;
+  const key = await parseKey(keyText);
+  /** Checks an acknowledgement's proof; `given`: the consistency proof already fetched. */
+  const check = async (a, given = null) => {
+    const [head, note] = [a.proof.slice(0, a.proof.indexOf('\n\n')), a.proof.slice(a.proof.indexOf('\n\n') + 2)];
+    const [, indexLine, ...hashes] = head.split('\n');
+    const cp = await openCheckpoint(note, key);
+    await verifyInclusion(BigInt(indexLine.slice(6)), cp.size, await leafHash(chain, a.seq, a.hash), hashes.map((h) => fromBase64(h, 'proof')), cp.root);
+    if (kept) {
+      const text = given ?? (await (await fetch(`${endpoint}/tlog/consistency?old=${kept.size}&new=${cp.size}`)).text());
+      await verifyConsistency(kept.size, cp.size, kept.root, cp.root, text.split('\n').filter(Boolean).map((h) => fromBase64(h, 'consistency')));
+    }
+    return cp;
+  };
+  kept = await check(await ack());
+  const peer = [];
+  const compute = [];
+  for (let i = 0; i < rounds; i++) {
+    const a = await ack();
+    let t0 = now();
+    const cp = await check(a);
+    peer.push(now() - t0);
+    // The same checks with the consistency proof already fetched: computation alone.
+    const text = await (await fetch(`${endpoint}/tlog/consistency?old=${kept.size}&new=${cp.size}`)).text();
+    t0 = now();
+    await check(a, text);
+    compute.push(now() - t0);
+    kept = cp;
+  }
+  return { rounds, withKey: median(withKey), without: median(without), peer: median(peer), compute: median(compute), size: Number(kept.size) };
+}
+
 /** Starts every armed tab at once. */
 window.goTabs = () => new BroadcastChannel('bench-go').postMessage('go');
 
-window.runBench = async () => {
+window.runBench = async (fixture, key) => {
   await init();
   await cedarInit();
   const policy = await (await fetch('/pkg/policy.default.json')).json();
@@ -271,5 +363,6 @@ window.runBench = async () => {
     seal: await sealBench(policy, demo),
     idb: await idbBench(policy),
     reveal: await revealBench(policy, demo),
+    proof: await proofBench(policy, fixture, key, 40),
   };
 };

@@ -17,7 +17,12 @@
 //      hand-made `strict` put;
 //   5. durable append with 1, 2 and 5 tabs of the origin open, each
 //      appending 1,000 events at once to its own chain in the shared database;
-//   6. shipped .wasm size, raw and gzipped, beside cedar-wasm's.
+//   6. shipped .wasm size, raw and gzipped, beside cedar-wasm's;
+//   7. log proofs as the uploader checks each acknowledgement (checkpoint
+//      signature, inclusion, consistency with the kept checkpoint): a
+//      one-event upload with the collector key pinned vs without, against the
+//      scripted log collector (tests/support/fixture-server.mjs), and the same
+//      checks in plain JavaScript + WebCrypto (www/tlog-verify.js).
 // Every ratio is against its peer measured in the same run.
 // Usage: scripts/build-web.sh && node benches/web/run.mjs
 //        SEALTRAIL_ENGINE=firefox node benches/web/run.mjs
@@ -25,6 +30,7 @@
 // The page is served by a throwaway static server (uploads go nowhere: the
 // endpoint refuses, so events stay in IndexedDB as they would offline).
 import http from 'node:http';
+import { spawn } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { availableParallelism, loadavg } from 'node:os';
@@ -57,12 +63,25 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 
+// The scripted collector with a transparency log, for the proof row.
+const fixtureProc = spawn(process.execPath, [join(root, 'tests', 'support', 'fixture-server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const fixture = await new Promise((resolve, reject) => {
+  let out = '';
+  fixtureProc.stdout.on('data', (d) => {
+    out += d;
+    const m = /fixture listening on (\S+)/.exec(out);
+    if (m) resolve(m[1]);
+  });
+  fixtureProc.on('exit', (code) => reject(new Error(`the fixture server exited ${code}`)));
+});
+const fixtureKey = (await (await fetch(`${fixture}/key`)).json()).key;
+
 const browser = await startBrowser(engineFromEnv());
 try {
   await browser.driver.manage().setTimeouts({ script: 600_000 });
   await browser.driver.get(base);
   const loadBefore = loadavg()[0];
-  const r = await evaluate(browser.driver, () => window.runBench());
+  const r = await evaluate(browser.driver, (f, k) => window.runBench(f, k), fixture, fixtureKey);
   const tabs = [];
   for (const n of [1, 2, 5]) tabs.push(await tabsBench(browser.driver, n, 1000));
   if (r.seal.cedarAllowed !== r.seal.oursAllowed) console.warn(`warning: cedar allowed ${r.seal.cedarAllowed} fields, sealtrail ${r.seal.oursAllowed}: the policies differ`);
@@ -89,6 +108,9 @@ try {
   for (const t of tabs) {
     console.log(`  ${t.tabs} tab${t.tabs > 1 ? 's' : ' '}                                ${f(t.perSec, 0)} events/s in all, ratio to one tab ${f(t.perSec / tabs[0].perSec, 2)}${t.failed ? `, ${t.failed} appends FAILED` : ''}`);
   }
+  console.log(`log proof per acknowledgement: checkpoint signature (WebCrypto Ed25519) + inclusion + consistency with the kept checkpoint (fetched), median of ${r.proof.rounds} interleaved one-event uploads, log of ~${r.proof.size} leaves`);
+  console.log(`  module upload, collector key pinned   ${f(r.proof.withKey, 2)} ms; without (deletes on 200) ${f(r.proof.without, 2)} ms: the checks cost ${f(r.proof.withKey - r.proof.without, 2)} ms`);
+  console.log(`  plain JS + WebCrypto (tlog-verify.js) ${f(r.proof.peer, 2)} ms with the consistency fetch, ${f(r.proof.compute, 2)} ms computation alone; ratio module/peer ${f((r.proof.withKey - r.proof.without) / r.proof.peer, 2)}`);
   console.log(`shipped .wasm`);
   console.log(`  sealtrail_bg.wasm   ${ours.raw} bytes raw, ${ours.gz} gzipped`);
   console.log(`  cedar_wasm_bg.wasm  ${cedar.raw} bytes raw, ${cedar.gz} gzipped`);
@@ -96,6 +118,7 @@ try {
 } finally {
   await browser.quit();
   server.close();
+  fixtureProc.kill();
 }
 
 /**

@@ -592,3 +592,81 @@ async fn a_witness_cosigns_consistent_checkpoints_and_refuses_a_split_view() {
     assert_eq!(resp.status().as_u16(), 403);
     w.task.abort();
 }
+
+/// `GET /api/tlog/heads` as the review page reads it.
+async fn heads(s: &TestServer) -> Value {
+    let (status, _, text) = s.get_text("/api/tlog/heads", Some(common::LEAD)).await;
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Checks a head of `tlog/heads` is in `cp`, from the leaf its `chain`, `seq` and `hash` make.
+fn head_included(h: &Value, cp: &Checkpoint) -> Result<(), ProofError> {
+    let proof: Vec<Digest> = h["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| sealtrail::tlog::checkpoint::decode_hash(p.as_str().unwrap()).unwrap())
+        .collect();
+    verify_inclusion(
+        h["index"].as_u64().unwrap(),
+        cp.size,
+        &leaf(h).hash(),
+        &proof,
+        &cp.root,
+    )
+}
+
+#[tokio::test]
+async fn every_chain_head_comes_with_an_inclusion_proof_and_a_hand_edited_head_fails_it() {
+    let s = server().await;
+    let (a, b) = (chain_id(7), chain_id(8));
+    let events_a = chain_events(&a, 4);
+    assert_eq!(s.upload(a.as_str(), &events_a).await.0, 200);
+    assert_eq!(s.upload(b.as_str(), &chain_events(&b, 3)).await.0, 200);
+    // Reviewers only: the answer lists every chain.
+    assert_eq!(s.get_text("/api/tlog/heads", None).await.0, 401);
+    let h = heads(&s).await;
+    assert_eq!(h["key"], s.running.state.log.public_key());
+    let cp = trust(&s)
+        .verify(h["checkpoint"].as_str().unwrap(), ed25519::verify)
+        .unwrap()
+        .checkpoint;
+    assert_eq!((h["size"].as_u64(), cp.size), (Some(7), 7));
+    let find = |h: &Value, c: &ChainId| {
+        h["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["chain"] == c.as_str())
+            .cloned()
+            .unwrap()
+    };
+    for (c, seq) in [(&a, 3), (&b, 2)] {
+        let x = find(&h, c);
+        assert_eq!(x["seq"], seq);
+        head_included(&x, &cp).unwrap();
+    }
+
+    // The head of `a` rewritten in the database: the log still holds the
+    // original, so the stored head's proof leads to another root.
+    drop_triggers(&s, &[("events", "events_no_update")]).await;
+    let mut forged = events_a[3].clone();
+    forged["outcome"] = Value::from("cancelled");
+    rehash(&mut forged);
+    sqlx::query("UPDATE events SET hash = $1, line = $2 WHERE chain = $3 AND seq = 3")
+        .bind(forged["hash"].as_str().unwrap())
+        .bind(forged.to_string())
+        .bind(a.as_str())
+        .execute(s.running.state.store.pool())
+        .await
+        .unwrap();
+    let h = heads(&s).await;
+    let x = find(&h, &a);
+    assert_eq!(x["hash"], forged["hash"]);
+    assert!(matches!(
+        head_included(&x, &cp),
+        Err(ProofError::MismatchedRoot { .. })
+    ));
+    head_included(&find(&h, &b), &cp).unwrap();
+}

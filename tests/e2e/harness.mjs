@@ -18,14 +18,16 @@ export const ENGINE = engineFromEnv();
 export const REVIEW_TOKEN = 'e2e-review-token-00000000000000001';
 
 /** Starts the collector binary with review `tokens` (`token=role:id:name`);
- * resolves with its base URL and a stop function. */
-export async function startCollector({ tokens = [`${REVIEW_TOKEN}=safeguardingLead:sg-e2e:E2E Reviewer`] } = {}) {
+ * resolves with its base URL and a stop function. `database` (a SQLite file
+ * the caller keeps) and `listen` (an address, to come back on the same port)
+ * are for tests that restart a collector on its database. */
+export async function startCollector({ tokens = [`${REVIEW_TOKEN}=safeguardingLead:sg-e2e:E2E Reviewer`], database, listen = '127.0.0.1:0' } = {}) {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
   const bin = process.env.SEALTRAIL_COLLECTOR_BIN ?? join(targetDir, 'release', 'sealtrail-collector');
-  const dir = mkdtempSync(join(tmpdir(), 'sealtrail-e2e-'));
+  const dir = database ? null : mkdtempSync(join(tmpdir(), 'sealtrail-e2e-'));
   const child = spawn(bin, [
-    '--listen', '127.0.0.1:0',
-    '--database', `sqlite://${join(dir, 'e2e.sqlite')}`,
+    '--listen', listen,
+    '--database', `sqlite://${database ?? join(dir, 'e2e.sqlite')}`,
     '--static-dir', join(root, 'www'),
     '--pkg-dir', join(root, 'pkg'),
     '--policy', join(root, 'pkg-config', 'policy.default.json'),
@@ -50,7 +52,7 @@ export async function startCollector({ tokens = [`${REVIEW_TOKEN}=safeguardingLe
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => { child.once('exit', r); setTimeout(r, 3000); });
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

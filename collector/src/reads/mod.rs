@@ -13,6 +13,7 @@ mod access_report;
 mod chains;
 mod fhir;
 mod history;
+mod log_heads;
 pub mod params;
 mod stats;
 
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/stats/hours", get(stats::hours))
         .route("/api/stats/demographics", get(stats::demographics))
         .route("/api/read-log", get(history::read_log))
+        .route("/api/tlog/heads", get(log_heads::heads))
 }
 
 /// What every read handler gets: who, what was asked, from where. Extracted
