@@ -370,14 +370,15 @@ impl Access<'_> {
         }
         draft.subject = record.zip(relation).map(|(r, rel)| self.subject(r, rel));
         draft.fields = fields.to_vec();
-        draft.labels = note_types
-            .iter()
-            .filter_map(|t| self.policy.labels(t))
-            .flatten()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        draft.labels = crate::ordered::set(
+            note_types
+                .iter()
+                .filter_map(|t| self.policy.labels(t))
+                .flatten()
+                .cloned(),
+        )
+        .into_iter()
+        .collect();
         draft.note_types = note_types.into_iter().collect();
         draft.purpose_of_use = Some(
             if matches!(action, HostAction::RoleChange { .. }) {
