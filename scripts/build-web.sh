@@ -31,8 +31,17 @@ fi
 # 0.5 KB gzipped. (serde_json is no longer on the hashing path: the event
 # text is hashed through the tape, src/canon/tape.rs.)
 hot=(--config 'profile.wasm.package.sha2.opt-level=3')
+# Panic locations name source files: shipped as paths inside this
+# repository, the crates' own (`serde_json-1.0.150/src/de.rs`) and the
+# standard library's (`core/src/...`), never this machine's home, registry
+# or toolchain directories (nothing shipped points outside the repository;
+# about 1 KB gzipped).
+registry=${CARGO_HOME:-$HOME/.cargo}/registry/src
+std_src=/rustc/$(rustc -vV | awk '/^commit-hash:/ { print $2 }')/library
+remap=(--remap-path-prefix="$root/=" --remap-path-prefix="$std_src/=")
+for index in "$registry"/*/; do remap+=(--remap-path-prefix="$index="); done
 echo "build-web: cargo build (wasm32, profile wasm)"
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128 ${remap[*]}" \
   cargo build --quiet --lib --target wasm32-unknown-unknown --profile wasm --no-default-features "${hot[@]}"
 
 rm -rf pkg

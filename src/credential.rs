@@ -74,8 +74,8 @@ impl Claims {
         // From text, as every other JSON the browser reads: `from_slice`
         // would put a second JSON reader in the `.wasm`.
         let text = String::from_utf8(bytes).map_err(|e| CredentialError::Claims(e.to_string()))?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| CredentialError::Claims(e.to_string()))?;
+        let value: Value = serde_json::from_slice(text.as_bytes())
+            .map_err(|e| CredentialError::Claims(e.to_string()))?;
         Self::from_value(&value)
     }
 

@@ -63,6 +63,7 @@ pub mod event;
 pub mod fhir;
 pub mod guarantees;
 mod located;
+mod ordered;
 pub mod page;
 mod pointer;
 pub mod policy;

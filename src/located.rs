@@ -34,6 +34,17 @@ pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, (Strin
     .map_err(|e| message(found.take().unwrap_or_default(), &e.to_string()))
 }
 
+/// `value` read as `T`, with serde's own error and no place: for a reader
+/// that names the place itself (a host action's members).
+pub(crate) fn read<T: DeserializeOwned>(value: &Value) -> Result<T, Error> {
+    let found = RefCell::new(None);
+    T::deserialize(At {
+        value,
+        path: Path::Root,
+        found: &found,
+    })
+}
+
 /// serde's message in JSON's words, and the pointer of an unknown member
 /// (reported at its object) moved onto the member.
 pub(crate) fn message(mut pointer: String, raw: &str) -> (String, String) {

@@ -178,8 +178,8 @@ impl SessionError {
 impl Session {
     /// Parses session JSON text and checks it for `policy` at `now`.
     pub fn parse(text: &str, policy: &Policy, now: Timestamp) -> Result<Self, SessionError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| SessionError::Syntax(e.to_string()))?;
+        let value: Value = serde_json::from_slice(text.as_bytes())
+            .map_err(|e| SessionError::Syntax(e.to_string()))?;
         Self::from_value(&value, policy, now)
     }
 

@@ -441,7 +441,7 @@ struct Members {
 
 /// A reply's body as JSON.
 fn json(body: &str) -> Result<Value, WireError> {
-    serde_json::from_str(body).map_err(|e| WireError::NotJson(e.to_string()))
+    serde_json::from_slice(body.as_bytes()).map_err(|e| WireError::NotJson(e.to_string()))
 }
 
 impl Members {

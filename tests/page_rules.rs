@@ -116,6 +116,45 @@ fn an_edit_is_logged_with_its_fields_and_effective_date() {
 }
 
 #[test]
+fn an_action_type_is_read_as_serde_reads_a_variant_name() {
+    let bad = |v: Value| parse::<HostAction>(v, "/action").unwrap_err();
+    let e = bad(json!({"query": "x"}));
+    assert_eq!(e.pointer().as_deref(), Some("/action"));
+    assert!(e.to_string().contains("missing field `type`"), "{e}");
+    let e = bad(json!({"type": "erase"}));
+    assert_eq!(e.pointer().as_deref(), Some("/action/type"));
+    assert!(
+        e.to_string().contains(
+            "unknown variant `erase`, expected one of `search`, `export`, `print`, `edit`, `delete`, `roleChange`"
+        ),
+        "{e}"
+    );
+    let e = bad(json!({"type": true}));
+    assert_eq!(e.pointer().as_deref(), Some("/action/type"));
+    assert!(e.to_string().contains("expected variant identifier"), "{e}");
+    // serde takes a variant's index for its name.
+    assert_eq!(action(json!({"type": 2})), HostAction::Print);
+    let e = bad(json!({"type": 6}));
+    assert_eq!(e.pointer().as_deref(), Some("/action/type"));
+    assert!(e.to_string().contains("variant index 0 <= i < 6"), "{e}");
+    // A print has no members to check; a missing one is named at the action.
+    assert_eq!(
+        action(json!({"type": "print", "copies": 2})),
+        HostAction::Print
+    );
+    let e = bad(json!({"type": "roleChange", "to": "nurse"}));
+    assert_eq!(e.pointer().as_deref(), Some("/action"));
+    assert!(e.to_string().contains("missing field `targetUser`"), "{e}");
+    let e = bad(json!("print"));
+    assert_eq!(e.pointer().as_deref(), Some("/action"));
+    assert!(
+        e.to_string()
+            .contains("expected internally tagged enum HostAction"),
+        "{e}"
+    );
+}
+
+#[test]
 fn edit_and_delete_arguments_are_checked_naming_the_member() {
     // Inside a tagged action serde names the action as a whole; the message
     // says what was wrong.

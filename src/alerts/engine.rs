@@ -14,6 +14,7 @@ use super::spike::Spikes;
 use super::targeting::Targeting;
 use super::{Candidate, EventRef, Finding, RuleId, StaffRef};
 use crate::event::{Action, Event, Relation, PURPOSE_BTG};
+use crate::ordered::set;
 use crate::policy::{AlertConfig, AlertConfigError};
 use crate::Timestamp;
 
@@ -98,7 +99,7 @@ impl AlertEngine {
             integrity: Integrity::new(config.record_integrity.clone()),
             drift: Drift::new(config.clock_drift.clone()),
             config,
-            break_glass_roles: break_glass_roles.into_iter().map(Into::into).collect(),
+            break_glass_roles: set(break_glass_roles.into_iter().map(Into::into)),
             hours,
             by_actor: HashMap::new(),
             unassigned: HashMap::new(),
@@ -330,7 +331,7 @@ impl AlertEngine {
         let q = self.by_actor.entry(a.actor.id.clone()).or_default();
         push_window(q, a.clone(), cfg.window_minutes);
         let within: Vec<&Access> = in_window(q, a.ts, cfg.window_minutes).collect();
-        let distinct: BTreeSet<&str> = within.iter().map(|x| x.record.as_str()).collect();
+        let distinct = set(within.iter().map(|x| x.record.as_str()));
         if distinct.len() <= count(cfg.distinct_records) {
             return None;
         }
@@ -367,8 +368,8 @@ impl AlertEngine {
         let careless: Vec<&Access> = in_window(q, a.ts, cfg.window_minutes)
             .filter(|x| !x.care)
             .collect();
-        let staff: BTreeSet<&StaffRef> = careless.iter().map(|x| &x.actor).collect();
-        let ids: BTreeSet<&str> = staff.iter().map(|s| s.id.as_str()).collect();
+        let staff = set(careless.iter().map(|x| &x.actor));
+        let ids = set(staff.iter().map(|s| s.id.as_str()));
         if ids.len() < count(cfg.staff) {
             return None;
         }

@@ -8,7 +8,7 @@
 //! `subject.related` flag of an access to a record the staff member declared
 //! a link to.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value;
 
@@ -167,7 +167,7 @@ impl Integrity {
             if within.len() < count {
                 continue;
             }
-            let actors: BTreeSet<&StaffRef> = within.iter().map(|x| &x.actor).collect();
+            let actors = crate::ordered::set(within.iter().map(|x| &x.actor));
             let events = within
                 .iter()
                 .skip(within.len().saturating_sub(MAX_EVIDENCE))

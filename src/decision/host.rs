@@ -19,12 +19,12 @@ use crate::policy::{HostPermissions, Operation, Pattern, Policy, Scope};
 use crate::Timestamp;
 
 /// A host operation with what the audit trail needs to know about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read by [`read_action`] (`{"type": "edit", ...}`), written by serde.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
+    rename_all_fields = "camelCase"
 )]
 pub enum HostAction {
     /// A search, logged with its query and filters.
@@ -370,14 +370,15 @@ impl Access<'_> {
         }
         draft.subject = record.zip(relation).map(|(r, rel)| self.subject(r, rel));
         draft.fields = fields.to_vec();
-        draft.labels = note_types
-            .iter()
-            .filter_map(|t| self.policy.labels(t))
-            .flatten()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        draft.labels = crate::ordered::set(
+            note_types
+                .iter()
+                .filter_map(|t| self.policy.labels(t))
+                .flatten()
+                .cloned(),
+        )
+        .into_iter()
+        .collect();
         draft.note_types = note_types.into_iter().collect();
         draft.purpose_of_use = Some(
             if matches!(action, HostAction::RoleChange { .. }) {
@@ -410,4 +411,162 @@ fn check_integers(at: &str, v: &Value) -> Result<(), HostActionError> {
             .try_for_each(|(k, x)| check_integers(&crate::pointer::push(at, k), x)),
         _ => Ok(()),
     }
+}
+
+/// The `type` names of [`HostAction`], in its order.
+const ACTION_TYPES: [&str; 6] = ["search", "export", "print", "edit", "delete", "roleChange"];
+
+/// A host action is read by hand rather than by serde's internally tagged
+/// enum, which buffers the object in its own value tree first (and compiles
+/// a second deserializer for it: about 4 KB gzipped of the `.wasm`). The
+/// answers are serde's: a missing, unknown or mistyped `type` is named at
+/// `/type`; a member of the wrong type is named at the action, what was
+/// wrong in the message; an unknown member is named at itself.
+impl<'de> Deserialize<'de> for HostAction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ActionVisitor)
+    }
+}
+
+struct ActionVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ActionVisitor {
+    type Value = HostAction;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("internally tagged enum HostAction")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<HostAction, A::Error> {
+        use serde::de::Error as _;
+        let mut kind = None;
+        let mut rest = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if name == "type" {
+                kind = Some(map.next_value::<ActionType>()?.0);
+            } else {
+                let value = map.next_value::<Value>()?;
+                rest.insert(name, value);
+            }
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("type"))?;
+        let rest = Value::Object(rest);
+        let args = |e: serde_json::Error| A::Error::custom(e);
+        Ok(match kind {
+            0 => {
+                let a: SearchArgs = crate::located::read(&rest).map_err(args)?;
+                HostAction::Search {
+                    query: a.query,
+                    filters: a.filters,
+                }
+            }
+            1 => {
+                let a: ExportArgs = crate::located::read(&rest).map_err(args)?;
+                HostAction::Export { format: a.format }
+            }
+            // Any other member of a print is ignored, as serde does for a
+            // unit variant.
+            2 => HostAction::Print,
+            3 => {
+                let a: EditArgs = crate::located::read(&rest).map_err(args)?;
+                HostAction::Edit {
+                    fields: a.fields,
+                    effective_at: a.effective_at,
+                }
+            }
+            4 => {
+                let a: DeleteArgs = crate::located::read(&rest).map_err(args)?;
+                HostAction::Delete { fields: a.fields }
+            }
+            _ => {
+                let a: RoleChangeArgs = crate::located::read(&rest).map_err(args)?;
+                HostAction::RoleChange {
+                    target_user: a.target_user,
+                    from: a.from,
+                    to: a.to,
+                }
+            }
+        })
+    }
+}
+
+/// The index in [`ACTION_TYPES`] of an action's `type`, read as serde reads
+/// a variant's name (its index, as a number, too).
+struct ActionType(usize);
+
+impl<'de> Deserialize<'de> for ActionType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(ActionTypeVisitor)
+    }
+}
+
+struct ActionTypeVisitor;
+
+impl serde::de::Visitor<'_> for ActionTypeVisitor {
+    type Value = ActionType;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("variant identifier")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ActionType, E> {
+        usize::try_from(n)
+            .ok()
+            .filter(|&i| i < ACTION_TYPES.len())
+            .map(ActionType)
+            .ok_or_else(|| {
+                E::invalid_value(
+                    serde::de::Unexpected::Unsigned(n),
+                    &"variant index 0 <= i < 6",
+                )
+            })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ActionType, E> {
+        ACTION_TYPES
+            .iter()
+            .position(|t| *t == name)
+            .map(ActionType)
+            .ok_or_else(|| E::unknown_variant(name, &ACTION_TYPES))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SearchArgs {
+    query: String,
+    #[serde(default)]
+    filters: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportArgs {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EditArgs {
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    effective_at: Option<Timestamp>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeleteArgs {
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RoleChangeArgs {
+    target_user: String,
+    #[serde(default)]
+    from: Option<String>,
+    to: String,
 }

@@ -156,8 +156,8 @@ impl NoteMatcher {
 impl Policy {
     /// Parses policy JSON text.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        let value: Value = serde_json::from_slice(text.as_bytes())
+            .map_err(|e| PolicyError::Syntax(e.to_string()))?;
         Self::from_value(&value)
     }
 

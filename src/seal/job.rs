@@ -317,11 +317,8 @@ impl State {
         draft.purpose_of_use = Some("TREAT".to_owned());
         // The rules that decided (allowing, or refusing by a condition), by
         // their pointers in the policy; never an attribute's value.
-        let rules: BTreeSet<&str> = self
-            .decisions
-            .iter()
-            .filter_map(|d| d.why.rule.as_deref())
-            .collect();
+        let rules =
+            crate::ordered::set(self.decisions.iter().filter_map(|d| d.why.rule.as_deref()));
         if !rules.is_empty() {
             draft.detail.insert(
                 "rules".to_owned(),

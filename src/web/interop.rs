@@ -26,7 +26,7 @@ pub fn value_from_js(value: &JsValue, at: &str) -> Result<Value, WebError> {
 
 /// JSON text (as `JSON.stringify` writes it) as a JSON value.
 pub fn value_from_text(text: &str, at: &str) -> Result<Value, WebError> {
-    serde_json::from_str(text).map_err(|e| WebError::input(at, e.to_string()))
+    serde_json::from_slice(text.as_bytes()).map_err(|e| WebError::input(at, e.to_string()))
 }
 
 /// `JSON.stringify(value)`.

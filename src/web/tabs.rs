@@ -111,7 +111,7 @@ impl Channel {
                 let news = e
                     .data()
                     .as_string()
-                    .and_then(|text| serde_json::from_str::<News>(&text).ok());
+                    .and_then(|text| serde_json::from_slice::<News>(text.as_bytes()).ok());
                 if let Some(news) = news {
                     heard(news);
                 }
