@@ -118,16 +118,29 @@ async function credential(e) {
   return answer.credential;
 }
 
+/** Posts batch `b`, waiting as the collector asks (`Retry-After`) while it
+ * answers that it is busy or that this credential or address is over its
+ * rate (`docs/protocol.md`, "Limits"), as the browser's uploader does. */
+async function upload(b, credential) {
+  for (let attempt = 1; ; attempt += 1) {
+    const resp = await fetch(`${base}/api/chains/${b.chain}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', authorization: `Bearer ${credential}` },
+      body: `{"events":[${b.lines.join(',')}]}`,
+    });
+    if (![429, 503].includes(resp.status) || attempt === 120) return resp;
+    const seconds = Number(resp.headers.get('retry-after'));
+    await resp.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 1000 * (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 10) : 1)));
+  }
+}
+
 const plan = batches();
 await answered(Date.now() + WAIT_MS);
 const credentials = new Map();
 for (const b of plan.batches) {
   if (!credentials.has(b.chain)) credentials.set(b.chain, await credential(plan.owners.get(b.chain)));
-  const resp = await fetch(`${base}/api/chains/${b.chain}/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain;charset=UTF-8', authorization: `Bearer ${credentials.get(b.chain)}` },
-    body: `{"events":[${b.lines.join(',')}]}`,
-  });
+  const resp = await upload(b, credentials.get(b.chain));
   if (resp.status !== 200) throw new Error(`upload of chain ${b.chain}: ${resp.status} ${await resp.text()}`);
 }
 console.log(`uploaded ${plan.events} events of ${plan.files} chains in ${plan.batches.length} batches to ${base}`);
