@@ -19,8 +19,19 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== setup: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# Whether a line of what `command...` prints matches `pattern`:
+#   prints PATTERN COMMAND...
+# The output is read whole first: `command | grep -q` under pipefail fails
+# when grep stops at the first match and the command dies of SIGPIPE, which
+# made an installed tool look missing and reinstalled it for minutes.
+prints() {
+  local pattern=$1 out
+  shift
+  out=$("$@" 2>/dev/null) || true
+  grep -q -- "$pattern" <<<"$out"
+}
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+if ! prints "^wasm32-unknown-unknown$" rustup target list --installed; then
   step "rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
@@ -31,13 +42,13 @@ if [ -z "$wb_version" ]; then
   echo "setup: cannot find the wasm-bindgen version in Cargo.lock" >&2
   exit 1
 fi
-if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; then
+if ! prints "^wasm-bindgen $wb_version\$" wasm-bindgen --version; then
   step "wasm-bindgen-cli $wb_version (about 4 minutes)"
   cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
 fuzz_version=0.13.2
-if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $fuzz_version"; then
+if ! prints "^cargo-fuzz $fuzz_version\$" cargo fuzz --version; then
   step "cargo-fuzz $fuzz_version (about 2 minutes)"
   cargo install cargo-fuzz --version "$fuzz_version" --locked --force
 fi
@@ -55,7 +66,7 @@ fi
 # geckodriver at the version it was tested with, from its own lock file.
 geckodriver_version=0.37.1
 geckodriver=$(command -v geckodriver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver")
-if ! "$geckodriver" --version 2>/dev/null | grep -q "^geckodriver $geckodriver_version"; then
+if ! prints "^geckodriver $geckodriver_version" "$geckodriver" --version; then
   step "geckodriver $geckodriver_version (about 4 minutes)"
   cargo install geckodriver --version "$geckodriver_version" --locked --force
 fi
