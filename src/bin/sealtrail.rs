@@ -128,6 +128,11 @@ enum Command {
         /// chain (for timing `verify` on large files).
         #[arg(long, value_name = "N")]
         routine: Option<u64>,
+        /// Keep the dates as written (the week of Monday 2026-11-23), for
+        /// the same bytes on any day; by default the evening is moved by
+        /// whole weeks to last week, so a collector takes it as fresh.
+        #[arg(long)]
+        as_written: bool,
     },
 }
 
@@ -268,7 +273,8 @@ fn main() -> ExitCode {
                 dir,
                 policy,
                 routine,
-            } => sample::sample(&dir, policy.as_deref(), routine),
+                as_written,
+            } => sample::sample(&dir, policy.as_deref(), routine, as_written),
         };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -296,4 +302,14 @@ fn pretty(v: &impl serde::Serialize) -> Result<String, Stop> {
     serde_json::to_string_pretty(v)
         .map(|t| t + "\n")
         .map_err(|e| Stop::Input(format!("cannot write the answer as JSON: {e}")))
+}
+
+/// Now, by the system clock: the CLI's only clock (the core reads none).
+fn now() -> Result<sealtrail::Timestamp, Stop> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Stop::Input(format!("the system clock is before 1970: {e}")))?
+        .as_millis();
+    sealtrail::Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map_err(|e| Stop::Input(format!("the system clock: {e}")))
 }

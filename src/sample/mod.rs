@@ -1,8 +1,12 @@
 //! Sample chains: a realistic night of suspicious activity for the demo and
 //! the README, and bulk routine activity for the benchmark.
 //!
-//! Deterministic (seeded chain ids, fixed times), so the same command always
-//! writes the same bytes. The names, records and reasons are invented.
+//! Deterministic (seeded chain ids, fixed times), so the same command writes
+//! the same bytes in the same week: the evening is written for the dates
+//! below and moved by whole weeks to the caller's recent past ([`Week`]), so
+//! that a collector receiving it today judges it as fresh evidence, not as
+//! the upload of a device that was offline for months (`clock-drift`).
+//! The names, records and reasons are invented.
 
 mod month;
 
@@ -45,6 +49,29 @@ const NIGHT: i64 = 1_795_488_000_000;
 const MORNING: i64 = 1_795_446_300_000;
 /// A day, in milliseconds.
 const DAY: i64 = 86_400_000;
+/// A week, in milliseconds.
+const WEEK: i64 = 7 * DAY;
+
+/// When the evening happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Week {
+    /// The dates written in this module (Monday 2026-11-23): the same bytes
+    /// on any day, for tests that compare them.
+    AsWritten,
+    /// The latest week whose evening ended at least two days before this
+    /// time: the same weekdays and times of day, moved by whole weeks.
+    Before(Timestamp),
+}
+
+impl Week {
+    /// Milliseconds to add to every written time.
+    fn shift(self) -> i64 {
+        match self {
+            Self::AsWritten => 0,
+            Self::Before(now) => (now.millis() - 2 * DAY - NIGHT).div_euclid(WEEK) * WEEK,
+        }
+    }
+}
 
 struct Staff {
     id: &'static str,
@@ -97,19 +124,22 @@ fn sealed(mut d: EventDraft, fields: &[&str], note_types: &[&str], labels: &[&st
     d
 }
 
-/// A writer with a seeded chain id and a clock that ticks as events are added.
+/// A writer with a seeded chain id and a clock that ticks as events are
+/// added; times are the written ones, stamped `shift` ms later.
 struct Scene {
     w: ChainWriter,
     t: i64,
+    shift: i64,
     events: Vec<Event>,
 }
 
 impl Scene {
-    fn new(seed: u64, start: i64) -> Result<Self, SampleError> {
+    fn new(seed: u64, start: i64, shift: i64) -> Result<Self, SampleError> {
         let id = ChainId::random(&mut SeededEntropy::new(seed))?;
         Ok(Self {
             w: ChainWriter::new(id),
             t: start,
+            shift,
             events: Vec::new(),
         })
     }
@@ -121,7 +151,9 @@ impl Scene {
     /// Appends `d` at `ms` (never before the previous event).
     fn at(&mut self, ms: i64, d: EventDraft) -> Result<(), SampleError> {
         self.t = self.t.max(ms);
-        let e = self.w.append(d, Timestamp::from_millis(self.t)?)?;
+        let e = self
+            .w
+            .append(d, Timestamp::from_millis(self.t + self.shift)?)?;
         self.events.push(e);
         Ok(())
     }
@@ -179,15 +211,17 @@ const MENSAH: Staff = Staff {
 ///
 /// Together every alert rule fires at least once.
 ///
-/// `policy` is the hash written in every event (`sha256:…`), when known.
-pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
+/// `policy` is the hash written in every event (`sha256:…`), when known;
+/// `week` says when it happens.
+pub fn evening(policy: Option<&str>, week: Week) -> Result<Vec<SampleChain>, SampleError> {
+    let shift = week.shift();
     let (kaur, diaz, mensah) = (&KAUR, &DIAZ, &MENSAH);
     let p = policy;
     use Action as A;
     use Outcome as O;
     use Relation as R;
 
-    let mut s = Scene::new(1, NIGHT)?;
+    let mut s = Scene::new(1, NIGHT, shift)?;
     s.add(
         0,
         on(kaur.draft(A::View, O::Success, p), "youth-014", R::Caseload),
@@ -243,7 +277,9 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     note.fields = vec!["/notes/4".into()];
     note.detail.insert(
         "effectiveAt".into(),
-        Timestamp::from_millis(NIGHT - 6 * DAY)?.to_string().into(),
+        Timestamp::from_millis(NIGHT - 6 * DAY + shift)?
+            .to_string()
+            .into(),
     );
     s.add(75, note)?;
     let mut delete = sealed(
@@ -278,7 +314,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     s.add(30, role)?;
     let outreach = s.events;
 
-    let mut s = Scene::new(2, NIGHT + 10 * 60_000)?;
+    let mut s = Scene::new(2, NIGHT + 10 * 60_000, shift)?;
     s.add(
         0,
         on(diaz.draft(A::View, O::Success, p), "youth-003", R::Caseload),
@@ -296,7 +332,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     s.add(120, neighbour)?;
     let reception = s.events;
 
-    let mut s = Scene::new(3, MORNING)?;
+    let mut s = Scene::new(3, MORNING, shift)?;
     let mut search = mensah.draft(A::Search, O::Success, p);
     search.detail.insert("query".into(), "youth-022".into());
     search.detail.insert("results".into(), Value::from(1));
@@ -332,7 +368,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
     s.add(600, audit)?;
     let safeguarding = s.events;
 
-    let mut chains = month::chains(p)?;
+    let mut chains = month::chains(p, shift)?;
     chains.extend([
         SampleChain {
             name: "outreach-night.jsonl",
@@ -353,7 +389,7 @@ pub fn evening(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
 /// `n` events of routine daytime activity on one chain (a long-lived
 /// session, for the benchmark), one second apart: see [`routine_drafts`].
 pub fn routine(n: u64, seed: u64, policy: Option<&str>) -> Result<Vec<Event>, SampleError> {
-    let mut s = Scene::new(seed, MORNING)?;
+    let mut s = Scene::new(seed, MORNING, 0)?;
     s.events.reserve(usize::try_from(n).unwrap_or(0));
     for d in routine_drafts(n, seed, policy) {
         s.add(1, d)?;
@@ -499,13 +535,56 @@ pub fn record_with_notes(notes: usize) -> Value {
 mod tests {
     use super::*;
 
+    /// The weeks the evening is tried in: as written, and moved to the
+    /// recent past of a day in winter, in summer (daylight saving time in New
+    /// York) and of a day years away.
+    fn weeks() -> Vec<Week> {
+        let mut w = vec![Week::AsWritten];
+        for day in [
+            "2027-01-11T09:00:00.000Z",
+            "2027-07-02T23:30:00.000Z",
+            "2031-03-09T12:00:00.000Z",
+        ] {
+            w.push(Week::Before(Timestamp::parse(day).unwrap()));
+        }
+        w
+    }
+
+    #[test]
+    fn a_moved_evening_is_recent_but_never_ahead() {
+        for week in weeks() {
+            let Week::Before(now) = week else { continue };
+            let chains = evening(None, week).unwrap();
+            let times: Vec<i64> = chains
+                .iter()
+                .flat_map(|c| c.events.iter().map(|e| e.ts.millis()))
+                .collect();
+            let (first, last) = (times.iter().min().unwrap(), times.iter().max().unwrap());
+            assert!(
+                now.millis() - last >= DAY,
+                "{week:?}: ends a day before now"
+            );
+            assert!(
+                now.millis() - first <= 40 * DAY,
+                "{week:?}: starts within 40 days"
+            );
+        }
+    }
+
     #[cfg(feature = "tz")]
     #[test]
     fn the_evening_raises_every_rule_and_the_morning_none() {
+        for week in weeks() {
+            every_rule_and_the_morning_none(week);
+        }
+    }
+
+    #[cfg(feature = "tz")]
+    fn every_rule_and_the_morning_none(week: Week) {
         use crate::alerts::{scan, RuleId};
         use crate::policy::AlertConfig;
         use std::collections::BTreeSet;
-        let chains = evening(None).unwrap();
+        let chains = evening(None, week).unwrap();
         let all: Vec<Event> = chains.iter().flat_map(|c| c.events.clone()).collect();
         let f = scan(AlertConfig::default(), ["admin", "safeguardingLead"], &all).unwrap();
         let rules: BTreeSet<RuleId> = f.iter().map(|f| f.rule).collect();
@@ -525,11 +604,11 @@ mod tests {
             RuleId::BackdatedEntry,
             RuleId::RelatedRecord,
         ] {
-            assert!(rules.contains(&r), "{r} missing: {f:#?}");
+            assert!(rules.contains(&r), "{week:?}: {r} missing: {f:#?}");
         }
         let one = |rule: RuleId| {
             let of: Vec<&crate::alerts::Finding> = f.iter().filter(|x| x.rule == rule).collect();
-            assert_eq!(of.len(), 1, "{rule}: {of:#?}");
+            assert_eq!(of.len(), 1, "{week:?}: {rule}: {of:#?}");
             of[0].actors[0].id.clone()
         };
         assert_eq!(one(RuleId::OffHoursSpike), "staff-0412");
@@ -542,7 +621,7 @@ mod tests {
             .chain;
         assert!(
             f.iter().all(|f| f.events.iter().all(|e| &e.chain != lead)),
-            "the proper break-glass raises nothing"
+            "{week:?}: the proper break-glass raises nothing"
         );
     }
 

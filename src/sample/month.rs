@@ -70,7 +70,7 @@ fn view(staff: &Staff, i: u32, policy: Option<&str>) -> crate::event::EventDraft
 /// on weekdays (six views a day, an hour apart) and open one at night each
 /// Tuesday; and Ben Carter, whose records over the last three weeks are
 /// mostly those of the fifteen nonbinary young people.
-pub(super) fn chains(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleError> {
+pub(super) fn chains(policy: Option<&str>, shift: i64) -> Result<Vec<SampleChain>, SampleError> {
     let mut out = Vec::new();
     let routine = [
         ("riverside-month-kaur.jsonl", &KAUR, 0),
@@ -78,7 +78,7 @@ pub(super) fn chains(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleErr
         ("riverside-month-shah.jsonl", &SHAH, 66),
     ];
     for (n, (name, staff, offset)) in routine.into_iter().enumerate() {
-        let mut s = Scene::new(10 + n as u64, FIRST_DAY)?;
+        let mut s = Scene::new(10 + n as u64, FIRST_DAY, shift)?;
         let mut k: u32 = offset;
         for d in 0..28 {
             let day = FIRST_DAY + d * DAY;
@@ -97,7 +97,7 @@ pub(super) fn chains(policy: Option<&str>) -> Result<Vec<SampleChain>, SampleErr
             events: s.events,
         });
     }
-    let mut s = Scene::new(13, FIRST_DAY)?;
+    let mut s = Scene::new(13, FIRST_DAY, shift)?;
     let (mut targeted, mut other) = (0u32, 0u32);
     for d in 7..28 {
         if d % 7 >= 5 {

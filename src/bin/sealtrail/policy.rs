@@ -9,7 +9,7 @@ use sealtrail::session::Session;
 use sealtrail::Timestamp;
 use serde_json::Value;
 
-use super::{out, pretty, read, Stop};
+use super::{now, out, pretty, read, Stop};
 
 pub fn load_policy(path: &Path) -> Result<Policy, Stop> {
     let bytes = read(path)?;
@@ -139,13 +139,4 @@ pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
 fn json_file(path: &Path) -> Result<Value, Stop> {
     serde_json::from_slice(&read(path)?)
         .map_err(|e| Stop::Input(format!("`{}` is not JSON: {e}", path.display())))
-}
-
-fn now() -> Result<Timestamp, Stop> {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| Stop::Input(format!("the system clock is before 1970: {e}")))?
-        .as_millis();
-    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-        .map_err(|e| Stop::Input(format!("the system clock: {e}")))
 }

@@ -3,14 +3,25 @@
 use std::path::Path;
 
 use super::policy::load_policy;
-use super::{out, Stop};
+use super::{now, out, Stop};
+use sealtrail::sample::Week;
 
-pub fn sample(dir: &Path, policy: Option<&Path>, routine: Option<u64>) -> Result<(), Stop> {
+pub fn sample(
+    dir: &Path,
+    policy: Option<&Path>,
+    routine: Option<u64>,
+    as_written: bool,
+) -> Result<(), Stop> {
     let hash = match policy {
         Some(p) => Some(load_policy(p)?.hash().to_owned()),
         None => None,
     };
-    let mut chains = sealtrail::sample::evening(hash.as_deref())
+    let week = if as_written {
+        Week::AsWritten
+    } else {
+        Week::Before(now()?)
+    };
+    let mut chains = sealtrail::sample::evening(hash.as_deref(), week)
         .map_err(|e| Stop::Input(format!("cannot make the sample: {e}")))?;
     if let Some(n) = routine {
         chains.push(sealtrail::sample::SampleChain {
