@@ -9,11 +9,11 @@
 //! batch hands its leaves to one sequencer task, which pushes them onto the
 //! tree in index order (batches committed in parallel on PostgreSQL may
 //! arrive out of order: they wait for the ones before them, and after
-//! [`GAP_WAIT`] the sequencer reads what is missing from the database),
+//! 100 ms the sequencer reads what is missing from the database),
 //! signs a checkpoint of the new size, and answers each batch with an
 //! inclusion proof in it. Signing takes no write transaction; the newest
 //! checkpoint is stored by a task of its own, at once after a quiet spell
-//! and then at most every [`SAVE_EVERY`]. At start the tree is rebuilt from
+//! and then at most once a second. At start the tree is rebuilt from
 //! `tlog_leaves` and checked against the stored checkpoint: a leaf changed
 //! or removed by hand stops the collector.
 
