@@ -145,6 +145,7 @@ pub async fn build(config: &Config) -> Result<(Router, AppState), StartError> {
         Arc::clone(&alerting),
         i64::from(config.clock_skew_seconds) * 1000,
         &config.limits,
+        log.enabled(),
     ));
     let limiter = Arc::new(Limiter::new(&config.limits));
     let state = AppState {

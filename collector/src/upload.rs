@@ -100,9 +100,14 @@ pub async fn post_events(
             .events(&chain, &body, Some(peer.to_string()), claims)
             .await?;
         Ok(match done {
-            Reply::Acked { mut ack, fresh } => {
+            Reply::Acked {
+                mut ack,
+                fresh,
+                first_leaf,
+            } => {
                 if state.log.enabled() {
-                    let log = log_batch(&state, &ack.chain, ack.acked_seq, &fresh).await?;
+                    let log =
+                        log_batch(&state, &ack.chain, ack.acked_seq, &fresh, first_leaf).await?;
                     ack.log = Some(LogReceipt {
                         index: log.index,
                         first_index: log.first,
@@ -169,16 +174,18 @@ async fn failed_credential(state: &AppState, peer: IpAddr, path: &str, why: Stri
     ApiError::Unauthorized(why)
 }
 
-/// Appends a batch's fresh events to the transparency log, or for a retry
-/// with nothing fresh finds its last event there.
+/// Hands a batch's fresh events, committed as leaves from `first_leaf` on,
+/// to the transparency log for a proof in a signed checkpoint, or for a
+/// retry with nothing fresh finds its last event there.
 async fn log_batch(
     state: &AppState,
     chain: &ChainId,
     acked_seq: u64,
     fresh: &[(u64, Digest)],
+    first_leaf: Option<u64>,
 ) -> Result<Logged, IngestError> {
     let broken = |e: LogError| IngestError::Commit(e.to_string());
-    if fresh.is_empty() {
+    let Some(first) = first_leaf.filter(|_| !fresh.is_empty()) else {
         return state
             .log
             .find(chain, acked_seq)
@@ -187,7 +194,7 @@ async fn log_batch(
             .ok_or_else(|| {
                 IngestError::Commit("the events are stored but not logged yet; retry".into())
             });
-    }
+    };
     let leaves = fresh
         .iter()
         .map(|(seq, hash)| Leaf {
@@ -196,7 +203,7 @@ async fn log_batch(
             hash: *hash,
         })
         .collect();
-    state.log.append(leaves).await.map_err(broken)
+    state.log.sequence(first, leaves).await.map_err(broken)
 }
 
 /// `POST /api/chains/{chain}/head`: a head anchor (often a `sendBeacon`),

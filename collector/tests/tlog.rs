@@ -232,7 +232,9 @@ async fn a_hand_edited_event_is_caught_and_edited_leaves_stop_the_collector() {
     assert!(proves(&t, &text, &forged[5]).is_err());
     proves(&t, &text, &events[5]).unwrap();
 
-    // Rewriting the log's leaves too: the collector refuses to start.
+    // Rewriting the log's leaves too: the collector refuses to start (once
+    // it stored a checkpoint covering them, at most a second after signing).
+    stored_checkpoint_covers(&s, 6).await;
     sqlx::query("UPDATE tlog_leaves SET hash = $1 WHERE chain = $2 AND seq = 5")
         .bind(forged[5]["hash"].as_str().unwrap())
         .bind(c.as_str())
@@ -247,6 +249,23 @@ async fn a_hand_edited_event_is_caught_and_edited_leaves_stop_the_collector() {
         .unwrap()
         .to_string();
     assert!(err.contains("leaves were changed"), "{err}");
+}
+
+/// Waits (bounded) until the collector stored a checkpoint of `size` leaves or more.
+async fn stored_checkpoint_covers(s: &TestServer, size: i64) {
+    use sqlx::Row;
+    for _ in 0..100 {
+        let stored: Option<i64> = sqlx::query("SELECT size FROM tlog_state WHERE id = 1")
+            .fetch_optional(s.running.state.store.pool())
+            .await
+            .unwrap()
+            .map(|r| r.try_get(0).unwrap());
+        if stored >= Some(size) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no checkpoint of {size} leaves was stored within 5 s");
 }
 
 /// `POST <witness>/add-checkpoint`.
@@ -449,6 +468,40 @@ async fn kill_9_during_ingest_leaves_a_log_that_verifies() {
         !acked.is_empty(),
         "nothing was acknowledged before the kill"
     );
+    // As the kill left it, before a start could repair anything: every
+    // stored event has its leaf, and the leaves have no gap (they are
+    // stored in the events' transaction).
+    {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+        let unlogged: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM events e WHERE NOT EXISTS \
+             (SELECT 1 FROM tlog_leaves l WHERE l.chain = e.chain AND l.seq = e.seq)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        assert_eq!(unlogged, 0, "events stored without their leaves");
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0), (SELECT COUNT(*) FROM events) FROM tlog_leaves",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        let (leaves, end, events): (i64, i64, i64) = (
+            row.try_get(0).unwrap(),
+            row.try_get(1).unwrap(),
+            row.try_get(2).unwrap(),
+        );
+        assert_eq!(
+            (leaves, end),
+            (events, events),
+            "leaves without events, or a gap"
+        );
+        conn.close().await.unwrap();
+    }
 
     let s = s.restart_on(None).await;
     let t = trust(&s);

@@ -4,7 +4,8 @@
 // since the checkpoint it kept from the last review, all in the page with
 // WebCrypto. One reviewer's browser (one origin, so one localStorage) comes
 // back after each thing an intruder with the database does:
-//   - nothing: every head included, consistent with the last review;
+//   - nothing: every head included, consistent with the last review; and a
+//     review reading fewer heads than are stored says the rest went unchecked;
 //   - a stored event edited by hand (triggers dropped, line and hash
 //     rewritten): its head is not included, an alert says which chain;
 //   - the collector restored from an older backup: the log shrank below the
@@ -128,6 +129,26 @@ test('every stored chain head is included and the log is consistent with the las
   assert.deepEqual(second.failed, []);
   const failed = reviewer.gate.requests.filter((r) => r.status >= 400 && r.path !== '/favicon.ico');
   assert.deepEqual(failed, []);
+
+  // A review that reads fewer chain heads than are stored (the page reads at
+  // most 10,000; here 1) says plainly that the others went unchecked.
+  const partial = await reviewer.evaluate(async () => {
+    const { checkLog } = await import('/review-log.js');
+    await checkLog(1);
+    const alert = document.getElementById('log-alert');
+    return {
+      checks: Object.fromEntries([...document.querySelectorAll('#log-checks li')].map((li) => [li.dataset.check, { ok: li.dataset.ok === 'true', text: li.textContent }])),
+      heads: document.querySelectorAll('#log-heads tr[data-chain]').length,
+      alert: alert.hidden ? null : alert.textContent,
+    };
+  });
+  assert.equal(partial.heads, 1);
+  assert.ok(partial.checks.heads.ok, partial.checks.heads.text);
+  assert.match(partial.checks.heads.text, /^Every chain head read \(of the 1 most recently changed chains\)/);
+  assert.equal(partial.checks.coverage?.ok, false, JSON.stringify(partial.checks));
+  assert.match(partial.checks.coverage.text, /more than 1 chains are stored.*went unchecked/);
+  assert.match(partial.alert ?? '', /went unchecked/);
+  assert.doesNotMatch(partial.alert, /does not hold/);
 });
 
 test('a stored event edited by hand in the database: its head is not included, an alert names its chain', async () => {

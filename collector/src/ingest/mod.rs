@@ -46,8 +46,11 @@ pub enum Reply {
         /// The acknowledgement (its `log` is added once the events are logged).
         ack: Acknowledged,
         /// The events this batch stored, `(seq, hash)` in order (none for a
-        /// retry of stored events): what the transparency log appends.
+        /// retry of stored events): the transparency log's new leaves.
         fresh: Vec<(u64, Digest)>,
+        /// The index of the first of those leaves, stored with the events
+        /// (none: nothing fresh, or no log).
+        first_leaf: Option<u64>,
     },
     /// `409 gap`, `fork` or `tamper`.
     Refused(Refusal),
@@ -152,19 +155,22 @@ const RECORDED_MAX: usize = 10_000;
 impl Ingestor {
     /// An ingestor over `store`; on SQLite this starts the writer task.
     /// `skew_ms` is the clock skew credentials allow; `limits` bound a
-    /// batch's events and the bytes of each string in them.
+    /// batch's events and the bytes of each string in them; `log`: fresh
+    /// events get transparency log leaves in their transaction.
     pub fn new(
         store: Store,
         timings: Arc<Timings>,
         alerting: Arc<Alerting>,
         skew_ms: i64,
         limits: &crate::limits::Limits,
+        log: bool,
     ) -> Self {
         let writer = Writer {
             store,
             timings,
             alerting,
             skew_ms,
+            log,
         };
         let group = (writer.store.backend() == Backend::Sqlite).then(|| {
             let (tx, rx) = mpsc::channel(1024);

@@ -1,6 +1,7 @@
 //! The second phase of ingest, in one write transaction holding the chain's
-//! row: read what the decision needs, decide, store the events and the
-//! findings the alert rules draw from them. On SQLite one writer task
+//! row: read what the decision needs, decide, store the events, the
+//! findings the alert rules draw from them and the events' leaves in the
+//! transparency log. On SQLite one writer task
 //! commits every batch waiting together (group commit), each in its own
 //! savepoint; on PostgreSQL each batch is its own transaction.
 
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use sealtrail::credential::Claims;
 use sealtrail::event::ChainId;
+use sealtrail::tlog::Leaf;
 use sealtrail::wire::{Acknowledged, Refusal};
 
 use super::attribution::{self, Claimed};
@@ -21,7 +23,7 @@ use super::{fault_finding, refusal_finding, IngestError, Reply, Timings};
 use crate::alerting::Alerting;
 use crate::store::credentials::{self, Seen};
 use crate::store::findings::{self, NewFinding};
-use crate::store::{anchors, chains, events, Store, WriteTx};
+use crate::store::{anchors, chains, events, tlog, Store, WriteTx};
 
 /// Most batches one SQLite transaction commits together.
 const GROUP_MAX: usize = 64;
@@ -80,6 +82,9 @@ pub(super) struct Writer {
     pub(super) alerting: Arc<Alerting>,
     /// The clock skew credentials allow, in milliseconds.
     pub(super) skew_ms: i64,
+    /// Fresh events get their transparency log leaves in their transaction
+    /// (off only for the ingest benchmark's peer).
+    pub(super) log: bool,
 }
 
 impl Writer {
@@ -249,6 +254,7 @@ impl Writer {
                         log: None,
                     },
                     fresh: Vec::new(),
+                    first_leaf: None,
                 }));
             }
             Decision::Refuse(r) => {
@@ -296,6 +302,26 @@ impl Writer {
         }
         chains::advance(tx, chain, &head, batch.guarantees, now_ms).await?;
         findings::insert_all(tx, &raised, now_ms).await?;
+        let appended: Vec<(u64, sealtrail::Digest)> = batch
+            .uploaded
+            .iter()
+            .skip(from)
+            .map(|u| (u.ins.seq, u.ins.computed))
+            .collect();
+        // Last: on PostgreSQL this locks the log's leaves until the commit.
+        let first_leaf = if self.log && !appended.is_empty() {
+            let leaves: Vec<Leaf> = appended
+                .iter()
+                .map(|(seq, hash)| Leaf {
+                    chain: chain.clone(),
+                    seq: *seq,
+                    hash: *hash,
+                })
+                .collect();
+            Some(tlog::append_in(&self.store, tx, &leaves).await?)
+        } else {
+            None
+        };
         self.timings
             .events
             .fetch_add(u64::try_from(fresh.len()).unwrap_or(0), Ordering::Relaxed);
@@ -306,12 +332,8 @@ impl Writer {
                 head: head.hash,
                 log: None,
             },
-            fresh: batch
-                .uploaded
-                .iter()
-                .skip(from)
-                .map(|u| (u.ins.seq, u.ins.computed))
-                .collect(),
+            fresh: appended,
+            first_leaf,
         }))
     }
 

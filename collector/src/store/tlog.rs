@@ -1,12 +1,13 @@
-//! The transparency log's tables: `tlog_leaves` (append-only), `tlog_state`
-//! (the last signed checkpoint), `tlog_key` (the key when no file is given).
+//! The transparency log's tables: `tlog_leaves` (append-only, written in
+//! the transaction of the events they name), `tlog_state` (a recent signed
+//! checkpoint), `tlog_key` (the key when no file is given).
 
 use sealtrail::event::ChainId;
 use sealtrail::tlog::Leaf;
 use sealtrail::Digest;
 use sqlx::{AnyConnection, Row};
 
-use super::Store;
+use super::{Backend, Store, WriteTx};
 
 /// Rows per INSERT: 4 parameters each.
 const CHUNK: usize = 500;
@@ -77,8 +78,9 @@ pub async fn index_of(
     }
 }
 
-/// Stored events not yet in the log (a crash between an event's commit and
-/// its leaf's), in the order they were received.
+/// Stored events not in the log, in the order they were received: none
+/// since leaves are stored with their events ([`append_in`]), but a
+/// database from an older collector (which stored them after) may have some.
 pub async fn unsequenced(store: &Store) -> Result<Vec<Leaf>, sqlx::Error> {
     let mut out = Vec::new();
     for table in ["events", "events_archive"] {
@@ -98,7 +100,8 @@ pub async fn unsequenced(store: &Store) -> Result<Vec<Leaf>, sqlx::Error> {
 }
 
 /// Appends leaves from index `first` and records the checkpoint that covers
-/// them, in one transaction.
+/// them, in one transaction: at start, for events stored by a collector
+/// older than leaves in the events' transaction ([`append_in`]).
 pub async fn append(
     store: &Store,
     first: u64,
@@ -107,7 +110,40 @@ pub async fn append(
     checkpoint: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = store.begin_write().await?;
-    let mut idx = i64::try_from(first).map_err(corrupt)?;
+    insert(tx.conn(), i64::try_from(first).map_err(corrupt)?, leaves).await?;
+    save_checkpoint(tx.conn(), size, checkpoint).await?;
+    tx.commit().await
+}
+
+/// Appends a batch's leaves at the end of the log inside `tx`, the
+/// transaction that stores their events, and gives the index of the first:
+/// a crash keeps both or neither. On PostgreSQL, where batches commit in
+/// parallel, the table is locked until the commit (`EXCLUSIVE`: reads go
+/// on), so indexes are handed out in commit order and none is skipped by a
+/// rollback. Call it last in the transaction: the lock is then held for the
+/// least time, and never while waiting for another batch's rows. SQLite's
+/// one writer needs no lock.
+pub async fn append_in(
+    store: &Store,
+    tx: &mut WriteTx,
+    leaves: &[Leaf],
+) -> Result<u64, sqlx::Error> {
+    if store.backend() == Backend::Postgres {
+        sqlx::query("LOCK TABLE tlog_leaves IN EXCLUSIVE MODE")
+            .execute(tx.conn())
+            .await?;
+    }
+    let next: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) FROM tlog_leaves")
+        .fetch_one(tx.conn())
+        .await?
+        .try_get(0)?;
+    insert(tx.conn(), next, leaves).await?;
+    u64::try_from(next).map_err(corrupt)
+}
+
+/// Inserts leaves from index `first` on.
+async fn insert(conn: &mut AnyConnection, first: i64, leaves: &[Leaf]) -> Result<(), sqlx::Error> {
+    let mut idx = first;
     for chunk in leaves.chunks(CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -133,8 +169,15 @@ pub async fn append(
                 .bind(leaf.hash.to_hex());
             idx += 1;
         }
-        q.execute(tx.conn()).await?;
+        q.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Records the newest checkpoint the log signed (what the tree is checked
+/// against at the next start), in a transaction of its own.
+pub async fn save(store: &Store, size: u64, checkpoint: &str) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin_write().await?;
     save_checkpoint(tx.conn(), size, checkpoint).await?;
     tx.commit().await
 }

@@ -3,33 +3,53 @@
 //! ([`sealtrail::tlog`]), whose signed heads (checkpoints) browsers,
 //! witnesses and the CLI hold the collector to.
 //!
-//! One sequencer task appends: it takes the fresh events of every batch
-//! acknowledged meanwhile, pushes them onto the tree, signs a checkpoint of
-//! the new size, stores leaves and checkpoint in one transaction, and only
-//! then answers each batch with its leaf indexes and an inclusion proof. A
-//! crash between an event's commit and its leaf's leaves the event
-//! unsequenced: [`Log::open`] appends such events before serving. At start
-//! the tree is rebuilt from `tlog_leaves` and checked against the last
-//! checkpoint the log signed: a leaf changed or removed by hand stops the
-//! collector.
+//! A batch's leaves are stored in the transaction that stores its events
+//! ([`store::append_in`], called by the ingest writer), so a crash keeps
+//! both or neither, and leaf order is commit order. Once committed, the
+//! batch hands its leaves to one sequencer task, which pushes them onto the
+//! tree in index order (batches committed in parallel on PostgreSQL may
+//! arrive out of order: they wait for the ones before them, and after
+//! 100 ms the sequencer reads what is missing from the database),
+//! signs a checkpoint of the new size, and answers each batch with an
+//! inclusion proof in it. Signing takes no write transaction; the newest
+//! checkpoint is stored by a task of its own, at once after a quiet spell
+//! and then at most once a second. At start the tree is rebuilt from
+//! `tlog_leaves` and checked against the stored checkpoint: a leaf changed
+//! or removed by hand stops the collector.
 
 pub mod http;
 pub mod witnesses;
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
 use sealtrail::entropy::OsEntropy;
 use sealtrail::tlog::ed25519::{self, SigningKey};
 use sealtrail::tlog::proof_file::ProofFile;
 use sealtrail::tlog::{Checkpoint, KeyType, Leaf, Tree, Trust};
 use sealtrail::Digest;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
 
 use crate::store::tlog as store;
 use crate::store::Store;
 
 /// Most batches one sequencer step appends together.
 const STEP_MAX: usize = 256;
+
+/// How long committed leaves wait for the batches before theirs to be
+/// handed over, before the sequencer reads those from the database (a
+/// batch whose commit reported an error yet went through is never handed).
+const GAP_WAIT: Duration = Duration::from_millis(100);
+
+/// How long a batch waits for leaves before its own that the database does
+/// not hold either, before it gets an error (fail closed rather than hang).
+const GAP_GIVE_UP: Duration = Duration::from_secs(30);
+
+/// The newest checkpoint is stored at most this often (and at once after a
+/// quiet spell): what the next start checks the tree against.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the log cannot open or append.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +63,8 @@ pub enum LogError {
     /// What is stored contradicts itself or what the log signed.
     #[error("the transparency log is not intact: {0}")]
     Corrupt(String),
-    /// An earlier append failed after the tree moved: nothing more is
-    /// appended until a restart rebuilds the tree from the database.
+    /// Signing a checkpoint failed after the tree moved: nothing more is
+    /// answered until a restart rebuilds the tree from the database.
     #[error("the transparency log stopped after a failed write: {0}; restart the collector")]
     Stopped(String),
 }
@@ -60,14 +80,16 @@ pub struct Logged {
     pub proof: String,
 }
 
+/// A batch's committed leaves, from index `first` on.
 struct Job {
+    first: u64,
     leaves: Vec<Leaf>,
     done: oneshot::Sender<Result<Logged, LogError>>,
 }
 
 struct State {
     tree: Tree,
-    /// Leaves committed and covered by `latest` (tiles stop here).
+    /// Leaves covered by `latest` (the tree holds committed leaves only).
     size: u64,
     /// The newest signed checkpoint.
     latest: String,
@@ -85,6 +107,8 @@ pub struct Log {
     store: Store,
     /// Witnesses are configured: they decide what is published.
     witnessed: bool,
+    /// Wakes the task that stores the newest checkpoint.
+    signed: Arc<Notify>,
     /// Off only for the ingest benchmark's peer.
     enabled: bool,
 }
@@ -92,8 +116,9 @@ pub struct Log {
 impl Log {
     /// Opens the log: the key (from `key_file`, else kept in the database,
     /// made on first start with `origin` as its name), the tree rebuilt and
-    /// checked against the last signed checkpoint, unsequenced events
-    /// appended; then starts the sequencer.
+    /// checked against the stored checkpoint, events an older collector
+    /// left unsequenced appended, a checkpoint of it all signed and stored;
+    /// then starts the sequencer and the task that stores checkpoints.
     pub async fn open(
         store: &Store,
         key_file: Option<&std::path::Path>,
@@ -150,21 +175,31 @@ impl Log {
             jobs,
             store: store.clone(),
             witnessed,
+            signed: Arc::new(Notify::new()),
             enabled,
         });
         if !enabled {
             return Ok(log);
         }
         let pending = store::unsequenced(store).await?;
-        log.step(vec![Job {
-            leaves: pending,
-            done: oneshot::channel().0,
-        }])
-        .await;
-        if let Some(why) = log.read().stopped.clone() {
-            return Err(LogError::Stopped(why));
+        let (first, size, note) = {
+            let mut s = log.write();
+            let first = s.tree.size();
+            for leaf in &pending {
+                s.tree.push(leaf.hash());
+            }
+            let size = s.tree.size();
+            (first, size, sign(&log.key, &s.tree, size)?)
+        };
+        store::append(store, first, &pending, size, &note).await?;
+        {
+            let mut s = log.write();
+            s.size = size;
+            s.latest = note.clone();
+            s.published = note;
         }
         tokio::spawn(sequencer(Arc::clone(&log), rx));
+        tokio::spawn(save(Arc::downgrade(&log), Arc::clone(&log.signed), size));
         Ok(log)
     }
 
@@ -199,13 +234,19 @@ impl Log {
         }
     }
 
-    /// Appends a batch's fresh events (in `seq` order); answers once they are
-    /// stored under a signed checkpoint.
-    pub async fn append(&self, leaves: Vec<Leaf>) -> Result<Logged, LogError> {
+    /// Hands over a batch's leaves (its fresh events, in `seq` order),
+    /// committed with the events from index `first` on
+    /// ([`store::append_in`]); answers once the tree holds them under a
+    /// signed checkpoint.
+    pub async fn sequence(&self, first: u64, leaves: Vec<Leaf>) -> Result<Logged, LogError> {
         let (done, answer) = oneshot::channel();
         let stopped = || LogError::Stopped("the sequencer has stopped".into());
         self.jobs
-            .send(Job { leaves, done })
+            .send(Job {
+                first,
+                leaves,
+                done,
+            })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -287,65 +328,100 @@ impl Log {
         self.committed(size, |tree| tree.inclusion(index, size))
     }
 
-    /// One sequencer step: push, sign, store, answer.
-    async fn step(&self, jobs: Vec<Job>) {
-        let prepared = {
-            let mut s = self.write();
-            if let Some(why) = &s.stopped {
-                let why = why.clone();
-                drop(s);
-                for j in jobs {
-                    let _ = j.done.send(Err(LogError::Stopped(why.clone())));
-                }
-                return;
-            }
-            let first = s.tree.size();
-            let mut ranges = Vec::with_capacity(jobs.len());
-            for j in &jobs {
-                let start = s.tree.size();
-                for leaf in &j.leaves {
-                    s.tree.push(leaf.hash());
-                }
-                ranges.push(start..s.tree.size());
-            }
-            let size = s.tree.size();
-            let signed = if size == s.size && !s.latest.is_empty() {
-                Ok(s.latest.clone())
-            } else {
-                sign(&self.key, &s.tree, size)
-            };
-            signed.map(|note| (first, size, note, ranges))
-        };
-        let (first, size, note, ranges) = match prepared {
-            Ok(p) => p,
-            Err(e) => return self.stop(jobs, e.to_string()),
-        };
-        let leaves: Vec<Leaf> = jobs.iter().flat_map(|j| j.leaves.iter().cloned()).collect();
-        if !leaves.is_empty() || self.read().latest.is_empty() {
-            if let Err(e) = store::append(&self.store, first, &leaves, size, &note).await {
-                return self.stop(jobs, e.to_string());
-            }
-        }
+    /// One sequencer step: the waiting batches that follow the tree's end
+    /// pushed onto it (those it holds already, read from the database,
+    /// checked against it), a checkpoint signed, each answered. Whether
+    /// any batch was taken.
+    fn step(&self, waiting: &mut BTreeMap<u64, Job>) -> bool {
         let mut s = self.write();
-        s.size = size;
-        s.latest = note.clone();
-        if !self.witnessed || s.published.is_empty() {
-            s.published = note.clone();
+        if let Some(why) = &s.stopped {
+            for job in std::mem::take(waiting).into_values() {
+                let _ = job.done.send(Err(LogError::Stopped(why.clone())));
+            }
+            return true;
         }
-        for (job, range) in jobs.into_iter().zip(ranges) {
-            let answer = match range.end.checked_sub(1) {
-                Some(last) if !range.is_empty() => {
-                    proof_file(&s.tree, last, size, &note).map(|proof| Logged {
-                        first: Some(range.start),
+        let before = waiting.len();
+        let mut ready = Vec::new();
+        while let Some(entry) = waiting.first_entry() {
+            if *entry.key() > s.tree.size() {
+                break;
+            }
+            let job = entry.remove();
+            match push(&mut s.tree, &job) {
+                Ok(()) => ready.push(job),
+                Err(e) => {
+                    let _ = job.done.send(Err(e));
+                }
+            }
+        }
+        let size = s.tree.size();
+        if size != s.size || s.latest.is_empty() {
+            match sign(&self.key, &s.tree, size) {
+                Ok(note) => {
+                    s.size = size;
+                    s.latest = note.clone();
+                    if !self.witnessed || s.published.is_empty() {
+                        s.published = note;
+                    }
+                    self.signed.notify_one();
+                }
+                Err(e) => {
+                    drop(s);
+                    self.stop(ready, e.to_string());
+                    return true;
+                }
+            }
+        }
+        for job in ready {
+            let answer = match (job.leaves.len() as u64).checked_sub(1) {
+                Some(n) => {
+                    let last = job.first + n;
+                    proof_file(&s.tree, last, s.size, &s.latest).map(|proof| Logged {
+                        first: Some(job.first),
                         index: last,
                         proof,
                     })
                 }
-                _ => Err(LogError::Corrupt(
+                None => Err(LogError::Corrupt(
                     "a batch with no fresh events reached the sequencer".into(),
                 )),
             };
             let _ = job.done.send(answer);
+        }
+        waiting.len() < before
+    }
+
+    /// Reads the leaves between the tree's end and the first waiting batch
+    /// from the database (batches committed but not handed over), as a
+    /// batch nobody waits for; fails the waiting batches after
+    /// [`GAP_GIVE_UP`] without them.
+    async fn fill(&self, waiting: &mut BTreeMap<u64, Job>, since: Instant) {
+        let Some(&until) = waiting.keys().next() else {
+            return;
+        };
+        let from = self.read().tree.size();
+        match store::range(&self.store, from, until).await {
+            Ok(leaves) if !leaves.is_empty() => {
+                waiting.insert(
+                    from,
+                    Job {
+                        first: from,
+                        leaves,
+                        done: oneshot::channel().0,
+                    },
+                );
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading committed log leaves"),
+        }
+        if since.elapsed() >= GAP_GIVE_UP {
+            for job in std::mem::take(waiting).into_values() {
+                let _ = job.done.send(Err(LogError::Corrupt(format!(
+                    "leaf {from} never reached the log though leaf {} was committed",
+                    job.first
+                ))));
+            }
         }
     }
 
@@ -359,16 +435,90 @@ impl Log {
 }
 
 async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < STEP_MAX {
+    let mut waiting: BTreeMap<u64, Job> = BTreeMap::new();
+    // Since when the first waiting batch has waited for the ones before
+    // it, and when to look for those in the database next.
+    let mut stalled: Option<(Instant, Instant)> = None;
+    loop {
+        let received = match stalled {
+            None => rx.recv().await,
+            Some((since, next)) => match tokio::time::timeout_at(next, rx.recv()).await {
+                Ok(received) => received,
+                Err(_) => {
+                    log.fill(&mut waiting, since).await;
+                    let moved = log.step(&mut waiting);
+                    let now = Instant::now();
+                    let since = if moved { now } else { since };
+                    stalled = (!waiting.is_empty()).then_some((since, now + GAP_WAIT));
+                    continue;
+                }
+            },
+        };
+        let Some(job) = received else {
+            return;
+        };
+        waiting.insert(job.first, job);
+        while waiting.len() < STEP_MAX {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(j) => {
+                    waiting.insert(j.first, j);
+                }
                 Err(_) => break,
             }
         }
-        log.step(jobs).await;
+        let moved = log.step(&mut waiting);
+        stalled = match stalled {
+            _ if waiting.is_empty() => None,
+            Some(s) if !moved => Some(s),
+            _ => {
+                let now = Instant::now();
+                Some((now, now + GAP_WAIT))
+            }
+        };
     }
+}
+
+/// Stores the newest checkpoint when one is signed: at once after a quiet
+/// spell, then at most every [`SAVE_EVERY`] (one write transaction, never
+/// one per batch). Ends with the log or its database.
+async fn save(log: Weak<Log>, signed: Arc<Notify>, mut saved: u64) {
+    loop {
+        signed.notified().await;
+        let Some(log) = log.upgrade() else {
+            return;
+        };
+        if log.store.pool().is_closed() {
+            return;
+        }
+        let (size, note) = log.latest();
+        if size != saved {
+            match store::save(&log.store, size, &note).await {
+                Ok(()) => saved = size,
+                Err(e) => {
+                    tracing::warn!(error = %e, "storing the log's checkpoint; retrying");
+                    signed.notify_one();
+                }
+            }
+        }
+        drop(log);
+        tokio::time::sleep(SAVE_EVERY).await;
+    }
+}
+
+/// Pushes a batch's leaves onto the tree; those it holds already (read
+/// from the database meanwhile) must be the same.
+fn push(tree: &mut Tree, job: &Job) -> Result<(), LogError> {
+    for (index, leaf) in (job.first..).zip(&job.leaves) {
+        let hash = leaf.hash();
+        if index == tree.size() {
+            tree.push(hash);
+        } else if tree.leaf(index).ok() != Some(hash) {
+            return Err(LogError::Corrupt(format!(
+                "leaf {index} of a committed batch differs from the one the database holds"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn new_key(origin: &str) -> Result<SigningKey, LogError> {
