@@ -15,8 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{Error as _, Unexpected};
-use serde_json::{Map, Value};
+use serde::de::Error as _;
+use serde_json::Value;
 
 use super::alert_config::{
     AlertConfig, BulkAccess, BusinessHours, ConcurrentAccess, LocalTime, RepeatedUnassigned,
@@ -29,185 +29,22 @@ use super::model::{
     SessionRules, StepUpRule,
 };
 use super::review_config::{CaseSeverity, OutcomeDef, ReviewConfig, Route, Routing, StaffNames};
-use crate::located::Path;
-use crate::Timestamp;
 
-type Error = serde_json::Error;
-
-/// What went wrong and where: serde's message, worded for JSON by
-/// [`crate::located::message`] at the top.
-struct Failed {
-    pointer: String,
-    error: Error,
-}
-
-type R<T> = Result<T, Failed>;
-
-fn fail<T>(at: &Path<'_>, error: Error) -> R<T> {
-    Err(Failed {
-        pointer: at.pointer(),
-        error,
-    })
-}
+use crate::by_hand::{
+    any, boolean, fail, list, map, object, opt, required, string, timestamp, uint, variant, Error,
+    Path, OBJECT, R,
+};
 
 /// `value` read as a policy document, or the JSON Pointer of what is wrong
 /// and what is wrong with it (the same pair `located::from_value` gives).
 pub(crate) fn policy_doc(value: &Value) -> Result<PolicyDoc, (String, String)> {
-    doc(value, &Path::Root).map_err(|f| crate::located::message(f.pointer, &f.error.to_string()))
-}
-
-/// The value's kind as serde names it in an "invalid type" message.
-fn unexpected(v: &Value) -> Unexpected<'_> {
-    crate::located::unexpected(v)
-}
-
-fn string(v: &Value, at: &Path<'_>) -> R<String> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        other => fail(at, Error::invalid_type(unexpected(other), &"a string")),
-    }
-}
-
-fn boolean(v: &Value, at: &Path<'_>) -> R<bool> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        other => fail(at, Error::invalid_type(unexpected(other), &"a boolean")),
-    }
-}
-
-fn uint(v: &Value, at: &Path<'_>) -> R<u32> {
-    let n = match v {
-        Value::Number(n) => n,
-        other => return fail(at, Error::invalid_type(unexpected(other), &"u32")),
-    };
-    match (n.as_u64(), n.as_i64()) {
-        (Some(u), _) => match u32::try_from(u) {
-            Ok(u) => Ok(u),
-            Err(_) => fail(at, Error::invalid_value(Unexpected::Unsigned(u), &"u32")),
-        },
-        (None, Some(i)) => fail(at, Error::invalid_value(Unexpected::Signed(i), &"u32")),
-        (None, None) => fail(at, Error::invalid_type(unexpected(v), &"u32")),
-    }
-}
-
-fn timestamp(v: &Value, at: &Path<'_>) -> R<Timestamp> {
-    let s = string(v, at)?;
-    Timestamp::parse(&s).or_else(|e| fail(at, Error::custom(e)))
+    doc(value, &Path::Root).map_err(crate::by_hand::Failed::located)
 }
 
 fn local_time(v: &Value, at: &Path<'_>) -> R<LocalTime> {
     let s = string(v, at)?;
     LocalTime::parse(&s).or_else(|e| fail(at, Error::custom(e)))
 }
-
-/// Any value, kept as written (conditions, defaults, tests).
-fn any(v: &Value, _at: &Path<'_>) -> R<Value> {
-    Ok(v.clone())
-}
-
-/// `null` as absent, as serde reads an `Option`.
-fn opt<T>(v: &Value, at: &Path<'_>, read: fn(&Value, &Path<'_>) -> R<T>) -> R<Option<T>> {
-    match v {
-        Value::Null => Ok(None),
-        v => read(v, at).map(Some),
-    }
-}
-
-fn list<T>(v: &Value, at: &Path<'_>, read: fn(&Value, &Path<'_>) -> R<T>) -> R<Vec<T>> {
-    let items = match v {
-        Value::Array(items) => items,
-        other => return fail(at, Error::invalid_type(unexpected(other), &"a sequence")),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, x) in items.iter().enumerate() {
-        out.push(read(x, &Path::Index(at, i))?);
-    }
-    Ok(out)
-}
-
-fn map<T>(v: &Value, at: &Path<'_>, read: fn(&Value, &Path<'_>) -> R<T>) -> R<BTreeMap<String, T>> {
-    let members = match v {
-        Value::Object(members) => members,
-        other => return fail(at, Error::invalid_type(unexpected(other), &"a map")),
-    };
-    let mut out = BTreeMap::new();
-    for (k, x) in members {
-        out.insert(k.clone(), read(x, &Path::Key(at, k))?);
-    }
-    Ok(out)
-}
-
-/// The members of a struct's object, each handed to `each` with its index
-/// in `fields` (the names serde's derived code knows, in declaration
-/// order); an unknown member is refused where serde refuses it.
-fn object(
-    v: &Value,
-    at: &Path<'_>,
-    expecting: &str,
-    fields: &'static [&'static str],
-    each: &mut dyn FnMut(usize, &Value, &Path<'_>) -> R<()>,
-) -> R<()> {
-    let members: &Map<String, Value> = match v {
-        Value::Object(members) => members,
-        other => return fail(at, Error::invalid_type(unexpected(other), &expecting)),
-    };
-    for (k, x) in members {
-        let here = Path::Key(at, k);
-        match fields.iter().position(|f| f == k) {
-            Some(i) => each(i, x, &here)?,
-            None => return fail(&here, Error::unknown_field(k, fields)),
-        }
-    }
-    Ok(())
-}
-
-/// A member without a default, once every member was read.
-fn required<T>(v: Option<T>, at: &Path<'_>, name: &'static str) -> R<T> {
-    match v {
-        Some(v) => Ok(v),
-        None => fail(at, Error::missing_field(name)),
-    }
-}
-
-/// A unit variant, written as its name (or, as serde also reads it, as an
-/// object with its name as the only member and `null` as its value).
-fn variant<T: Copy>(
-    v: &Value,
-    at: &Path<'_>,
-    names: &'static [&'static str],
-    values: &[T],
-) -> R<T> {
-    let pick = |name: &str| {
-        names
-            .iter()
-            .position(|n| *n == name)
-            .and_then(|i| values.get(i).copied())
-            .ok_or_else(|| Error::unknown_variant(name, names))
-    };
-    match v {
-        Value::String(s) => pick(s).or_else(|e| fail(at, e)),
-        Value::Object(members) if members.len() == 1 => {
-            let Some((name, inner)) = members.iter().next() else {
-                return fail(at, Error::custom("an object with a single key"));
-            };
-            let chosen = pick(name).or_else(|e| fail(at, e))?;
-            match inner {
-                Value::Null => Ok(chosen),
-                other => fail(
-                    &Path::Key(at, name),
-                    Error::invalid_type(unexpected(other), &"unit variant"),
-                ),
-            }
-        }
-        Value::Object(_) => fail(
-            at,
-            Error::invalid_value(Unexpected::Map, &"an object with a single key"),
-        ),
-        other => fail(at, Error::invalid_type(unexpected(other), &"string or map")),
-    }
-}
-
-const OBJECT: &str = "an object";
 
 fn doc(v: &Value, at: &Path<'_>) -> R<PolicyDoc> {
     const FIELDS: &[&str] = &[
