@@ -1,17 +1,12 @@
-//! The policy document read from a JSON value by hand.
-//!
-//! The derived `Deserialize` of the policy model compiles one visitor, one
-//! field identifier and one map loop per struct, generic over the
-//! deserializer: about 80 KB of the shipped `.wasm` for a document read
-//! once per page. This reader walks the `serde_json::Value` instead, with
-//! one small function per struct and shared helpers for numbers, strings,
-//! lists, objects and enums. It builds serde's own errors (`missing field`,
-//! `unknown field ... expected one of`, `invalid type: ..., expected ...`)
-//! in the order serde's derived code meets them, so every message and JSON
-//! Pointer stays what it was; the tests below hold it to the derived reader
-//! on every member of the default policy set to every kind of value. The
-//! derived `Deserialize` stays as that reference, and for Rust callers that
-//! read one member alone; the `.wasm` never compiles it.
+//! The policy document read from a JSON value by hand, with the helpers
+//! of [`crate::by_hand`]: one small function per struct where the derived
+//! `Deserialize` compiled a visitor, a field identifier and a map loop per
+//! struct (about 80 KB of the shipped `.wasm` for a document read once per
+//! page). Every message and JSON Pointer is serde's own, met in the same
+//! order; the test below holds it to the derived reader on every member of
+//! the shipped policies set to every kind of value. The derived
+//! `Deserialize` stays as that reference, and for Rust callers that read
+//! one member alone; the `.wasm` never compiles it.
 
 use std::collections::BTreeMap;
 
