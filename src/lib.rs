@@ -53,6 +53,7 @@
 pub mod alerts;
 pub mod bounded;
 pub mod breakglass;
+mod by_hand;
 pub mod canon;
 pub mod chain;
 pub mod credential;

@@ -115,14 +115,14 @@ fn unknown_field_name(message: &str) -> Option<String> {
 /// Where the deserializer is: a list linked through the stack, written out
 /// only when something fails.
 #[derive(Clone, Copy)]
-enum Path<'p> {
+pub(crate) enum Path<'p> {
     Root,
     Key(&'p Path<'p>, &'p str),
     Index(&'p Path<'p>, usize),
 }
 
 impl Path<'_> {
-    fn pointer(&self) -> String {
+    pub(crate) fn pointer(&self) -> String {
         match self {
             Path::Root => String::new(),
             Path::Key(up, k) => pointer::push(&up.pointer(), k),
@@ -153,7 +153,7 @@ impl At<'_, '_> {
 }
 
 /// The value's kind as serde names it in an "invalid type" message.
-fn unexpected(v: &Value) -> Unexpected<'_> {
+pub(crate) fn unexpected(v: &Value) -> Unexpected<'_> {
     match v {
         Value::Null => Unexpected::Unit,
         Value::Bool(b) => Unexpected::Bool(*b),

@@ -17,6 +17,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::by_hand::{list, object, opt, required, string, timestamp, Path, OBJECT, R};
+
 use crate::event::{Actor, SessionRef};
 use crate::policy::Policy;
 use crate::Timestamp;
@@ -195,8 +197,10 @@ impl Session {
             &["/caseload", "/relatedRecords", "/priorGrants"],
         )
         .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
-        let s: Self = crate::located::from_value(value)
-            .map_err(|(pointer, message)| SessionError::Shape { pointer, message })?;
+        let s = read(value, &Path::Root).map_err(|f| {
+            let (pointer, message) = f.located();
+            SessionError::Shape { pointer, message }
+        })?;
         for (at, v) in [
             ("/userId", &s.user_id),
             ("/role", &s.role),
@@ -298,5 +302,177 @@ impl Session {
             ip: self.ip.clone(),
             client: Some(self.client.clone()),
         }
+    }
+}
+
+/// A session read by hand from its JSON value, as the derived
+/// `Deserialize` reads it (the same messages and pointers, see
+/// [`crate::by_hand`]; the test below holds it to the derived reader), in a
+/// fraction of the derived code in the `.wasm`.
+fn read(v: &Value, at: &Path<'_>) -> R<Session> {
+    const FIELDS: &[&str] = &[
+        "userId",
+        "name",
+        "role",
+        "caseload",
+        "relatedRecords",
+        "priorGrants",
+        "team",
+        "authStrength",
+        "authTime",
+        "expiresAt",
+        "sessionId",
+        "client",
+        "ip",
+        "facility",
+        "unit",
+        "network",
+        "device",
+        "signInMethod",
+    ];
+    // The text members by their index in `FIELDS`: the required ones
+    // `Some` once read, the optional ones `None` when absent or `null`.
+    let mut texts: [Option<String>; 18] = Default::default();
+    let (mut caseload, mut related_records, mut prior_grants) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut auth_time, mut expires_at) = (None, None);
+    object(v, at, OBJECT, FIELDS, &mut |i, x, p| {
+        match i {
+            3 => caseload = list(x, p, string)?,
+            4 => related_records = list(x, p, string)?,
+            5 => prior_grants = list(x, p, prior_grant)?,
+            8 => auth_time = Some(timestamp(x, p)?),
+            9 => expires_at = Some(timestamp(x, p)?),
+            i => {
+                let text = match i {
+                    0 | 1 | 2 | 7 | 10 | 11 => Some(string(x, p)?),
+                    _ => opt(x, p, string)?,
+                };
+                if let Some(slot) = texts.get_mut(i) {
+                    *slot = text;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let [user_id, name, role, _, _, _, team, auth_strength, _, _, session_id, client, ip, facility, unit, network, device, sign_in_method] =
+        texts;
+    Ok(Session {
+        user_id: required(user_id, at, "userId")?,
+        name: required(name, at, "name")?,
+        role: required(role, at, "role")?,
+        caseload,
+        related_records,
+        prior_grants,
+        team,
+        auth_strength: required(auth_strength, at, "authStrength")?,
+        auth_time: required(auth_time, at, "authTime")?,
+        expires_at: required(expires_at, at, "expiresAt")?,
+        session_id: required(session_id, at, "sessionId")?,
+        client: required(client, at, "client")?,
+        ip,
+        facility,
+        unit,
+        network,
+        device,
+        sign_in_method,
+    })
+}
+
+fn prior_grant(v: &Value, at: &Path<'_>) -> R<PriorGrant> {
+    const FIELDS: &[&str] = &["recordId", "issuedAt"];
+    let (mut record_id, mut issued_at) = (None, None);
+    object(v, at, OBJECT, FIELDS, &mut |i, x, p| {
+        match i {
+            0 => record_id = Some(string(x, p)?),
+            _ => issued_at = Some(timestamp(x, p)?),
+        }
+        Ok(())
+    })?;
+    Ok(PriorGrant {
+        record_id: required(record_id, at, "recordId")?,
+        issued_at: required(issued_at, at, "issuedAt")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::{read, Path, Session};
+
+    /// Every member of a full session set to every kind of value, removed,
+    /// or joined by an unknown member: the hand reader answers as the
+    /// derived one.
+    #[test]
+    fn reads_as_the_derived_reader() {
+        let full = json!({
+            "userId": "u1", "name": "A", "role": "doctor", "caseload": ["p-1"],
+            "relatedRecords": ["p-2"], "priorGrants": [{"recordId": "p-1",
+            "issuedAt": "2026-11-23T14:50:00.000Z"}], "team": "east", "authStrength": "mfa",
+            "authTime": "2026-11-23T14:50:00.000Z", "expiresAt": "2026-11-23T22:00:00.000Z",
+            "sessionId": "s1", "client": "app/1", "ip": "10.0.0.1", "facility": "f",
+            "unit": "u", "network": "clinic", "device": "managed", "signInMethod": "sso"
+        });
+        let kinds = [
+            json!(null),
+            json!(true),
+            json!(7),
+            json!(-1),
+            json!(1.5),
+            json!("x"),
+            json!("2026-11-23T14:50:00.000Z"),
+            json!([]),
+            json!(["x"]),
+            json!([1]),
+            json!([{}]),
+            json!({}),
+            json!({"recordId": "p"}),
+        ];
+        let agree = |v: &Value, case: &str| {
+            let derived = crate::located::from_value::<Session>(v);
+            let by_hand = read(v, &Path::Root).map_err(crate::by_hand::Failed::located);
+            assert_eq!(by_hand, derived, "{case}");
+            usize::from(by_hand.is_err())
+        };
+        let mut places = vec![String::new()];
+        for (k, x) in full.as_object().unwrap() {
+            places.push(format!("/{k}"));
+            if let Value::Array(items) = x {
+                for (i, item) in items.iter().enumerate() {
+                    places.push(format!("/{k}/{i}"));
+                    for m in item.as_object().into_iter().flat_map(|m| m.keys()) {
+                        places.push(format!("/{k}/{i}/{m}"));
+                    }
+                }
+            }
+        }
+        let (mut cases, mut refused) = (0, agree(&full, "full"));
+        for p in &places {
+            for kind in &kinds {
+                let mut v = full.clone();
+                *v.pointer_mut(p).unwrap() = kind.clone();
+                refused += agree(&v, &format!("{p} set to {kind}"));
+                cases += 1;
+            }
+            if let Some((parent, last)) = p.rsplit_once('/') {
+                let mut v = full.clone();
+                if let Some(Value::Object(m)) = v.pointer_mut(parent) {
+                    m.remove(last);
+                }
+                refused += agree(&v, &format!("{p} removed"));
+                cases += 1;
+            }
+            let mut v = full.clone();
+            if let Some(Value::Object(m)) = v.pointer_mut(p) {
+                m.insert("zz".into(), json!(1));
+                refused += agree(&v, &format!("zz added at {p}"));
+                cases += 1;
+            }
+        }
+        assert!(
+            cases > 300 && refused > cases / 2,
+            "{cases} cases, {refused} refused"
+        );
     }
 }

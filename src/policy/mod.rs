@@ -20,6 +20,7 @@ pub mod condition;
 mod error;
 pub mod model;
 pub mod pattern;
+mod reader;
 mod review_config;
 pub(crate) mod rules;
 mod validate;
@@ -168,7 +169,7 @@ impl Policy {
         let hash = format!("{HASH_PREFIX}{}", Digest::of(&canonical).to_hex());
         error::refuse_misplaced_arrays_outside(value, ARRAYS, OPAQUE)
             .map_err(|(pointer, message)| PolicyError::Shape { pointer, message })?;
-        let doc: PolicyDoc = crate::located::from_value(value)
+        let doc = reader::policy_doc(value)
             .map_err(|(pointer, message)| PolicyError::Shape { pointer, message })?;
         validate::validate(&doc)?;
         Self::compile(doc, hash)

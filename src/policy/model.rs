@@ -5,6 +5,11 @@
 //! `pkg-config/policy.schema.json` describes the same shape for editors and
 //! other languages. Every struct refuses members it does not know, so a typo
 //! in a policy is an error rather than a silently ignored rule.
+//!
+//! [`super::Policy::parse`] reads them with the hand-written reader in
+//! `reader.rs` (a fraction of the derived code in the `.wasm`); the derived
+//! `Deserialize` stays the reference its tests compare it with, so a member
+//! added here without its reader fails them.
 
 use std::collections::BTreeMap;
 
