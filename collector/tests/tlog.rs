@@ -723,3 +723,43 @@ async fn every_chain_head_comes_with_an_inclusion_proof_and_a_hand_edited_head_f
     ));
     head_included(&find(&h, &b), &cp).unwrap();
 }
+
+#[tokio::test]
+async fn a_retry_of_a_batch_committed_but_never_handed_to_the_log_is_proven() {
+    let s = server().await;
+    let t = trust(&s);
+    let c = chain_id(9);
+    let events = chain_events(&c, 8);
+    assert_eq!(s.upload(c.as_str(), &events[..4]).await.0, 200);
+    // What a commit that reported failure yet went through leaves behind:
+    // the events and their leaves stored, never handed to the sequencer.
+    let body = serde_json::json!({ "events": &events[4..] }).to_string();
+    s.running
+        .state
+        .ingest
+        .events(&c, body.as_bytes(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(s.stored_count(c.as_str()).await, 8);
+    assert_eq!(checkpoint(&s).await.size, 4);
+
+    // No other upload follows: the client's retry alone gets its proof,
+    // within a bound, not "stored but not logged yet; retry" until one does.
+    let (status, again) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        s.upload(c.as_str(), &events[4..]),
+    )
+    .await
+    .expect("the retry is answered within 5 s");
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["log"]["index"], 7);
+    assert!(again["log"]["firstIndex"].is_null());
+    let cp = proves(&t, again["log"]["proof"].as_str().unwrap(), &events[7]).unwrap();
+    assert_eq!(cp.size, 8);
+    assert_eq!(checkpoint(&s).await.size, 8);
+    // The log goes on from there.
+    let d = chain_id(10);
+    let (status, reply) = s.upload(d.as_str(), &chain_events(&d, 2)).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["log"]["firstIndex"], 8);
+}

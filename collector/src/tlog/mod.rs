@@ -11,7 +11,10 @@
 //! arrive out of order: they wait for the ones before them, and after
 //! 100 ms the sequencer reads what is missing from the database),
 //! signs a checkpoint of the new size, and answers each batch with an
-//! inclusion proof in it. Signing takes no write transaction; the newest
+//! inclusion proof in it. A batch whose commit reported an error yet went
+//! through is never handed over: its client's retry hands its last leaf
+//! over itself ([`Log::find`]), so the proof never waits on another upload.
+//! Signing takes no write transaction; the newest
 //! checkpoint is stored by a task of its own, at once after a quiet spell
 //! and then at most once a second. At start the tree is rebuilt from
 //! `tlog_leaves` and checked against the stored checkpoint: a leaf changed
@@ -85,6 +88,39 @@ struct Job {
     first: u64,
     leaves: Vec<Leaf>,
     done: oneshot::Sender<Result<Logged, LogError>>,
+}
+
+/// The batches handed over and not yet on the tree, by first leaf index
+/// (a retry may hand over a leaf a batch still waiting holds too: each
+/// gets its answer).
+#[derive(Default)]
+struct Waiting {
+    jobs: BTreeMap<(u64, u64), Job>,
+    handed: u64,
+}
+
+impl Waiting {
+    fn add(&mut self, job: Job) {
+        self.handed += 1;
+        self.jobs.insert((job.first, self.handed), job);
+    }
+
+    /// The first leaf index any waiting batch holds.
+    fn first(&self) -> Option<u64> {
+        self.jobs.keys().next().map(|k| k.0)
+    }
+
+    fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    fn take(&mut self) -> Vec<Job> {
+        std::mem::take(&mut self.jobs).into_values().collect()
+    }
 }
 
 struct State {
@@ -261,7 +297,9 @@ impl Log {
         Ok(store::index_of(&self.store, chain, seq).await?)
     }
 
-    /// Where an already logged event is, with a proof in the latest checkpoint.
+    /// Where an already logged event is, with a proof in the latest
+    /// checkpoint; a committed leaf the tree does not hold yet is handed
+    /// to the sequencer here, and answered once it is on the tree.
     pub async fn find(
         &self,
         chain: &sealtrail::event::ChainId,
@@ -270,14 +308,27 @@ impl Log {
         let Some(index) = store::index_of(&self.store, chain, seq).await? else {
             return Ok(None);
         };
-        let s = self.read();
-        if index >= s.size {
+        {
+            let s = self.read();
+            if index < s.size {
+                return Ok(Some(Logged {
+                    first: None,
+                    index,
+                    proof: proof_file(&s.tree, index, s.size, &s.latest)?,
+                }));
+            }
+        }
+        // Committed but never handed over (its commit reported an error
+        // yet went through): the retry hands its leaf over itself, so its
+        // proof never waits on some other batch arriving.
+        let leaves = store::range(&self.store, index, index + 1).await?;
+        if leaves.is_empty() {
             return Ok(None);
         }
+        let logged = self.sequence(index, leaves).await?;
         Ok(Some(Logged {
             first: None,
-            index,
-            proof: proof_file(&s.tree, index, s.size, &s.latest)?,
+            ..logged
         }))
     }
 
@@ -332,18 +383,18 @@ impl Log {
     /// pushed onto it (those it holds already, read from the database,
     /// checked against it), a checkpoint signed, each answered. Whether
     /// any batch was taken.
-    fn step(&self, waiting: &mut BTreeMap<u64, Job>) -> bool {
+    fn step(&self, waiting: &mut Waiting) -> bool {
         let mut s = self.write();
         if let Some(why) = &s.stopped {
-            for job in std::mem::take(waiting).into_values() {
+            for job in waiting.take() {
                 let _ = job.done.send(Err(LogError::Stopped(why.clone())));
             }
             return true;
         }
         let before = waiting.len();
         let mut ready = Vec::new();
-        while let Some(entry) = waiting.first_entry() {
-            if *entry.key() > s.tree.size() {
+        while let Some(entry) = waiting.jobs.first_entry() {
+            if entry.key().0 > s.tree.size() {
                 break;
             }
             let job = entry.remove();
@@ -395,28 +446,25 @@ impl Log {
     /// from the database (batches committed but not handed over), as a
     /// batch nobody waits for; fails the waiting batches after
     /// [`GAP_GIVE_UP`] without them.
-    async fn fill(&self, waiting: &mut BTreeMap<u64, Job>, since: Instant) {
-        let Some(&until) = waiting.keys().next() else {
+    async fn fill(&self, waiting: &mut Waiting, since: Instant) {
+        let Some(until) = waiting.first() else {
             return;
         };
         let from = self.read().tree.size();
         match store::range(&self.store, from, until).await {
             Ok(leaves) if !leaves.is_empty() => {
-                waiting.insert(
-                    from,
-                    Job {
-                        first: from,
-                        leaves,
-                        done: oneshot::channel().0,
-                    },
-                );
+                waiting.add(Job {
+                    first: from,
+                    leaves,
+                    done: oneshot::channel().0,
+                });
                 return;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reading committed log leaves"),
         }
         if since.elapsed() >= GAP_GIVE_UP {
-            for job in std::mem::take(waiting).into_values() {
+            for job in waiting.take() {
                 let _ = job.done.send(Err(LogError::Corrupt(format!(
                     "leaf {from} never reached the log though leaf {} was committed",
                     job.first
@@ -435,7 +483,7 @@ impl Log {
 }
 
 async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>) {
-    let mut waiting: BTreeMap<u64, Job> = BTreeMap::new();
+    let mut waiting = Waiting::default();
     // Since when the first waiting batch has waited for the ones before
     // it, and when to look for those in the database next.
     let mut stalled: Option<(Instant, Instant)> = None;
@@ -457,11 +505,11 @@ async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>) {
         let Some(job) = received else {
             return;
         };
-        waiting.insert(job.first, job);
+        waiting.add(job);
         while waiting.len() < STEP_MAX {
             match rx.try_recv() {
                 Ok(j) => {
-                    waiting.insert(j.first, j);
+                    waiting.add(j);
                 }
                 Err(_) => break,
             }
