@@ -297,16 +297,46 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
+    let log = std::sync::Arc::clone(&state.log);
     let task = tokio::spawn(async move {
-        axum::serve(
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_asked())
         .await
-        .map_err(StartError::Serve)
+        .map_err(StartError::Serve);
+        // Requests have drained: the stored checkpoint catches up with the
+        // last one signed (else it may lag by up to a second's batches).
+        if let Err(e) = log.save_latest().await {
+            tracing::warn!(error = %e, "storing the log's last checkpoint at shutdown");
+        }
+        served
     });
     Ok(Running { addr, state, task })
+}
+
+/// Ctrl-C, or SIGTERM (what `systemctl stop`, `docker stop` and Kubernetes
+/// send): the collector stops taking requests and finishes those under way.
+async fn stop_asked() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -399,14 +399,10 @@ async fn a_collector_restored_from_an_older_backup_is_caught() {
     .is_err());
 }
 
-#[tokio::test]
-async fn kill_9_during_ingest_leaves_a_log_that_verifies() {
-    let s = server().await;
-    let db = s.url.clone();
-    s.stop().await;
-
+/// The collector's binary on `db` with open ingest, and its address.
+fn spawn_collector(db: &str) -> (std::process::Child, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sealtrail-collector"))
-        .args(["--listen", "127.0.0.1:0", "--database", &db])
+        .args(["--listen", "127.0.0.1:0", "--database", db])
         .arg("--insecure-open-ingest")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
@@ -423,6 +419,67 @@ async fn kill_9_during_ingest_leaves_a_log_that_verifies() {
         })
         .unwrap();
     std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_collector_cleanly_with_its_last_checkpoint_stored() {
+    let s = server().await;
+    let db = s.url.clone();
+    s.stop().await;
+    let (mut child, base) = spawn_collector(&db);
+    let http = reqwest::Client::new();
+    let chain = chain_id(30);
+    let events = chain_events(&chain, 30);
+    // Batches in quick succession: the checkpoint task stores the first
+    // at once and the later ones at most a second after.
+    for batch in events.chunks(10) {
+        let body = serde_json::json!({ "events": batch }).to_string();
+        let r = http
+            .post(format!("{base}/api/chains/{chain}/events"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("the collector did not stop within 10 s of SIGTERM");
+    };
+    assert!(status.success(), "stopped by SIGTERM with {status}");
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+    let size: i64 = sqlx::query("SELECT size FROM tlog_state WHERE id = 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(size, 30, "the stored checkpoint lags the last one signed");
+}
+
+#[tokio::test]
+async fn kill_9_during_ingest_leaves_a_log_that_verifies() {
+    let s = server().await;
+    let db = s.url.clone();
+    s.stop().await;
+
+    let (mut child, base) = spawn_collector(&db);
     let http = reqwest::Client::new();
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut uploads = Vec::new();

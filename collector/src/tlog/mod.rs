@@ -13,12 +13,12 @@
 //! signs a checkpoint of the new size, and answers each batch with an
 //! inclusion proof in it. A batch whose commit reported an error yet went
 //! through is never handed over: its client's retry hands its last leaf
-//! over itself ([`Log::find`]), so the proof never waits on another upload.
-//! Signing takes no write transaction; the newest
-//! checkpoint is stored by a task of its own, at once after a quiet spell
-//! and then at most once a second. At start the tree is rebuilt from
-//! `tlog_leaves` and checked against the stored checkpoint: a leaf changed
-//! or removed by hand stops the collector.
+//! over itself ([`Log::find`]), so the proof never waits on another
+//! upload. Signing takes no write transaction; the newest checkpoint is
+//! stored by a task of its own, at once after a quiet spell and then at
+//! most once a second, and when the collector stops. At start the tree is
+//! rebuilt from `tlog_leaves` and checked against the stored checkpoint: a
+//! leaf changed or removed by hand stops the collector.
 
 pub mod http;
 pub mod witnesses;
@@ -145,6 +145,9 @@ pub struct Log {
     witnessed: bool,
     /// Wakes the task that stores the newest checkpoint.
     signed: Arc<Notify>,
+    /// The size of the newest checkpoint stored; held while one is stored,
+    /// so the stored checkpoint never goes back to an older one.
+    saved: tokio::sync::Mutex<u64>,
     /// Off only for the ingest benchmark's peer.
     enabled: bool,
 }
@@ -212,6 +215,7 @@ impl Log {
             store: store.clone(),
             witnessed,
             signed: Arc::new(Notify::new()),
+            saved: tokio::sync::Mutex::new(0),
             enabled,
         });
         if !enabled {
@@ -228,6 +232,7 @@ impl Log {
             (first, size, sign(&log.key, &s.tree, size)?)
         };
         store::append(store, first, &pending, size, &note).await?;
+        *log.saved.lock().await = size;
         {
             let mut s = log.write();
             s.size = size;
@@ -235,7 +240,7 @@ impl Log {
             s.published = note;
         }
         tokio::spawn(sequencer(Arc::clone(&log), rx));
-        tokio::spawn(save(Arc::downgrade(&log), Arc::clone(&log.signed), size));
+        tokio::spawn(save(Arc::downgrade(&log), Arc::clone(&log.signed)));
         Ok(log)
     }
 
@@ -330,6 +335,18 @@ impl Log {
             first: None,
             ..logged
         }))
+    }
+
+    /// Stores the newest signed checkpoint unless it is stored already
+    /// (the task that stores checkpoints, and a collector stopping).
+    pub async fn save_latest(&self) -> Result<(), LogError> {
+        let mut saved = self.saved.lock().await;
+        let (size, note) = self.latest();
+        if self.enabled && size > *saved {
+            store::save(&self.store, size, &note).await?;
+            *saved = size;
+        }
+        Ok(())
     }
 
     /// The newest signed checkpoint and its size.
@@ -529,7 +546,7 @@ async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>) {
 /// Stores the newest checkpoint when one is signed: at once after a quiet
 /// spell, then at most every [`SAVE_EVERY`] (one write transaction, never
 /// one per batch). Ends with the log or its database.
-async fn save(log: Weak<Log>, signed: Arc<Notify>, mut saved: u64) {
+async fn save(log: Weak<Log>, signed: Arc<Notify>) {
     loop {
         signed.notified().await;
         let Some(log) = log.upgrade() else {
@@ -538,15 +555,9 @@ async fn save(log: Weak<Log>, signed: Arc<Notify>, mut saved: u64) {
         if log.store.pool().is_closed() {
             return;
         }
-        let (size, note) = log.latest();
-        if size != saved {
-            match store::save(&log.store, size, &note).await {
-                Ok(()) => saved = size,
-                Err(e) => {
-                    tracing::warn!(error = %e, "storing the log's checkpoint; retrying");
-                    signed.notify_one();
-                }
-            }
+        if let Err(e) = log.save_latest().await {
+            tracing::warn!(error = %e, "storing the log's checkpoint; retrying");
+            signed.notify_one();
         }
         drop(log);
         tokio::time::sleep(SAVE_EVERY).await;
