@@ -299,13 +299,29 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })?;
     let log = std::sync::Arc::clone(&state.log);
     let task = tokio::spawn(async move {
-        let served = axum::serve(
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_asked().await;
+            let _ = stop.send(true);
+        });
+        let asked = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|asked| *asked).await;
+        };
+        let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(stop_asked())
-        .await
-        .map_err(StartError::Serve);
+        .with_graceful_shutdown(asked(stopping.clone()));
+        let served = tokio::select! {
+            served = serve => served.map_err(StartError::Serve),
+            () = async {
+                asked(stopping).await;
+                tokio::time::sleep(DRAIN_MAX).await;
+            } => {
+                tracing::warn!("requests still under way {DRAIN_MAX:?} after the stop: stopping without them");
+                Ok(())
+            }
+        };
         // Requests have drained: the stored checkpoint catches up with the
         // last one signed (else it may lag by up to a second's batches).
         if let Err(e) = log.save_latest().await {
@@ -315,6 +331,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     });
     Ok(Running { addr, state, task })
 }
+
+/// How long a stopping collector waits for the requests under way (an
+/// upload's transaction, a report); its clients retry what it drops.
+const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Ctrl-C, or SIGTERM (what `systemctl stop`, `docker stop` and Kubernetes
 /// send): the collector stops taking requests and finishes those under way.

@@ -422,6 +422,45 @@ fn spawn_collector(db: &str) -> (std::process::Child, String) {
     (child, base)
 }
 
+/// Sends SIGTERM; how the process ended, within `secs` seconds.
+async fn terminate(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    for _ in 0..secs * 10 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    panic!("the collector did not stop within {secs} s of SIGTERM");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_upload_does_not_keep_the_collector_running() {
+    use std::io::Write;
+    let s = server().await;
+    let db = s.url.clone();
+    s.stop().await;
+    let (mut child, base) = spawn_collector(&db);
+    let addr = base.trim_start_matches("http://");
+    let mut stalled = std::net::TcpStream::connect(addr).unwrap();
+    let chain = chain_id(31);
+    write!(
+        stalled,
+        "POST /api/chains/{chain}/events HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{\"events\": ["
+    )
+    .unwrap();
+    stalled.flush().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let status = terminate(&mut child, 20).await;
+    assert!(status.success(), "stopped by SIGTERM with {status}");
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn sigterm_stops_the_collector_cleanly_with_its_last_checkpoint_stored() {
     let s = server().await;
@@ -443,23 +482,7 @@ async fn sigterm_stops_the_collector_cleanly_with_its_last_checkpoint_stored() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let mut status = None;
-    for _ in 0..100 {
-        status = child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let Some(status) = status else {
-        child.kill().unwrap();
-        panic!("the collector did not stop within 10 s of SIGTERM");
-    };
+    let status = terminate(&mut child, 10).await;
     assert!(status.success(), "stopped by SIGTERM with {status}");
     use sqlx::{Connection, Row};
     let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
