@@ -399,6 +399,28 @@ async fn a_collector_restored_from_an_older_backup_is_caught() {
     .is_err());
 }
 
+/// The collector's binary with open ingest on a fresh database (the test
+/// server's, stopped; it holds the database's directory).
+struct Process {
+    child: std::process::Child,
+    base: String,
+    db: String,
+    _dir: TestServer,
+}
+
+async fn collector_process() -> Process {
+    let s = server().await;
+    let db = s.url.clone();
+    s.stop().await;
+    let (child, base) = spawn_collector(&db);
+    Process {
+        child,
+        base,
+        db,
+        _dir: s,
+    }
+}
+
 /// The collector's binary on `db` with open ingest, and its address.
 fn spawn_collector(db: &str) -> (std::process::Child, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sealtrail-collector"))
@@ -442,11 +464,8 @@ async fn terminate(child: &mut std::process::Child, secs: u64) -> std::process::
 #[tokio::test]
 async fn a_client_that_never_finishes_its_upload_does_not_keep_the_collector_running() {
     use std::io::Write;
-    let s = server().await;
-    let db = s.url.clone();
-    s.stop().await;
-    let (mut child, base) = spawn_collector(&db);
-    let addr = base.trim_start_matches("http://");
+    let mut p = collector_process().await;
+    let addr = p.base.trim_start_matches("http://");
     let mut stalled = std::net::TcpStream::connect(addr).unwrap();
     let chain = chain_id(31);
     write!(
@@ -456,17 +475,14 @@ async fn a_client_that_never_finishes_its_upload_does_not_keep_the_collector_run
     .unwrap();
     stalled.flush().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let status = terminate(&mut child, 20).await;
+    let status = terminate(&mut p.child, 20).await;
     assert!(status.success(), "stopped by SIGTERM with {status}");
     drop(stalled);
 }
 
 #[tokio::test]
 async fn sigterm_stops_the_collector_cleanly_with_its_last_checkpoint_stored() {
-    let s = server().await;
-    let db = s.url.clone();
-    s.stop().await;
-    let (mut child, base) = spawn_collector(&db);
+    let mut p = collector_process().await;
     let http = reqwest::Client::new();
     let chain = chain_id(30);
     let events = chain_events(&chain, 30);
@@ -475,17 +491,17 @@ async fn sigterm_stops_the_collector_cleanly_with_its_last_checkpoint_stored() {
     for batch in events.chunks(10) {
         let body = serde_json::json!({ "events": batch }).to_string();
         let r = http
-            .post(format!("{base}/api/chains/{chain}/events"))
+            .post(format!("{}/api/chains/{chain}/events", p.base))
             .body(body)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let status = terminate(&mut child, 10).await;
+    let status = terminate(&mut p.child, 10).await;
     assert!(status.success(), "stopped by SIGTERM with {status}");
     use sqlx::{Connection, Row};
-    let mut conn = sqlx::AnyConnection::connect(&db).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&p.db).await.unwrap();
     let size: i64 = sqlx::query("SELECT size FROM tlog_state WHERE id = 1")
         .fetch_one(&mut conn)
         .await
