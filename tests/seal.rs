@@ -35,7 +35,7 @@ fn visible_types(s: &Sealed) -> (BTreeSet<String>, BTreeSet<bool>) {
     for d in &s.decisions {
         match &d.decision {
             Decision::Allow => {
-                shown.insert(d.note_type.clone());
+                shown.insert(d.note_type.to_string());
             }
             Decision::Seal { break_glass, .. } => {
                 bg.insert(*break_glass);
@@ -164,8 +164,8 @@ fn unknown_note_type_is_sealed_for_everyone() {
             Some(true) => "psychicReading",
             _ => "unknown",
         };
-        assert_eq!(d.note_type, expected, "{role}");
-        assert_eq!(d.labels, ["V"]);
+        assert_eq!(&*d.note_type, expected, "{role}");
+        assert_eq!(*d.labels, ["V"]);
         assert!(
             matches!(
                 d.decision,
@@ -183,7 +183,7 @@ fn unknown_note_type_is_sealed_for_everyone() {
             .iter()
             .find(|d| d.pointer == "/notes/7/date")
             .unwrap();
-        assert_eq!(date.note_type, "general");
+        assert_eq!(&*date.note_type, "general");
     }
 }
 

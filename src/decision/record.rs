@@ -63,7 +63,7 @@ impl RecordFacts {
             return Err(RecordError::NotObject(kind(record)));
         }
         let layout = &policy.doc().record;
-        let id = match record.pointer(&layout.id) {
+        let id = match crate::pointer::get(record, &layout.id) {
             None | Some(Value::Null) => return Err(RecordError::MissingId(layout.id.clone())),
             Some(v) => scalar(&layout.id, v, "a string or an integer")?,
         };
@@ -71,7 +71,10 @@ impl RecordFacts {
             return Err(RecordError::MissingId(layout.id.clone()));
         }
         let optional = |p: &Option<String>| -> Result<Option<String>, RecordError> {
-            match p.as_deref().and_then(|p| record.pointer(p).map(|v| (p, v))) {
+            match p
+                .as_deref()
+                .and_then(|p| crate::pointer::get(record, p).map(|v| (p, v)))
+            {
                 None | Some((_, Value::Null)) => Ok(None),
                 Some((p, v)) => scalar(p, v, "a string").map(Some),
             }
@@ -80,7 +83,7 @@ impl RecordFacts {
         let team = optional(&layout.team)?;
         let mut demographics = BTreeMap::new();
         for (name, p) in &layout.demographics {
-            if let Some(v) = record.pointer(p).filter(|v| !v.is_null()) {
+            if let Some(v) = crate::pointer::get(record, p).filter(|v| !v.is_null()) {
                 demographics.insert(name.clone(), scalar(p, v, "a string")?);
             }
         }
@@ -88,7 +91,7 @@ impl RecordFacts {
             .iter()
             .map(|a| {
                 a.layout_pointer(layout)
-                    .and_then(|p| record.pointer(p))
+                    .and_then(|p| crate::pointer::get(record, p))
                     .filter(|v| !v.is_null())
                     .or_else(|| a.layout_default(layout))
                     .cloned()

@@ -25,6 +25,8 @@ mod review_config;
 pub(crate) mod rules;
 mod validate;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 pub use alert_config::{
@@ -102,27 +104,42 @@ pub struct Policy {
 }
 
 /// Note types by index (the policy's sorted order), with their labels.
+/// Ids and labels are shared (`Arc`): every field decision names its note
+/// type and labels, and a caseload has tens of thousands of fields, so a
+/// decision takes a reference count rather than copies of the strings.
 #[derive(Debug, Clone)]
 pub(crate) struct NoteTypes {
-    ids: Vec<String>,
-    labels: Vec<Vec<String>>,
+    ids: Vec<Arc<str>>,
+    labels: Vec<Arc<[String]>>,
     confidentiality: Vec<Confidentiality>,
 }
 
 impl NoteTypes {
     /// The index of note type `id`.
     pub(crate) fn index(&self, id: &str) -> Option<usize> {
-        self.ids.binary_search_by(|x| x.as_str().cmp(id)).ok()
+        self.ids.binary_search_by(|x| (**x).cmp(id)).ok()
     }
 
     /// The id of note type `i`.
     pub(crate) fn id(&self, i: usize) -> &str {
-        self.ids.get(i).map_or("", String::as_str)
+        self.ids.get(i).map_or("", |x| x)
+    }
+
+    /// The id of note type `i`, shared.
+    pub(crate) fn shared_id(&self, i: usize) -> Arc<str> {
+        self.ids.get(i).map_or_else(|| Arc::from(""), Arc::clone)
     }
 
     /// Confidentiality code then sensitivity codes of note type `i`.
     pub(crate) fn labels(&self, i: usize) -> &[String] {
-        self.labels.get(i).map_or(&[], Vec::as_slice)
+        self.labels.get(i).map_or(&[], |x| x)
+    }
+
+    /// The labels of note type `i`, shared.
+    pub(crate) fn shared_labels(&self, i: usize) -> Arc<[String]> {
+        self.labels
+            .get(i)
+            .map_or_else(|| Arc::from(Vec::new()), Arc::clone)
     }
 
     /// The confidentiality of note type `i` (`V` when out of range).
@@ -176,7 +193,11 @@ impl Policy {
     }
 
     fn compile(doc: PolicyDoc, hash: String) -> Result<Self, PolicyError> {
-        let ids: Vec<String> = doc.note_types.keys().cloned().collect();
+        let ids: Vec<Arc<str>> = doc
+            .note_types
+            .keys()
+            .map(|k| Arc::from(k.as_str()))
+            .collect();
         let labels = doc
             .note_types
             .values()

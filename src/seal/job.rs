@@ -248,12 +248,12 @@ impl State {
         let fresh = self.decisions.get(first..).unwrap_or_default();
         let policy = access.policy();
         let default = policy.note_types.id(policy.default_note_type);
-        for d in fresh.iter().filter(|d| d.note_type != default) {
+        for d in fresh.iter().filter(|d| *d.note_type != *default) {
             self.fields.push(&d.pointer)?;
-            if !self.note_types.contains(&d.note_type) {
-                self.note_types.insert(d.note_type.clone());
+            if !self.note_types.contains(&*d.note_type) {
+                self.note_types.insert(d.note_type.to_string());
             }
-            for l in &d.labels {
+            for l in d.labels.iter() {
                 if !self.labels.contains(l) {
                     self.labels.insert(l.clone());
                 }
@@ -271,7 +271,7 @@ impl State {
             .filter_map(|c| <[u8; commitment::SALT_LEN]>::try_from(c).ok())
             .map(Salt::from_bytes);
         for d in fresh.iter().filter(|d| !d.decision.is_allow()) {
-            let Some(slot) = self.view.pointer_mut(&d.pointer) else {
+            let Some(slot) = crate::pointer::get_mut(&mut self.view, &d.pointer) else {
                 continue;
             };
             // INVARIANT: one salt was drawn per decision that is not `Allow`.
@@ -286,8 +286,8 @@ impl State {
             self.sealed.push(&d.pointer)?;
             self.entries.push(VaultEntry {
                 pointer: d.pointer.clone(),
-                note_type: d.note_type.clone(),
-                labels: d.labels.clone(),
+                note_type: d.note_type.to_string(),
+                labels: d.labels.to_vec(),
                 value,
                 salt,
                 commitment,

@@ -47,6 +47,8 @@ mod job;
 mod vault;
 mod walk;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -72,15 +74,19 @@ pub const MALFORMED_NOTE_TYPE: &str = "unknown";
 const UNKNOWN_LABELS: &[&str] = &["V"];
 
 /// The decision on one field.
+///
+/// Note type and labels are shared with the policy (`Arc`), not copied:
+/// a caseload makes tens of thousands of decisions over a handful of note
+/// types. They serialise as a string and an array of strings all the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDecision {
     /// Where the field is (RFC 6901).
     pub pointer: String,
     /// Its note type.
-    pub note_type: String,
+    pub note_type: Arc<str>,
     /// Its labels: confidentiality code, then sensitivity codes.
-    pub labels: Vec<String>,
+    pub labels: Arc<[String]>,
     /// What the policy says.
     pub decision: Decision,
     /// Why: the rule that allowed, or the rule and condition that refused.
@@ -177,11 +183,11 @@ impl Access<'_> {
                     .is_allow()
             };
             let (note_type, cause) = match unknown {
-                Unknown::Named(name) if meta_shown() => (name, Cause::UnknownNoteType),
+                Unknown::Named(name) if meta_shown() => (Arc::from(name), Cause::UnknownNoteType),
                 Unknown::Named(_) | Unknown::InContent => {
-                    (MALFORMED_NOTE_TYPE.to_owned(), Cause::UnknownNoteType)
+                    (Arc::from(MALFORMED_NOTE_TYPE), Cause::UnknownNoteType)
                 }
-                Unknown::Malformed => (MALFORMED_NOTE_TYPE.to_owned(), Cause::Malformed),
+                Unknown::Malformed => (Arc::from(MALFORMED_NOTE_TYPE), Cause::Malformed),
             };
             let (mut decision, why) = self.decide_index(None, action, standing);
             if let Decision::Seal { cause: c, .. } | Decision::Deny { cause: c } = &mut decision {
@@ -197,15 +203,14 @@ impl Access<'_> {
                 why,
             };
         }
-        let default = [policy.default_note_type];
-        let candidates = if kinds.known.is_empty() {
-            &default[..]
-        } else {
-            &kinds.known[..]
+        // No known type stands for the default note type alone.
+        let candidates = || {
+            let default = kinds.known.is_empty().then_some(policy.default_note_type);
+            default.into_iter().chain(kinds.known.iter())
         };
         // Refusals first, then step-ups, then the most confidential type.
         let mut worst: Option<(u8, Confidentiality, usize, Decision, Explanation)> = None;
-        for &i in candidates {
+        for i in candidates() {
             let (d, why) = self.decide_index(Some(i), action, standing);
             let rank = match d {
                 Decision::Allow => 0,
@@ -229,7 +234,7 @@ impl Access<'_> {
             },
             Explanation::default(),
         ));
-        let restricted = candidates.iter().any(|&i| i != policy.default_note_type);
+        let restricted = candidates().any(|i| i != policy.default_note_type);
         if too_large && restricted && rank < 2 {
             decision = match action {
                 FieldAction::View => Decision::Seal {
@@ -243,8 +248,8 @@ impl Access<'_> {
         }
         FieldDecision {
             pointer: unit.pointer,
-            note_type: policy.note_types.id(index).to_owned(),
-            labels: policy.note_types.labels(index).to_vec(),
+            note_type: policy.note_types.shared_id(index),
+            labels: policy.note_types.shared_labels(index),
             decision,
             why,
         }
@@ -257,7 +262,7 @@ impl Access<'_> {
 fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("pointer".to_owned(), Value::from(d.pointer.as_str()));
-    m.insert("noteType".to_owned(), Value::from(d.note_type.as_str()));
+    m.insert("noteType".to_owned(), Value::from(&*d.note_type));
     m.insert(
         "labels".to_owned(),
         d.labels.iter().map(|l| Value::from(l.as_str())).collect(),
@@ -291,7 +296,7 @@ fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
     Value::Object(wrapped)
 }
 
-fn unknown_labels() -> Vec<String> {
+fn unknown_labels() -> Arc<[String]> {
     UNKNOWN_LABELS.iter().map(|s| (*s).to_owned()).collect()
 }
 
@@ -401,14 +406,14 @@ mod tests {
             let d = FieldDecision {
                 pointer: "/a~1b/0".into(),
                 note_type: "dvIndicator".into(),
-                labels: vec!["V".into(), "SDV".into()],
+                labels: vec!["V".into(), "SDV".into()].into(),
                 decision: decision.clone(),
                 why: Explanation::default(),
             };
             let documented = Placeholder {
                 pointer: d.pointer.clone(),
-                note_type: d.note_type.clone(),
-                labels: d.labels.clone(),
+                note_type: d.note_type.to_string(),
+                labels: d.labels.to_vec(),
                 commitment: "sha256:00".into(),
                 decision,
             };

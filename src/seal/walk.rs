@@ -49,9 +49,8 @@ use crate::policy::Policy;
 /// The note types a unit may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Kinds {
-    /// Known note types (indexes, ascending, no repeats); empty for the
-    /// default note type alone.
-    pub(crate) known: Vec<usize>,
+    /// Known note types; empty for the default note type alone.
+    pub(crate) known: Known,
     /// Set when it may hold a note the policy cannot type.
     pub(crate) unknown: Option<Unknown>,
     /// Set when it is (inside) a note's content: there an object naming
@@ -72,22 +71,61 @@ pub(crate) enum Unknown {
     Malformed,
 }
 
+/// A set of note types (indexes): the first 64 as bits, any beyond in a
+/// sorted list. Every value walked carries one, copied from its parent's
+/// and grown, so a caseload's tens of thousands of fields (each claimed by
+/// a few types of a policy's dozen or so) allocate nothing for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Known {
+    low: u64,
+    /// Indexes from 64 on, ascending, no repeats.
+    high: Vec<usize>,
+}
+
+impl Known {
+    fn add(&mut self, i: usize) {
+        match u32::try_from(i).ok().and_then(|b| 1u64.checked_shl(b)) {
+            Some(bit) => self.low |= bit,
+            None => {
+                if let Err(at) = self.high.binary_search(&i) {
+                    self.high.insert(at, i);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.low == 0 && self.high.is_empty()
+    }
+
+    /// The indexes, ascending.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut bits = self.low;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                i
+            })
+        })
+        .chain(self.high.iter().copied())
+    }
+}
+
 impl Kinds {
     fn one(i: usize) -> Self {
-        Self {
-            known: vec![i],
-            ..Self::default()
-        }
+        let mut k = Self::default();
+        k.add(i);
+        k
     }
 
     fn add(&mut self, i: usize) {
-        if let Err(at) = self.known.binary_search(&i) {
-            self.known.insert(at, i);
-        }
+        self.known.add(i);
     }
 
     fn union(&mut self, other: &Kinds) {
-        for &i in &other.known {
+        self.known.low |= other.known.low;
+        for &i in &other.known.high {
             self.add(i);
         }
         if self.unknown.is_none() {
@@ -115,6 +153,10 @@ pub(crate) struct Unit {
 pub(crate) struct Walk {
     stack: Vec<Frame>,
     ptr: String,
+    /// The field and note patterns that accept the child being visited:
+    /// reused from child to child (most end at it or never reach it, so a
+    /// list of their own would be allocated only to be dropped).
+    accepted: (Vec<usize>, Vec<usize>),
     size: u64,
     /// The record is not a container: one misshapen unit, the whole of it.
     scalar_root: bool,
@@ -172,6 +214,7 @@ impl Walk {
         let mut w = Self {
             stack: Vec::new(),
             ptr: String::new(),
+            accepted: Default::default(),
             size: 0,
             scalar_root: !is_container(record),
         };
@@ -276,28 +319,21 @@ impl Walk {
                 claim.in_note = true;
             }
         }
-        let fields: Vec<usize> = parent
-            .fields
-            .iter()
-            .copied()
-            .filter(|&i| {
-                policy
-                    .fields
-                    .get(i)
-                    .is_some_and(|(p, _)| p.accepts(depth, key))
-            })
-            .collect();
-        let notes: Vec<usize> = parent
-            .notes
-            .iter()
-            .copied()
-            .filter(|&i| {
-                policy
-                    .notes
-                    .get(i)
-                    .is_some_and(|m| m.pattern.accepts(depth, key))
-            })
-            .collect();
+        let (mut fields, mut notes) = std::mem::take(&mut self.accepted);
+        fields.clear();
+        fields.extend(parent.fields.iter().copied().filter(|&i| {
+            policy
+                .fields
+                .get(i)
+                .is_some_and(|(p, _)| p.accepts(depth, key))
+        }));
+        notes.clear();
+        notes.extend(parent.notes.iter().copied().filter(|&i| {
+            policy
+                .notes
+                .get(i)
+                .is_some_and(|m| m.pattern.accepts(depth, key))
+        }));
         let unexpected = (fields.is_empty() && notes.is_empty())
             .then(|| parent.mismatch.clone())
             .flatten();
@@ -308,22 +344,32 @@ impl Walk {
                 self.ptr.push_str(&escape_token(k));
                 self.size += k.len() as u64 + 3;
             }
-            Key::Index(i) => self.ptr.push_str(&i.to_string()),
+            Key::Index(i) => self.ptr.push_str(itoa::Buffer::new().format(i)),
         }
-        if matches!(key, Key::Member(PLACEHOLDER_MEMBER)) {
+        let frame = if matches!(key, Key::Member(PLACEHOLDER_MEMBER)) {
             claim.unknown = Some(Unknown::Malformed);
             self.emit(policy, child, claim, out, budget);
-            self.ptr.truncate(ptr_len);
-            return None;
-        }
-        let frame = match unexpected {
-            Some(mismatch) => {
-                claim.union(&mismatch);
-                self.emit(policy, child, claim, out, budget);
-                None
+            None
+        } else {
+            match unexpected {
+                Some(mismatch) => {
+                    claim.union(&mismatch);
+                    self.emit(policy, child, claim, out, budget);
+                    None
+                }
+                None => self.visit(
+                    policy,
+                    child,
+                    depth + 1,
+                    &fields,
+                    &notes,
+                    claim,
+                    out,
+                    budget,
+                ),
             }
-            None => self.visit(policy, child, depth + 1, fields, notes, claim, out, budget),
         };
+        self.accepted = (fields, notes);
         match frame {
             Some(mut f) => {
                 f.key = Some(match key {
@@ -348,14 +394,14 @@ impl Walk {
         policy: &Policy,
         v: &Value,
         depth: usize,
-        fields: Vec<usize>,
-        notes: Vec<usize>,
+        fields: &[usize],
+        notes: &[usize],
         mut claim: Kinds,
         out: &mut Vec<Unit>,
         budget: &mut usize,
     ) -> Option<Frame> {
         let mut deeper_fields = Vec::new();
-        for i in fields {
+        for &i in fields {
             match policy.fields.get(i) {
                 Some((p, nt)) if p.len() == depth => claim.add(*nt),
                 Some(_) => deeper_fields.push(i),
@@ -370,7 +416,7 @@ impl Walk {
         };
         let unclaimed = claim.is_empty();
         let note_rule = notes.iter().copied().find(ends);
-        let deeper_notes: Vec<usize> = notes.into_iter().filter(|i| !ends(i)).collect();
+        let deeper_notes: Vec<usize> = notes.iter().copied().filter(|i| !ends(i)).collect();
         let note = match note_rule {
             Some(r) => match pattern_note(policy, r, v) {
                 Some(kinds) => Some((kinds, r)),
@@ -462,7 +508,7 @@ struct Survey {
     nodes: usize,
 }
 
-fn survey(policy: &Policy, v: &Value, in_note: bool) -> Survey {
+fn survey<'a>(policy: &Policy, v: &'a Value, in_note: bool) -> Survey {
     let mut s = Survey {
         typed: Kinds::default(),
         size: 0,
@@ -473,11 +519,28 @@ fn survey(policy: &Policy, v: &Value, in_note: bool) -> Survey {
         s.nodes = 1;
         return s;
     }
-    let mut stack = vec![v];
-    while let Some(x) = stack.pop() {
+    // Scalars are counted where they are found and only containers wait
+    // on the stack: the flat objects most fields are allocate nothing.
+    let mut stack = Vec::new();
+    let mut next = Some(v);
+    while let Some(x) = next.take().or_else(|| stack.pop()) {
         s.nodes += 1;
+        s.size += container_size(x);
+        // `name`: bytes of its member name, quotes and colon (0 in an array).
+        let mut child = |name: u64, c: &'a Value| {
+            s.size += name;
+            if is_container(c) {
+                stack.push(c);
+            } else {
+                s.nodes += 1;
+                s.size += scalar_size(c);
+            }
+        };
         match x {
             Value::Object(m) => {
+                for (k, c) in m {
+                    child(k.len() as u64 + 3, c);
+                }
                 if m.contains_key(PLACEHOLDER_MEMBER) {
                     s.typed.unknown = Some(Unknown::Malformed);
                 }
@@ -488,17 +551,9 @@ fn survey(policy: &Policy, v: &Value, in_note: bool) -> Survey {
                     }
                     _ => {}
                 }
-                s.size += container_size(x);
-                for (k, c) in m {
-                    s.size += k.len() as u64 + 3;
-                    stack.push(c);
-                }
             }
-            Value::Array(a) => {
-                s.size += container_size(x);
-                stack.extend(a.iter());
-            }
-            _ => s.size += scalar_size(x),
+            Value::Array(a) => a.iter().for_each(|c| child(0, c)),
+            _ => {}
         }
     }
     s
