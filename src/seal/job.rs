@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::commitment::{self, commit, Salt};
 use super::vault::{Vault, VaultEntry};
 use super::walk::{Unit, Walk};
-use super::{placeholder, FieldDecision, SealError, Sealed};
+use super::{placeholder, Decided, FieldDecision, SealError, Sealed};
 use crate::bounded::{canonical_str_len, write_bounded, Bounded, ListDigest, ListDigester};
 use crate::canon::CanonError;
 use crate::decision::{Access, FieldAction, RecordFacts, Standing};
@@ -48,6 +48,8 @@ struct State {
     /// The record's size, once walked, when it is past the policy's cap.
     too_large: Option<u64>,
     decisions: Vec<FieldDecision>,
+    /// The decisions made so far, by note types (for the rest of the record).
+    decided: Decided,
     entries: Vec<VaultEntry>,
     /// The event's `fields` and `detail.sealed`, note types and labels,
     /// gathered as units are decided.
@@ -138,6 +140,7 @@ impl Access<'_> {
             cursor: 0,
             too_large: None,
             decisions: Vec::new(),
+            decided: Decided::default(),
             entries: Vec::new(),
             fields: Listed::new(self.policy().limits().event_max_bytes),
             sealed: Listed::new(self.policy().limits().event_max_bytes),
@@ -178,9 +181,10 @@ impl Access<'_> {
         let mut budget = usize::MAX;
         walk.step(self.policy(), record, &mut budget, &mut units);
         let too_large = too_large(self, walk.size());
+        let mut decided = Decided::default();
         let decisions = units
             .into_iter()
-            .map(|u| self.field_decision(u, action, &standing, too_large.is_some()))
+            .map(|u| self.field_decision(u, action, &standing, too_large.is_some(), &mut decided))
             .collect();
         Ok((facts, decisions))
     }
@@ -242,7 +246,13 @@ impl State {
         let units = self.units.get_mut(self.cursor..end).unwrap_or_default();
         for u in units {
             let u = std::mem::take(u);
-            let d = access.field_decision(u, self.action, &self.standing, self.too_large.is_some());
+            let d = access.field_decision(
+                u,
+                self.action,
+                &self.standing,
+                self.too_large.is_some(),
+                &mut self.decided,
+            );
             self.decisions.push(d);
         }
         let fresh = self.decisions.get(first..).unwrap_or_default();

@@ -160,19 +160,48 @@ impl SealError {
     }
 }
 
+/// The decisions already made on one record, by the known note types of
+/// the unit: within a record the action, the standing and the size cap are
+/// fixed, so the same types get the same decision, and a caseload's tens
+/// of thousands of fields fall under a handful of type sets. Kept short
+/// (a record with many odd sets decides the rest afresh).
+#[derive(Debug, Default)]
+pub(crate) struct Decided(Vec<(walk::Known, usize, Decision, Explanation)>);
+
+impl Decided {
+    const MAX: usize = 16;
+}
+
 impl Access<'_> {
     /// The decision on `unit`: the most restrictive, for this session, of
     /// the note types it may hold. A record past the size cap shows nothing
-    /// outside the default note type.
+    /// outside the default note type. `decided` holds the decisions made on
+    /// the same record for the same `action` (and is added to).
     fn field_decision(
         &self,
         unit: walk::Unit,
         action: FieldAction,
         standing: &crate::decision::Standing,
         too_large: bool,
+        decided: &mut Decided,
     ) -> FieldDecision {
         let policy = self.policy();
         let kinds = unit.kinds;
+        let known = |index: usize, decision: &Decision, why: &Explanation| FieldDecision {
+            pointer: String::new(),
+            note_type: policy.note_types.shared_id(index),
+            labels: policy.note_types.shared_labels(index),
+            decision: decision.clone(),
+            why: why.clone(),
+        };
+        if kinds.unknown.is_none() {
+            if let Some((_, i, d, why)) = decided.0.iter().find(|(k, ..)| *k == kinds.known) {
+                return FieldDecision {
+                    pointer: unit.pointer,
+                    ..known(*i, d, why)
+                };
+            }
+        }
         if let Some(unknown) = kinds.unknown {
             // The type's name is record text: the placeholder and the event
             // repeat it only where the session sees the note's meta members
@@ -246,13 +275,14 @@ impl Access<'_> {
                 },
             };
         }
-        FieldDecision {
+        let d = FieldDecision {
             pointer: unit.pointer,
-            note_type: policy.note_types.shared_id(index),
-            labels: policy.note_types.shared_labels(index),
-            decision,
-            why,
+            ..known(index, &decision, &why)
+        };
+        if decided.0.len() < Decided::MAX {
+            decided.0.push((kinds.known, index, decision, why));
         }
+        d
     }
 }
 
