@@ -117,6 +117,10 @@ pub(crate) struct NoteTypes {
 impl NoteTypes {
     /// The index of note type `id`.
     pub(crate) fn index(&self, id: &str) -> Option<usize> {
+        // A policy's few dozen ids are looked along (see `pointer::same`).
+        if self.ids.len() <= 64 {
+            return self.ids.iter().position(|x| crate::pointer::same(x, id));
+        }
         self.ids.binary_search_by(|x| (**x).cmp(id)).ok()
     }
 
@@ -167,7 +171,8 @@ pub(crate) struct NoteMatcher {
 impl NoteMatcher {
     /// Whether member `name` of a note is governed by the default note type.
     pub(crate) fn is_meta(&self, name: &str) -> bool {
-        name == self.type_member || self.meta_members.iter().any(|m| m == name)
+        let same = |m: &String| crate::pointer::same(m, name);
+        same(&self.type_member) || self.meta_members.iter().any(same)
     }
 }
 

@@ -106,7 +106,7 @@ impl Pattern {
         match (self.segments.get(depth), key) {
             (None, _) => false,
             (Some(Segment::Any), _) => true,
-            (Some(Segment::Literal { name, .. }), Key::Member(m)) => name == m,
+            (Some(Segment::Literal { name, .. }), Key::Member(m)) => crate::pointer::same(name, m),
             (Some(Segment::Literal { index, .. }), Key::Index(i)) => *index == Some(i),
         }
     }

@@ -42,7 +42,7 @@
 use serde_json::{Map, Number, Value};
 
 use super::PLACEHOLDER_MEMBER;
-use crate::pointer::escape_token;
+use crate::pointer::{escape_token, member};
 use crate::policy::pattern::Key;
 use crate::policy::Policy;
 
@@ -75,11 +75,24 @@ pub(crate) enum Unknown {
 /// sorted list. Every value walked carries one, copied from its parent's
 /// and grown, so a caseload's tens of thousands of fields (each claimed by
 /// a few types of a policy's dozen or so) allocate nothing for it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Eq)]
 pub(crate) struct Known {
     low: u64,
     /// Indexes from 64 on, ascending, no repeats.
     high: Vec<usize>,
+}
+
+impl PartialEq for Known {
+    /// By hand: the derived comparison calls `memcmp` for the (nearly
+    /// always empty) list, and decisions compare sets for every field.
+    fn eq(&self, other: &Self) -> bool {
+        self.low == other.low
+            && match (self.high.is_empty(), other.high.is_empty()) {
+                (true, true) => true,
+                (false, false) => self.high == other.high,
+                _ => false,
+            }
+    }
 }
 
 impl Known {
@@ -541,7 +554,7 @@ fn survey<'a>(policy: &Policy, v: &'a Value, in_note: bool) -> Survey {
                 for (k, c) in m {
                     child(k.len() as u64 + 3, c);
                 }
-                if m.contains_key(PLACEHOLDER_MEMBER) {
+                if member(m, PLACEHOLDER_MEMBER).is_some() {
                     s.typed.unknown = Some(Unknown::Malformed);
                 }
                 match named_type(policy, m) {
@@ -565,7 +578,7 @@ fn self_type(policy: &Policy, m: &Map<String, Value>) -> Option<(usize, usize)> 
         .notes
         .iter()
         .enumerate()
-        .find_map(|(r, rule)| match m.get(&rule.type_member) {
+        .find_map(|(r, rule)| match member(m, &rule.type_member) {
             Some(Value::String(t)) => policy.note_types.index(t).map(|i| (i, r)),
             _ => None,
         })
@@ -594,7 +607,7 @@ fn named_type<'a>(policy: &Policy, m: &'a Map<String, Value>) -> Option<Result<u
         policy
             .notes
             .iter()
-            .find_map(|rule| match m.get(&rule.type_member) {
+            .find_map(|rule| match member(m, &rule.type_member) {
                 Some(Value::String(t)) => Some(Err(t.as_str())),
                 _ => None,
             })
@@ -605,7 +618,7 @@ fn named_type<'a>(policy: &Policy, m: &'a Map<String, Value>) -> Option<Result<u
 /// with a string type.
 fn pattern_note(policy: &Policy, r: usize, v: &Value) -> Option<Kinds> {
     let rule = policy.notes.get(r)?;
-    match v.get(&rule.type_member)? {
+    match member(v.as_object()?, &rule.type_member)? {
         Value::String(t) => Some(match policy.note_types.index(t) {
             Some(i) => Kinds::one(i),
             None => Kinds {
