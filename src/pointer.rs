@@ -132,6 +132,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any pointer over names with `~`, `/`, digits, signs and empty
+        /// tokens finds in `get` what serde_json finds.
+        #[test]
+        fn get_agrees_with_serde_json_on_any_pointer(p in "(/[ab0-2~/+-]{0,3}){0,4}|[ab~0]{0,3}") {
+            let mut v = serde_json::json!({
+                "a": {"b": [1, {"~": 2, "/": 3, "": [4, 5, 6]}], "0": {"": 7}},
+                "0": ["x", {"a": 8, "~0": 9}], "~": 10, "": {"b": 11}, "-": 12,
+            });
+            proptest::prop_assert_eq!(get(&v, &p), v.pointer(&p));
+            let expected = v.pointer(&p).cloned();
+            proptest::prop_assert_eq!(get_mut(&mut v, &p).map(|x| x.clone()), expected);
+        }
+    }
+
     #[test]
     fn escapes_round_trip() {
         assert_eq!(escape_token("a/b~c"), "a~1b~0c");
