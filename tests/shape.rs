@@ -385,6 +385,41 @@ fn a_self_typed_object_keeps_the_type_of_its_place() {
     assert_eq!(sealed.view["notes"][0]["text"], json!("the plan"));
 }
 
+/// Found by fuzz `seal_leak`: a note of an unknown type at a declared note
+/// place (`/notes/*`) inside an object that types itself (`/notes` naming
+/// `clinical`) had its type's name repeated in the placeholders of its
+/// members, because the name was judged by the default note type, while
+/// its type member, content of the clinical object, was sealed.
+#[test]
+fn an_unknown_type_named_in_restricted_content_is_not_repeated() {
+    let record = clinic(
+        "notes",
+        json!({"type": "clinical", "n1": {"type": SECRET, "text": "x", "team": [true]}}),
+    );
+    let s = assert_hidden(Shipped::Default, "admin", record.clone());
+    assert!(s.draft.note_types.iter().all(|t| !t.contains(SECRET)));
+    let policy = Policy::parse(policy_text(Shipped::Default)).unwrap();
+    let sealed = Access::new(&policy, &session("admin", "p-1001", "east"), now(), &[])
+        .seal(record, FieldAction::Edit, &mut SeededEntropy::new(3))
+        .unwrap();
+    assert!(
+        !sealed.view.to_string().contains(SECRET),
+        "{:#}",
+        sealed.view
+    );
+    // Where the type member is the default type's, the name still shows
+    // (a reviewer learns which type the policy lacks).
+    let s = assert_hidden(
+        Shipped::Default,
+        "admin",
+        clinic(
+            "notes",
+            json!([{"id": "n1", "type": "newKind", "text": SECRET}]),
+        ),
+    );
+    assert!(s.view.to_string().contains("newKind"), "{:#}", s.view);
+}
+
 #[test]
 fn well_shaped_records_keep_what_each_role_may_see() {
     // The layout's own pointers and explicitly claimed members stay visible.

@@ -63,8 +63,9 @@ pub(crate) struct Kinds {
 pub(crate) enum Unknown {
     /// Its type is a name the policy does not know.
     Named(String),
-    /// An object inside a note's content naming a type the policy does not
-    /// know: the name is content of that note, so it is not repeated.
+    /// An object inside a note's content (or in a place of any type but
+    /// the default one) naming a type the policy does not know: the name
+    /// is content of that place, so it is not repeated.
     InContent,
     /// It is not an object with a string type, or a note was expected
     /// where the shape cannot hold one.
@@ -432,7 +433,19 @@ impl Walk {
         let deeper_notes: Vec<usize> = notes.iter().copied().filter(|i| !ends(i)).collect();
         let note = match note_rule {
             Some(r) => match pattern_note(policy, r, v) {
-                Some(kinds) => Some((kinds, r)),
+                Some(mut kinds) => {
+                    // An unknown type's name is repeated (in placeholders and
+                    // the event) only where the note's type member is
+                    // governed by the default note type alone: in a place of
+                    // another type (a note's content, a self-typed object),
+                    // the name is that type's content.
+                    if matches!(kinds.unknown, Some(Unknown::Named(_)))
+                        && !default_alone(policy, &claim)
+                    {
+                        kinds.unknown = Some(Unknown::InContent);
+                    }
+                    Some((kinds, r))
+                }
                 None => {
                     claim.unknown = Some(Unknown::Malformed);
                     self.emit(policy, v, claim, out, budget);
@@ -628,6 +641,11 @@ fn pattern_note(policy: &Policy, r: usize, v: &Value) -> Option<Kinds> {
         }),
         _ => None,
     }
+}
+
+/// Whether a place claimed by `claim` holds the default note type alone.
+fn default_alone(policy: &Policy, claim: &Kinds) -> bool {
+    claim.unknown.is_none() && claim.known.iter().all(|i| i == policy.default_note_type)
 }
 
 /// The claims on a misshapen value where `fields` and `notes` run below;
