@@ -205,7 +205,9 @@ impl Access<'_> {
         if let Some(unknown) = kinds.unknown {
             // The type's name is record text: the placeholder and the event
             // repeat it only where the session sees the note's meta members
-            // (its type member among them), that is the default note type.
+            // (its type member among them), that is the default note type;
+            // where the type member is of another type, the walk has made
+            // the name `InContent` already.
             let meta_shown = || {
                 self.decide_index(Some(policy.default_note_type), action, standing)
                     .0
