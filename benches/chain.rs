@@ -291,8 +291,25 @@ fn main() {
             })
             .collect::<Vec<_>>()
     });
+    // Append and write the event's line, as a store (the browser's
+    // IndexedDB journal, `sealtrail sample`) does.
+    let (t_line, _) = best(3, || {
+        let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
+        drafts
+            .iter()
+            .enumerate()
+            .map(|(k, d)| {
+                w.append_line(
+                    d.clone(),
+                    Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
     let (t_clone, _) = best(3, || drafts.to_vec());
     let t_append = t_append.saturating_sub(t_clone);
+    let t_line = t_line.saturating_sub(t_clone);
     let mut text = String::with_capacity(events.len() * 800);
     for e in &events {
         text.push_str(&to_line(e).unwrap());
@@ -386,6 +403,7 @@ fn main() {
         t_append,
         rate(n, t_append),
     );
+    row("append and write its line", t_line, rate(n, t_line));
     println!();
     for (what, sha, verify) in [
         ("canonical lines", t_sha, t_par),

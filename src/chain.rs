@@ -10,10 +10,10 @@
 //!
 //! The known-answer vectors in the tests below pin both.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::canon::strict::{self, FormatError};
+use crate::canon::tape::Tape;
 use crate::event::{ChainId, Event, EventDraft, VERSION};
 use crate::{Digest, Timestamp};
 
@@ -105,6 +105,28 @@ impl ChainWriter {
     /// Appends `draft` at time `now` (clamped to the previous event's time if
     /// the clock stepped back). The writer only advances on success.
     pub fn append(&mut self, draft: EventDraft, now: Timestamp) -> Result<Event, AppendError> {
+        self.advance(draft, now, |e| Ok((hash_of(e)?, ())))
+            .map(|(event, ())| event)
+    }
+
+    /// [`ChainWriter::append`], also returning the event's line
+    /// ([`to_line`]), made in the same pass as its hash: what a store writes.
+    pub fn append_line(
+        &mut self,
+        draft: EventDraft,
+        now: Timestamp,
+    ) -> Result<(Event, String), AppendError> {
+        self.advance(draft, now, hash_and_line)
+    }
+
+    /// Numbers, links and clamps `draft`, then hashes it with `hash` (which
+    /// may also make something of the event, such as its line).
+    fn advance<T>(
+        &mut self,
+        draft: EventDraft,
+        now: Timestamp,
+        hash: impl FnOnce(&Event) -> Result<(Digest, T), AppendError>,
+    ) -> Result<(Event, T), AppendError> {
         let ts = match self.last_ts {
             Some(last) if now < last => last,
             _ => now,
@@ -123,50 +145,55 @@ impl ChainWriter {
         };
         // Hashing checks the strict profile: a draft holding a float or
         // U+0000 is refused here, so no event a verifier refuses is written.
-        let Value::Object(map) = serde_json::to_value(Unhashed::of(&event))
-            .map_err(|e| AppendError::Json(e.to_string()))?
-        else {
-            return Err(AppendError::Json("the event is not an object".into()));
-        };
-        event.hash = hash_event(&map)?;
+        let (digest, made) = hash(&event)?;
+        event.hash = digest;
         self.next_seq += 1;
         self.prev = event.hash;
         self.last_ts = Some(ts);
-        Ok(event)
+        Ok((event, made))
     }
 }
 
-/// An event as hashed: every member but `hash` (`appends_hash_like_the_verifier`
-/// checks it hashes as the verifier does).
-#[derive(Serialize)]
-struct Unhashed<'a> {
-    v: u64,
-    chain: &'a ChainId,
-    seq: u64,
-    ts: Timestamp,
-    prev: Digest,
-    #[serde(flatten)]
-    body: &'a EventDraft,
+/// An event's `hash(event)` and its line, from one serialization and no
+/// tree: serde_json writes the typed event as compact text, the tape reads
+/// that once (checking the strict profile), and writes its canonical form
+/// into SHA-256 without `hash` and into the line with the hash found.
+/// (`appends_hash_like_the_verifier` and the tree-path comparisons in the
+/// tests hold it to the spec.)
+fn hash_and_line(event: &Event) -> Result<(Digest, String), AppendError> {
+    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let tape = checked(&text)?;
+    let hash = tape.hash_object("hash");
+    let mut quoted = [b'"'; 66];
+    if let Some(inner) = quoted.get_mut(1..65) {
+        inner.copy_from_slice(hash.to_hex().as_bytes());
+    }
+    Ok((hash, tape.canonical_replacing("hash", &quoted)))
 }
 
-impl<'a> Unhashed<'a> {
-    fn of(e: &'a Event) -> Self {
-        Self {
-            v: e.v,
-            chain: &e.chain,
-            seq: e.seq,
-            ts: e.ts,
-            prev: e.prev,
-            body: &e.body,
-        }
+/// `hash(event)` alone, the same way as [`hash_and_line`].
+fn hash_of(event: &Event) -> Result<Digest, AppendError> {
+    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let digest = checked(&text)?.hash_object("hash");
+    Ok(digest)
+}
+
+/// `text` (an event serde_json wrote) read into a tape within the strict
+/// profile.
+fn checked(text: &[u8]) -> Result<Tape<'_>, AppendError> {
+    let tape = Tape::parse(text)?;
+    match tape.duplicate().or_else(|| tape.fault()) {
+        Some(e) => Err(e.into()),
+        None => Ok(tape),
     }
 }
 
 /// The line form of an event in files and stores: its canonical JSON, `hash`
 /// included. Writing canonical lines lets verifiers take a fast path.
 pub fn to_line(event: &Event) -> Result<String, AppendError> {
-    let tree = serde_json::to_value(event).map_err(|e| AppendError::Json(e.to_string()))?;
-    Ok(strict::to_string(&tree)?)
+    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let line = checked(&text)?.canonical();
+    Ok(line)
 }
 
 #[cfg(test)]
@@ -302,6 +329,37 @@ mod tests {
                     proptest::prop_assert_eq!(strict::to_vec(&unhashed).unwrap(), canonical);
                 }
                 Err(_) => proptest::prop_assert!(!in_profile(&unhashed)),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The append's one pass over serde_json's text gives the hash and
+        /// line the tree path gives (RFC 8785 over the whole event), and
+        /// refuses exactly the drafts outside the profile.
+        #[test]
+        fn appends_hash_and_line_as_the_tree_path_does(
+            detail in proptest::collection::btree_map("[a-z\\u{0}\\u{e9}\\u{1f600}]{0,4}", json(), 0..6),
+            action in "[a-z\\u{0}\\u{1}\"\\u{2028}\\u{1f600}]{0,6}",
+        ) {
+            let c = ChainId::parse("0123456789abcdef0123456789abcdef").unwrap();
+            let mut w = ChainWriter::new(c);
+            let mut d = EventDraft::new(actor(), Action::Other(action), Outcome::Success);
+            d.detail = detail.into_iter().collect();
+            let tree = serde_json::to_value(&d).unwrap();
+            match w.append_line(d, Timestamp::from_millis(7).unwrap()) {
+                Ok((e, line)) => {
+                    proptest::prop_assert!(in_profile(&tree));
+                    let Value::Object(map) = serde_json::to_value(&e).unwrap() else {
+                        panic!("not an object")
+                    };
+                    proptest::prop_assert_eq!(hash_event(&map).unwrap(), e.hash);
+                    proptest::prop_assert_eq!(&line, &crate::canon::to_string(&e).unwrap());
+                    proptest::prop_assert_eq!(&line, &to_line(&e).unwrap());
+                    proptest::prop_assert_eq!(w.head(), e.hash);
+                }
+                Err(AppendError::Format(_)) => proptest::prop_assert!(!in_profile(&tree)),
+                Err(other) => proptest::prop_assert!(false, "{other}"),
             }
         }
     }

@@ -141,6 +141,16 @@ impl Spare {
     }
 }
 
+/// What [`Tape::write`] changes in the members of the object it starts at.
+#[derive(Debug, Clone, Copy)]
+enum Edit<'a> {
+    Nothing,
+    /// Leaves out the member of this name (`hash(event)` leaves out `hash`).
+    Without(&'a str),
+    /// Writes this canonical text as the value of the member of this name.
+    Replace(&'a str, &'a [u8]),
+}
+
 /// A member of the top-level object as [`Tape::field`] finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Field<'a> {
@@ -273,8 +283,28 @@ impl<'t> Tape<'t> {
     /// member named `without`. Call only without a fault or duplicate.
     pub(crate) fn hash_object(&self, without: &str) -> Digest {
         let mut out = HashSink::new();
-        self.write(0, &mut out, Some(without));
+        self.write(0, &mut out, Edit::Without(without));
         out.finish()
+    }
+
+    /// The canonical form of the value, with the top-level member `name`'s
+    /// value written as `value` (canonical JSON text) if there is one. Call
+    /// only without a fault or duplicate.
+    pub(crate) fn canonical_replacing(&self, name: &str, value: &[u8]) -> String {
+        self.canonical_with(Edit::Replace(name, value))
+    }
+
+    /// The canonical form of the value. Call only without a fault or
+    /// duplicate.
+    pub(crate) fn canonical(&self) -> String {
+        self.canonical_with(Edit::Nothing)
+    }
+
+    fn canonical_with(&self, edit: Edit<'_>) -> String {
+        let mut out = Vec::with_capacity(self.text.len());
+        self.write(0, &mut out, edit);
+        // Only whole strings of the text and ASCII are written.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The value as a tree. Call only without a fault or duplicate.
@@ -383,9 +413,9 @@ impl<'t> Tape<'t> {
         readable_pointer(tokens.iter().map(|t| t.as_ref()))
     }
 
-    /// Writes the canonical form of the value at `i`, leaving out the
-    /// member named `without` of that value only.
-    fn write<S: Sink>(&self, i: u32, out: &mut S, without: Option<&str>) {
+    /// Writes the canonical form of the value at `i`, with `edit` made to
+    /// the members of that value only.
+    fn write<S: Sink>(&self, i: u32, out: &mut S, edit: Edit<'_>) {
         match self.nodes.get(i as usize).copied() {
             Some(Node::Null) => out.put(b"null"),
             Some(Node::True) => out.put(b"true"),
@@ -401,7 +431,7 @@ impl<'t> Tape<'t> {
                     if child > i + 1 {
                         out.byte(b',');
                     }
-                    self.write(child, out, None);
+                    self.write(child, out, Edit::Nothing);
                     child = self.next(child);
                 }
                 out.byte(b']');
@@ -414,16 +444,24 @@ impl<'t> Tape<'t> {
                     .unwrap_or_default();
                 let mut first = true;
                 for &k in names {
-                    if without.is_some_and(|w| self.name_is(k, w)) {
-                        continue;
-                    }
+                    let edited = match edit {
+                        Edit::Nothing => None,
+                        Edit::Without(name) => match self.name_is(k, name) {
+                            true => continue,
+                            false => None,
+                        },
+                        Edit::Replace(name, value) => Some(value).filter(|_| self.name_is(k, name)),
+                    };
                     if !first {
                         out.byte(b',');
                     }
                     first = false;
-                    self.write(k, out, None);
+                    self.write(k, out, Edit::Nothing);
                     out.byte(b':');
-                    self.write(k + 1, out, None);
+                    match edited {
+                        Some(value) => out.put(value),
+                        None => self.write(k + 1, out, Edit::Nothing),
+                    }
                 }
                 out.byte(b'}');
             }
@@ -981,7 +1019,7 @@ mod tests {
     fn canonical(text: &str) -> String {
         let tape = Tape::parse(text.as_bytes()).unwrap();
         let mut out = Vec::new();
-        tape.write(0, &mut out, None);
+        tape.write(0, &mut out, Edit::Nothing);
         String::from_utf8(out).unwrap()
     }
 
@@ -1148,7 +1186,7 @@ mod tests {
             match tape.fault() {
                 None => {
                     let mut out = Vec::new();
-                    tape.write(0, &mut out, None);
+                    tape.write(0, &mut out, Edit::Nothing);
                     proptest::prop_assert_eq!(Ok(out), tree);
                     proptest::prop_assert_eq!(tape.to_value(), v);
                 }

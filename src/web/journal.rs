@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::error::WebError;
 use super::store::{EventStore, StoredEvent};
-use crate::chain::{self, ChainWriter};
+use crate::chain::ChainWriter;
 use crate::event::{Event, EventDraft};
 use crate::Timestamp;
 
@@ -148,10 +148,9 @@ impl Journal {
                     .drafts
                     .iter()
                     .map(|d| {
-                        let e = trial
-                            .append(d.clone(), w.now)
+                        let (e, line) = trial
+                            .append_line(d.clone(), w.now)
                             .map_err(|e| WebError::Core(e.to_string()))?;
-                        let line = chain::to_line(&e).map_err(|e| WebError::Core(e.to_string()))?;
                         trial_rows.push(StoredEvent { seq: e.seq, line });
                         Ok(e)
                     })
