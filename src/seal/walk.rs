@@ -42,7 +42,7 @@
 use serde_json::{Map, Number, Value};
 
 use super::PLACEHOLDER_MEMBER;
-use crate::pointer::{escape_token, member};
+use crate::pointer::{escape_token, member, same};
 use crate::policy::pattern::Key;
 use crate::policy::Policy;
 
@@ -431,6 +431,25 @@ impl Walk {
         let unclaimed = claim.is_empty();
         let note_rule = notes.iter().copied().find(ends);
         let deeper_notes: Vec<usize> = notes.iter().copied().filter(|i| !ends(i)).collect();
+        let deeper = !deeper_fields.is_empty() || !deeper_notes.is_empty();
+        if !deeper && note_rule.is_none() {
+            // Nothing below is named: one unit, unless it is unclaimed
+            // content holding notes, which are set apart. (An object that
+            // types itself is among the notes the survey finds; its place's
+            // default type is added by `push` as by `self_typed`.)
+            let s = survey(policy, v, claim.in_note);
+            if unclaimed && is_container(v) && !s.typed.known.is_empty() {
+                let note = match v {
+                    Value::Object(m) => self_typed(policy, m, &mut claim),
+                    _ => None,
+                };
+                *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
+                self.size += container_size(v);
+                return Some(Frame::new(depth, claim, note));
+            }
+            self.push(policy, claim, s, out, budget);
+            return None;
+        }
         let note = match note_rule {
             Some(r) => match pattern_note(policy, r, v) {
                 Some(mut kinds) => {
@@ -457,19 +476,6 @@ impl Walk {
                 _ => None,
             },
         };
-        let deeper = !deeper_fields.is_empty() || !deeper_notes.is_empty();
-        if !deeper && note_rule.is_none() {
-            // Nothing below is named: one unit, unless it is unclaimed
-            // content holding notes, which are set apart.
-            let s = survey(policy, v, claim.in_note);
-            if unclaimed && is_container(v) && !s.typed.known.is_empty() {
-                *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
-                self.size += container_size(v);
-                return Some(Frame::new(depth, claim, note));
-            }
-            self.push(policy, claim, s, out, budget);
-            return None;
-        }
         let mismatch = mismatch(policy, &deeper_fields, &deeper_notes);
         if !is_container(v) {
             if let Some(m) = &mismatch {
@@ -564,13 +570,19 @@ fn survey<'a>(policy: &Policy, v: &'a Value, in_note: bool) -> Survey {
         };
         match x {
             Value::Object(m) => {
+                // One pass over the members finds a placeholder's member
+                // and whether any note rule's type member holds a string:
+                // most objects have neither, and are not looked into again.
+                let (mut forged, mut typed) = (false, false);
                 for (k, c) in m {
                     child(k.len() as u64 + 3, c);
+                    forged |= same(k, PLACEHOLDER_MEMBER);
+                    typed |= c.is_string() && policy.notes.iter().any(|r| same(&r.type_member, k));
                 }
-                if member(m, PLACEHOLDER_MEMBER).is_some() {
+                if forged {
                     s.typed.unknown = Some(Unknown::Malformed);
                 }
-                match named_type(policy, m) {
+                match typed.then(|| named_type(policy, m)).flatten() {
                     Some(Ok(i)) => s.typed.add(i),
                     Some(Err(_)) if in_note && s.typed.unknown.is_none() => {
                         s.typed.unknown = Some(Unknown::InContent);
