@@ -431,25 +431,6 @@ impl Walk {
         let unclaimed = claim.is_empty();
         let note_rule = notes.iter().copied().find(ends);
         let deeper_notes: Vec<usize> = notes.iter().copied().filter(|i| !ends(i)).collect();
-        let deeper = !deeper_fields.is_empty() || !deeper_notes.is_empty();
-        if !deeper && note_rule.is_none() {
-            // Nothing below is named: one unit, unless it is unclaimed
-            // content holding notes, which are set apart. (An object that
-            // types itself is among the notes the survey finds; its place's
-            // default type is added by `push` as by `self_typed`.)
-            let s = survey(policy, v, claim.in_note);
-            if unclaimed && is_container(v) && !s.typed.known.is_empty() {
-                let note = match v {
-                    Value::Object(m) => self_typed(policy, m, &mut claim),
-                    _ => None,
-                };
-                *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
-                self.size += container_size(v);
-                return Some(Frame::new(depth, claim, note));
-            }
-            self.push(policy, claim, s, out, budget);
-            return None;
-        }
         let note = match note_rule {
             Some(r) => match pattern_note(policy, r, v) {
                 Some(mut kinds) => {
@@ -476,6 +457,19 @@ impl Walk {
                 _ => None,
             },
         };
+        let deeper = !deeper_fields.is_empty() || !deeper_notes.is_empty();
+        if !deeper && note_rule.is_none() {
+            // Nothing below is named: one unit, unless it is unclaimed
+            // content holding notes, which are set apart.
+            let s = survey(policy, v, claim.in_note);
+            if unclaimed && is_container(v) && !s.typed.known.is_empty() {
+                *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
+                self.size += container_size(v);
+                return Some(Frame::new(depth, claim, note));
+            }
+            self.push(policy, claim, s, out, budget);
+            return None;
+        }
         let mismatch = mismatch(policy, &deeper_fields, &deeper_notes);
         if !is_container(v) {
             if let Some(m) = &mismatch {
