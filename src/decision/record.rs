@@ -52,7 +52,8 @@ pub struct RecordFacts {
     pub demographics: BTreeMap<String, String>,
     /// The values where the policy's `record` section points for conditions
     /// (`record.unit`, `record.excludedStaff`, ...), in
-    /// `Attribute::RECORD` order; checked when a condition reads them.
+    /// `Attribute::RECORD` order; checked when a condition reads them
+    /// (empty when no condition of the policy reads the record).
     pub(crate) attributes: Vec<Option<Value>>,
 }
 
@@ -87,8 +88,12 @@ impl RecordFacts {
                 demographics.insert(name.clone(), scalar(p, v, "a string")?);
             }
         }
+        // Read (and copied) only for a policy whose conditions read them:
+        // a caseload is read record by record.
+        let read_attributes = policy.rules.conditions.any_of_record();
         let attributes = crate::policy::condition::Attribute::RECORD
             .iter()
+            .filter(|_| read_attributes)
             .map(|a| {
                 a.layout_pointer(layout)
                     .and_then(|p| crate::pointer::get(record, p))

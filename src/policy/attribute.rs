@@ -189,9 +189,11 @@ impl Attribute {
 
     /// The default `layout` gives this record attribute when the record has nothing there.
     pub(crate) fn layout_default(self, layout: &RecordLayout) -> Option<&Value> {
-        layout
-            .defaults
-            .get(self.as_str().trim_start_matches("record."))
+        layout.defaults.get(
+            self.as_str()
+                .strip_prefix("record.")
+                .unwrap_or(self.as_str()),
+        )
     }
 
     /// The record attributes, in the order [`crate::decision::RecordFacts`] keeps them.

@@ -145,6 +145,12 @@ impl Conditions {
         self.of_record.get(id as usize).copied().unwrap_or(true)
     }
 
+    /// Whether any node reads the record: if none does, no decision ever
+    /// looks at a record's attributes.
+    pub(crate) fn any_of_record(&self) -> bool {
+        self.of_record.contains(&true)
+    }
+
     /// A node made of both `a` and `b` (either may be absent), written at `at`.
     pub(crate) fn both(
         &mut self,

@@ -42,7 +42,7 @@
 use serde_json::{Map, Number, Value};
 
 use super::PLACEHOLDER_MEMBER;
-use crate::pointer::{escape_token, member};
+use crate::pointer::{escape_token, member, same};
 use crate::policy::pattern::Key;
 use crate::policy::Policy;
 
@@ -564,13 +564,19 @@ fn survey<'a>(policy: &Policy, v: &'a Value, in_note: bool) -> Survey {
         };
         match x {
             Value::Object(m) => {
+                // One pass over the members finds a placeholder's member
+                // and whether any note rule's type member holds a string:
+                // most objects have neither, and are not looked into again.
+                let (mut forged, mut typed) = (false, false);
                 for (k, c) in m {
                     child(k.len() as u64 + 3, c);
+                    forged |= same(k, PLACEHOLDER_MEMBER);
+                    typed |= c.is_string() && policy.notes.iter().any(|r| same(&r.type_member, k));
                 }
-                if member(m, PLACEHOLDER_MEMBER).is_some() {
+                if forged {
                     s.typed.unknown = Some(Unknown::Malformed);
                 }
-                match named_type(policy, m) {
+                match typed.then(|| named_type(policy, m)).flatten() {
                     Some(Ok(i)) => s.typed.add(i),
                     Some(Err(_)) if in_note && s.typed.unknown.is_none() => {
                         s.typed.unknown = Some(Unknown::InContent);
