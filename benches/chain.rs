@@ -276,35 +276,23 @@ fn main() {
     let drafts = routine_drafts(n, 7, Some(&policy));
     let start = routine_start().unwrap();
 
-    // Append: number, link, clamp, hash (drafts already built).
+    // Append: number, link, clamp, hash (drafts already built); then the
+    // same writing each event's line too, as the browser's journal does.
+    let at = |k: usize| Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap();
     let (t_append, events) = best(3, || {
         let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
         drafts
             .iter()
             .enumerate()
-            .map(|(k, d)| {
-                w.append(
-                    d.clone(),
-                    Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap(),
-                )
-                .unwrap()
-            })
+            .map(|(k, d)| w.append(d.clone(), at(k)).unwrap())
             .collect::<Vec<_>>()
     });
-    // Append and write the event's line, as a store (the browser's
-    // IndexedDB journal, `sealtrail sample`) does.
     let (t_line, _) = best(3, || {
         let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
         drafts
             .iter()
             .enumerate()
-            .map(|(k, d)| {
-                w.append_line(
-                    d.clone(),
-                    Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap(),
-                )
-                .unwrap()
-            })
+            .map(|(k, d)| w.append_line(d.clone(), at(k)).unwrap())
             .collect::<Vec<_>>()
     });
     let (t_clone, _) = best(3, || drafts.to_vec());

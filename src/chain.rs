@@ -30,7 +30,7 @@ pub fn hash_event(event: &Map<String, Value>) -> Result<Digest, FormatError> {
 /// caller holding text. The whole text must be one object within the
 /// strict profile: its `hash` member too, and no member named twice.
 pub fn hash_event_text(text: &[u8]) -> Result<Digest, FormatError> {
-    let tape = crate::canon::tape::Tape::parse(text)?;
+    let tape = Tape::parse(text)?;
     if !tape.is_object() {
         return Err(FormatError::Syntax("expected a JSON object".into()));
     }
@@ -161,29 +161,31 @@ impl ChainWriter {
 /// (`appends_hash_like_the_verifier` and the tree-path comparisons in the
 /// tests hold it to the spec.)
 fn hash_and_line(event: &Event) -> Result<(Digest, String), AppendError> {
-    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let text = text_of(event)?;
     let tape = checked(&text)?;
     let hash = tape.hash_object("hash");
-    let mut quoted = [b'"'; 66];
-    if let Some(inner) = quoted.get_mut(1..65) {
-        inner.copy_from_slice(hash.to_hex().as_bytes());
-    }
-    Ok((hash, tape.canonical_replacing("hash", &quoted)))
+    let line = tape.canonical_replacing("hash", format!("\"{}\"", hash.to_hex()).as_bytes());
+    Ok((hash, line))
 }
 
 /// `hash(event)` alone, the same way as [`hash_and_line`].
 fn hash_of(event: &Event) -> Result<Digest, AppendError> {
-    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let text = text_of(event)?;
     let digest = checked(&text)?.hash_object("hash");
     Ok(digest)
 }
 
-/// `text` (an event serde_json wrote) read into a tape within the strict
-/// profile.
-fn checked(text: &[u8]) -> Result<Tape<'_>, AppendError> {
+/// The event as serde_json writes it: compact, members in field order.
+fn text_of(event: &Event) -> Result<Vec<u8>, AppendError> {
+    serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))
+}
+
+/// `text` read into a tape within the strict profile: no member named
+/// twice, no float, no integer past 2^53, no U+0000.
+fn checked(text: &[u8]) -> Result<Tape<'_>, FormatError> {
     let tape = Tape::parse(text)?;
     match tape.duplicate().or_else(|| tape.fault()) {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e),
         None => Ok(tape),
     }
 }
@@ -191,7 +193,7 @@ fn checked(text: &[u8]) -> Result<Tape<'_>, AppendError> {
 /// The line form of an event in files and stores: its canonical JSON, `hash`
 /// included. Writing canonical lines lets verifiers take a fast path.
 pub fn to_line(event: &Event) -> Result<String, AppendError> {
-    let text = serde_json::to_vec(event).map_err(|e| AppendError::Json(e.to_string()))?;
+    let text = text_of(event)?;
     let line = checked(&text)?.canonical();
     Ok(line)
 }
