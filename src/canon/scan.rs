@@ -30,60 +30,6 @@ pub(crate) struct Member {
     pub(crate) value: (usize, usize),
 }
 
-/// The quote/backslash bitmap the scanner jumps through: bit `k % 64` of
-/// word `k / 64` is set when byte `k` is `"` or `\\`. Words are filled as
-/// the scanner reaches them, so a line that is not canonical (usually found
-/// out within its first members) costs little.
-pub(crate) struct Marks<'a> {
-    b: &'a [u8],
-    words: &'a mut [u64],
-    filled: usize,
-}
-
-impl<'a> Marks<'a> {
-    /// Marks for `b` in `words` (at least `b.len().div_ceil(64)` of them).
-    pub(crate) fn new(b: &'a [u8], words: &'a mut [u64]) -> Self {
-        Self {
-            b,
-            words,
-            filled: 0,
-        }
-    }
-
-    /// Word `w`, filling it (and a few after it) first if needed.
-    fn word(&mut self, w: usize) -> Option<u64> {
-        while self.filled <= w {
-            let to = (self.filled + 4).min(self.words.len());
-            if to == self.filled {
-                return None;
-            }
-            for k in self.filled..to {
-                let chunk = self.b.get(k * 64..).unwrap_or_default();
-                let chunk = chunk.get(..64).unwrap_or(chunk);
-                let bits = chunk.chunks(8).enumerate().fold(0u64, |bits, (j, eight)| {
-                    bits | (quote_bits(eight) << (8 * j))
-                });
-                if let Some(slot) = self.words.get_mut(k) {
-                    *slot = bits;
-                }
-            }
-            self.filled = to;
-        }
-        self.words.get(w).copied()
-    }
-
-    /// The next `"` or `\\` at or after byte `from`.
-    pub(crate) fn next(&mut self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        let mut word = self.word(w)? & (u64::MAX << (from % 64));
-        while word == 0 {
-            w += 1;
-            word = self.word(w)?;
-        }
-        Some(w * 64 + word.trailing_zeros() as usize)
-    }
-}
-
 /// Most members recorded for one object; an event with more takes the
 /// general path.
 const MAX_MEMBERS: usize = 24;
@@ -122,21 +68,21 @@ impl Members {
 
 /// A strict canonical-JSON scanner: `None` as soon as anything is not
 /// exactly canonical.
-pub(crate) struct Scan<'a, 'm> {
+pub(crate) struct Scan<'a> {
     b: &'a [u8],
     i: usize,
-    /// Strings are skipped by jumping between the marked quotes and backslashes.
-    marks: &'m mut Marks<'a>,
 }
 
-impl<'a, 'm> Scan<'a, 'm> {
-    pub(crate) fn new(b: &'a [u8], marks: &'m mut Marks<'a>, from: usize) -> Self {
-        Self { b, i: from, marks }
+impl<'a> Scan<'a> {
+    pub(crate) fn new(b: &'a [u8], from: usize) -> Self {
+        Self { b, i: from }
     }
 
-    /// The next `"` or `\\` at or after the cursor.
-    fn next_mark(&mut self) -> Option<usize> {
-        self.marks.next(self.i)
+    /// The next `"` or `\\` at or after the cursor: strings are skipped
+    /// by jumping between them.
+    fn next_mark(&self) -> Option<usize> {
+        let rest = self.b.get(self.i..)?;
+        memchr::memchr2(b'"', b'\\', rest).map(|k| self.i + k)
     }
 
     /// Where the scanner is: after a successful [`Scan::object`], just
@@ -301,56 +247,10 @@ impl<'a, 'm> Scan<'a, 'm> {
     }
 }
 
-/// Bit `k` set when byte `k` of `eight` (at most 8 bytes) is `"` or `\\`.
-/// Exact per-byte SWAR comparison, then the eight high bits gathered into
-/// one byte with a multiply.
-fn quote_bits(eight: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let x = match <[u8; 8]>::try_from(eight) {
-        Ok(full) => u64::from_le_bytes(full),
-        Err(_) => {
-            let mut word = [0u8; 8];
-            for (w, c) in word.iter_mut().zip(eight) {
-                *w = *c;
-            }
-            u64::from_le_bytes(word)
-        }
-    };
-    let eq = |c: u8| {
-        let t = x ^ (ONES * u64::from(c));
-        !(((t & LOW7) + LOW7) | t) & !LOW7
-    };
-    ((eq(b'"') | eq(b'\\')) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
 fn lower_hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quote_bits_are_exact() {
-        for len in 0..=8 {
-            for bytes in [
-                *b"a\"\\b\"\"\\c",
-                *b"\x22\x5c\xa2\xdc\x21\x5d\x00\xff",
-                [b'"'; 8],
-                [0xa2; 8],
-            ] {
-                let chunk = &bytes[..len];
-                let naive = chunk.iter().enumerate().fold(0u64, |m, (k, &c)| {
-                    m | (u64::from(c == b'"' || c == b'\\') << k)
-                });
-                assert_eq!(quote_bits(chunk), naive, "{chunk:?}");
-            }
-        }
     }
 }

@@ -20,7 +20,6 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::scan::Marks;
 use super::sink::{self, HashSink, Sink};
 use super::strict::{readable_pointer, FormatError, MAX_SAFE_INTEGER};
 use super::utf16_cmp;
@@ -179,18 +178,6 @@ impl<'t> Tape<'t> {
         if u32::try_from(text.len()).is_err() {
             return Err(syntax("the text is longer than 4 GiB".into()));
         }
-        // The quote/backslash bitmap strings are skipped with; up to 4 KiB
-        // of text keeps it on the stack.
-        let words = text.len().div_ceil(64);
-        let mut stack = [0u64; 64];
-        let mut heap = Vec::new();
-        let words: &mut [u64] = match stack.get_mut(..words) {
-            Some(w) => w,
-            None => {
-                heap.resize(words, 0);
-                &mut heap
-            }
-        };
         let spare = Spare::take();
         let mut nodes = spare.nodes;
         nodes.reserve(text.len() / 12);
@@ -198,7 +185,6 @@ impl<'t> Tape<'t> {
             b: text.as_bytes(),
             i: 0,
             control,
-            marks: Marks::new(text.as_bytes(), words),
             tape: Tape {
                 text,
                 nodes,
@@ -318,10 +304,18 @@ impl<'t> Tape<'t> {
             return None;
         };
         // Names are sorted in canonical order: a binary search finds one.
+        // Against an ASCII name, byte order is canonical order, so a name
+        // written without escapes is compared where it lies in the text.
         let names = self.order.get(*from as usize..(*from + *len) as usize)?;
+        let ascii = name.is_ascii();
         let at = names
-            .binary_search_by(|&k| {
-                utf16_cmp(self.name(k).unwrap_or_default().as_bytes(), name.as_bytes())
+            .binary_search_by(|&k| match self.nodes.get(k as usize) {
+                Some(&Node::Str {
+                    at,
+                    len,
+                    escaped: false,
+                }) if ascii => self.slice(at, len).as_bytes().cmp(name.as_bytes()),
+                _ => utf16_cmp(self.name(k).unwrap_or_default().as_bytes(), name.as_bytes()),
             })
             .ok()?;
         names.get(at).map(|k| k + 1)
@@ -612,10 +606,9 @@ struct Open {
     keys_from: usize,
 }
 
-struct Parser<'t, 'm> {
+struct Parser<'t> {
     b: &'t [u8],
     i: usize,
-    marks: Marks<'m>,
     /// Whether the text holds any byte below 0x20 (only then are strings
     /// searched for raw control characters).
     control: bool,
@@ -647,7 +640,7 @@ impl Key {
     }
 }
 
-impl Parser<'_, '_> {
+impl Parser<'_> {
     fn run(&mut self) -> Result<(), FormatError> {
         self.ws();
         'value: loop {
@@ -783,7 +776,18 @@ impl Parser<'_, '_> {
         let closed = if open.object {
             let tape = &self.tape;
             let names = self.keys.get_mut(open.keys_from..).unwrap_or_default();
-            names.sort_unstable_by(|x, y| x.order(y, tape));
+            if names.iter().all(|k| k.ascii) {
+                // The usual case: the prefixes order the names, and only
+                // names sharing one (sorted together) are compared whole.
+                names.sort_unstable_by_key(|k| k.prefix);
+                for run in names.chunk_by_mut(|x, y| x.prefix == y.prefix) {
+                    if run.len() > 1 {
+                        run.sort_unstable_by(|x, y| compare_names(tape, x.node, y.node));
+                    }
+                }
+            } else {
+                names.sort_unstable_by(|x, y| x.order(y, tape));
+            }
             if tape.duplicate.is_none() {
                 let twice = names
                     .windows(2)
@@ -837,7 +841,8 @@ impl Parser<'_, '_> {
         let mut j = start;
         let mut escaped = false;
         loop {
-            let Some(k) = self.marks.next(j) else {
+            let rest = self.b.get(j..).unwrap_or_default();
+            let Some(k) = memchr::memchr2(b'"', b'\\', rest).map(|k| j + k) else {
                 return Err(syntax(format!(
                     "the string at byte {} does not end",
                     self.i

@@ -18,7 +18,7 @@
 //! that.
 
 use super::Inspected;
-use crate::canon::scan::{Marks, Members, Scan};
+use crate::canon::scan::{Members, Scan};
 use crate::{Digest, Timestamp};
 
 /// Inspects a canonical line, or returns `None` to defer to the general
@@ -27,19 +27,9 @@ pub(super) fn inspect_canonical(text: &str) -> Option<Inspected> {
     // The caller checked the line is UTF-8 without any raw control
     // character (canonical JSON has none: no whitespace between tokens, and
     // strings escape them), so strings can be skipped by jumping from quote
-    // to quote. Lines up to 4 KiB keep their quote bitmap on the stack.
+    // to quote.
     let b = text.as_bytes();
-    let words = b.len().div_ceil(64);
-    let mut stack = [0u64; 64];
-    let mut heap = Vec::new();
-    let marks: &mut [u64] = if words <= stack.len() {
-        stack.get_mut(..words)?
-    } else {
-        heap.resize(words, 0);
-        &mut heap
-    };
-    let mut marks = Marks::new(b, marks);
-    let mut s = Scan::new(b, &mut marks, 0);
+    let mut s = Scan::new(b, 0);
     let mut top = Members::default();
     s.object(0, Some(&mut top))?;
     let top = top.as_slice();
@@ -95,7 +85,7 @@ pub(super) fn inspect_canonical(text: &str) -> Option<Inspected> {
     }
     let actor = member(8)?;
     let mut am = Members::default();
-    let mut a = Scan::new(b, &mut marks, actor.value.0);
+    let mut a = Scan::new(b, actor.value.0);
     a.object(1, Some(&mut am))?;
     for name in [b"id".as_slice(), b"role".as_slice()] {
         let m = am
