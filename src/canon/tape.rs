@@ -1039,6 +1039,28 @@ mod tests {
     }
 
     #[test]
+    fn names_sharing_their_first_eight_bytes_are_ordered_whole() {
+        // Sorted by prefix first: the names of one prefix are compared whole,
+        // and a name given twice is found among them.
+        assert_eq!(
+            canonical(r#"{"abcdefghZ":1,"abcdefgh":2,"b":3,"abcdefghA":4,"a":5,"abcdefgi":6}"#),
+            r#"{"a":5,"abcdefgh":2,"abcdefghA":4,"abcdefghZ":1,"abcdefgi":6,"b":3}"#
+        );
+        let twice = Tape::parse(br#"{"abcdefghij":1,"b":2,"abcdefghik":3,"abcdefghij":4}"#)
+            .unwrap()
+            .duplicate();
+        assert!(
+            matches!(&twice, Some(FormatError::Duplicate { pointer }) if pointer == "/abcdefghij"),
+            "{twice:?}"
+        );
+        let once = Tape::parse(br#"{"abcdefghij":1,"abcdefghik":3,"abcdefgh":4}"#).unwrap();
+        assert_eq!(once.duplicate(), None);
+        assert_eq!(once.field(&["abcdefghik"]), Field::Uint(3));
+        assert_eq!(once.field(&["abcdefgh"]), Field::Uint(4));
+        assert_eq!(once.field(&["abcdefghi"]), Field::Missing);
+    }
+
+    #[test]
     fn refuses_what_is_not_json() {
         for text in [
             "",
