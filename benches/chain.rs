@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench chain` (add `-- 50000` for another size, or
 //! `-- seal` for the sealing rows alone: a caseload under the default policy
-//! without conditions, and with a condition on every rule, and their ratio).
+//! without conditions, and with a condition on every rule, and their ratio;
+//! `-- alerts` for the alert rules over a burst of views by one person).
 //! Figures are the best of three runs each.
 #![allow(
     clippy::unwrap_used,
@@ -17,9 +18,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use sealtrail::alerts::AlertEngine;
 use sealtrail::chain::{to_line, ChainWriter};
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::SeededEntropy;
+use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, Subject};
+use sealtrail::policy::AlertConfig;
 use sealtrail::policy::Policy;
 use sealtrail::sample::{caseload_record, routine_chain_id, routine_drafts, routine_start};
 use sealtrail::session::Session;
@@ -268,6 +272,12 @@ fn main() {
         println!("load average after: {}", load());
         return;
     }
+    // `cargo bench --bench chain -- alerts`: only the burst rows.
+    if std::env::args().skip(1).any(|a| a == "alerts") {
+        burst_rows();
+        println!("load average after: {}", load());
+        return;
+    }
     let n: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -404,5 +414,61 @@ fn main() {
         );
     }
     seal_rows();
+    burst_rows();
     println!("load average after: {}", load());
+}
+
+/// A burst of views by one person, as one `sealMany` of a caseload logs:
+/// `n` records within a minute, judged by the alert rules (what a page
+/// runs on every event it stores, and a collector on every event it
+/// receives), against appending the same events (the peer). Judging must
+/// grow with the burst as appending does, so the ratio stays level from
+/// 1,000 to 20,000 events.
+fn burst_rows() {
+    let start = routine_start().unwrap();
+    let nurse = Actor {
+        id: "staff-0012".into(),
+        role: "nurse".into(),
+        name: None,
+        auth_strength: Some("mfa".into()),
+        team: None,
+    };
+    for (n, distinct) in [(1_000u64, true), (20_000, true), (20_000, false)] {
+        let drafts: Vec<EventDraft> = (0..n)
+            .map(|k| {
+                let mut d = EventDraft::new(nurse.clone(), Action::View, Outcome::Success);
+                d.subject = Some(Subject {
+                    record_id: format!("youth-{:05}", if distinct { k } else { 0 }),
+                    record_type: Some("youth".into()),
+                    relation: Some(Relation::Caseload),
+                    demographics: Default::default(),
+                    related: false,
+                });
+                d
+            })
+            .collect();
+        // Spread over one minute, inside every rule's window.
+        let at = |k: usize| {
+            Timestamp::from_millis(start.millis() + (60_000 * k as i64) / n as i64).unwrap()
+        };
+        let (t_append, events) = best(3, || {
+            let mut w = ChainWriter::new(routine_chain_id(3).unwrap());
+            drafts
+                .iter()
+                .enumerate()
+                .map(|(k, d)| w.append(d.clone(), at(k)).unwrap())
+                .collect::<Vec<_>>()
+        });
+        let (t_judge, findings) = best(3, || {
+            let mut engine = AlertEngine::new(AlertConfig::default(), ["doctor"]).unwrap();
+            events.iter().map(|e| engine.push(e).len()).sum::<usize>()
+        });
+        println!(
+            "alert rules over {n} views of {} by one nurse within a minute: {} ({findings} findings), {:.2} of the time to append them ({})",
+            if distinct { "distinct records" } else { "one record" },
+            ms(t_judge),
+            t_judge.as_secs_f64() / t_append.as_secs_f64(),
+            ms(t_append)
+        );
+    }
 }

@@ -59,6 +59,7 @@ mod spike;
 mod stats;
 #[cfg(feature = "population")]
 mod targeting;
+mod window;
 
 pub use engine::{bounded_time, scan, scan_values, AlertEngine, AlertInputError};
 
