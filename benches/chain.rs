@@ -433,10 +433,18 @@ fn burst_rows() {
         auth_strength: Some("mfa".into()),
         team: None,
     };
-    for (n, distinct) in [(1_000u64, true), (20_000, true), (20_000, false)] {
+    for (n, distinct, action) in [
+        (1_000u64, true, Action::View),
+        (20_000, true, Action::View),
+        (20_000, false, Action::View),
+        (20_000, false, Action::Edit),
+    ] {
         let drafts: Vec<EventDraft> = (0..n)
             .map(|k| {
-                let mut d = EventDraft::new(nurse.clone(), Action::View, Outcome::Success);
+                let mut d = EventDraft::new(nurse.clone(), action.clone(), Outcome::Success);
+                if action == Action::Edit {
+                    d.fields = vec!["/address".into()];
+                }
                 d.subject = Some(Subject {
                     record_id: format!("youth-{:05}", if distinct { k } else { 0 }),
                     record_type: Some("youth".into()),
@@ -464,7 +472,8 @@ fn burst_rows() {
             events.iter().map(|e| engine.push(e).len()).sum::<usize>()
         });
         println!(
-            "alert rules over {n} views of {} by one nurse within a minute: {} ({findings} findings), {:.2} of the time to append them ({})",
+            "alert rules over {n} {} of {} by one nurse within a minute: {} ({findings} findings), {:.2} of the time to append them ({})",
+            if action == Action::Edit { "edits of a key field" } else { "views" },
             if distinct { "distinct records" } else { "one record" },
             ms(t_judge),
             t_judge.as_secs_f64() / t_append.as_secs_f64(),

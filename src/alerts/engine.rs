@@ -267,10 +267,22 @@ impl AlertEngine {
             if let Some(f) = self.concurrent(&access) {
                 out.push(f);
             }
-            let candidates: Vec<Candidate> = self.population(e, ts, record, &actor, off_hours);
-            let candidates = candidates
-                .into_iter()
-                .chain(self.integrity.access(e, ts, record, &actor));
+            let fired = &self.fired;
+            let held =
+                |rule: RuleId, key: &str, minutes: u32| is_held(fired, rule, key, ts, minutes);
+            #[cfg(feature = "population")]
+            let mut candidates: Vec<Candidate> = {
+                let mut out: Vec<Candidate> = self
+                    .spikes
+                    .access(e, ts, record, &actor, off_hours, &held)
+                    .into_iter()
+                    .collect();
+                out.extend(self.targeting.access(e, ts, record, &actor, &held));
+                out
+            };
+            #[cfg(not(feature = "population"))]
+            let mut candidates: Vec<Candidate> = Vec::new();
+            candidates.extend(self.integrity.access(e, ts, record, &actor, &held));
             for c in candidates {
                 let fire = match &c.once_per {
                     None => true,
@@ -421,39 +433,6 @@ impl AlertEngine {
         ))
     }
 
-    /// The candidates of the rules that judge one person against many
-    /// (off-hours spike, demographic targeting).
-    #[cfg(feature = "population")]
-    fn population(
-        &mut self,
-        e: &Event,
-        ts: Timestamp,
-        record: &str,
-        actor: &StaffRef,
-        off_hours: bool,
-    ) -> Vec<Candidate> {
-        let mut out: Vec<Candidate> = self
-            .spikes
-            .access(e, ts, record, actor, off_hours)
-            .into_iter()
-            .collect();
-        out.extend(self.targeting.access(e, ts, record, actor));
-        out
-    }
-
-    /// None without the `population` feature (the browser module).
-    #[cfg(not(feature = "population"))]
-    fn population(
-        &mut self,
-        _: &Event,
-        _: Timestamp,
-        _: &str,
-        _: &StaffRef,
-        _: bool,
-    ) -> Vec<Candidate> {
-        Vec::new()
-    }
-
     /// True (and remembers `ts`) unless `(rule, key)` fired less than
     /// `minutes` before `ts`: one finding per burst.
     fn arm(&mut self, rule: RuleId, key: &str, ts: Timestamp, minutes: u32) -> bool {
@@ -480,9 +459,7 @@ impl AlertEngine {
     /// made a burst cost the square of its size (a 1,000-record caseload
     /// sealed at once spent a third of its time here).
     fn held(&self, rule: RuleId, key: &str, ts: Timestamp, minutes: u32) -> bool {
-        self.fired
-            .get(&(rule, key.to_owned()))
-            .is_some_and(|last| ts >= *last && ts < last.plus_millis(window_ms(minutes)))
+        is_held(&self.fired, rule, key, ts, minutes)
     }
 
     /// Drops window state no future in-order event can reach.
@@ -532,6 +509,19 @@ pub fn bounded_time(ts: Timestamp, received_ms: i64, skew_ms: i64) -> Timestamp 
     // A bound below `ts` is at most year 9999, so in range; were it not,
     // `ts` itself is the nearest time there is.
     Timestamp::from_millis(bound).unwrap_or(ts)
+}
+
+/// Whether `(rule, key)` fired (per `fired`) less than `minutes` before `ts`.
+fn is_held(
+    fired: &HashMap<(RuleId, String), Timestamp>,
+    rule: RuleId,
+    key: &str,
+    ts: Timestamp,
+    minutes: u32,
+) -> bool {
+    fired
+        .get(&(rule, key.to_owned()))
+        .is_some_and(|last| ts >= *last && ts < last.plus_millis(window_ms(minutes)))
 }
 
 fn window_ms(minutes: u32) -> i64 {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value;
 
-use super::{Candidate, EventRef, Finding, RuleId, StaffRef, MAX_EVIDENCE};
+use super::{Candidate, EventRef, Finding, Held, RuleId, StaffRef, MAX_EVIDENCE};
 use crate::event::{Action, Event, Outcome};
 use crate::policy::{Pattern, RecordIntegrity};
 use crate::Timestamp;
@@ -65,6 +65,7 @@ impl Integrity {
         ts: Timestamp,
         record: &str,
         actor: &StaffRef,
+        held: Held<'_>,
     ) -> Vec<Candidate> {
         let at = EventRef {
             chain: e.chain.clone(),
@@ -133,7 +134,7 @@ impl Integrity {
                 ),
             )));
         }
-        out.extend(self.key_field_edits(e, ts, record, actor, at));
+        out.extend(self.key_field_edits(e, ts, record, actor, at, held));
         out
     }
 
@@ -145,6 +146,7 @@ impl Integrity {
         record: &str,
         actor: &StaffRef,
         at: EventRef,
+        held: Held<'_>,
     ) -> Vec<Candidate> {
         let window = self.window_ms();
         let floor = ts.plus_millis(-window);
@@ -162,6 +164,11 @@ impl Integrity {
             });
             while q.front().is_some_and(|x| x.ts < floor) {
                 q.pop_front();
+            }
+            let key = format!("{record}\u{0}{p}");
+            let minutes = self.cfg.key_field_window_days.saturating_mul(24 * 60);
+            if held(RuleId::KeyFieldEdits, &key, minutes) {
+                continue;
             }
             let within: Vec<&Edit> = q.iter().filter(|x| x.ts >= floor && x.ts <= ts).collect();
             if within.len() < count {
@@ -186,8 +193,8 @@ impl Integrity {
                         self.cfg.key_field_window_days
                     ),
                 ),
-                format!("{record}\u{0}{p}"),
-                self.cfg.key_field_window_days.saturating_mul(24 * 60),
+                key,
+                minutes,
             ));
         }
         out

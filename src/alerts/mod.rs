@@ -231,6 +231,13 @@ pub struct Finding {
     pub cause: Option<String>,
 }
 
+/// Whether a rule's finding under a key is held back at the time being
+/// judged (it fired less than the minutes given before). A rule module asks
+/// before it builds a [`Candidate::once_per`] that could not fire: walking
+/// a window of thousands of accesses again on each of a burst made the
+/// burst cost the square of its size.
+pub(crate) type Held<'a> = &'a dyn Fn(RuleId, &str, u32) -> bool;
+
 /// A finding a rule module proposes, and when it may fire again: at most
 /// once per `(rule, key)` within the minutes given, or every time.
 #[derive(Debug, Clone)]

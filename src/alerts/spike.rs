@@ -23,7 +23,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::stats::poisson_upper;
-use super::{Candidate, EventRef, Finding, RuleId, StaffRef, MAX_EVIDENCE};
+use super::{Candidate, EventRef, Finding, Held, RuleId, StaffRef, MAX_EVIDENCE};
 use crate::event::Event;
 use crate::policy::OffHoursSpike;
 use crate::Timestamp;
@@ -73,6 +73,7 @@ impl Spikes {
         record: &str,
         actor: &StaffRef,
         off_hours: bool,
+        held: Held<'_>,
     ) -> Option<Candidate> {
         let team = match &e.body.actor.team {
             Some(t) => format!("team {t}"),
@@ -104,6 +105,9 @@ impl Spikes {
             h.off.pop_front();
         }
         let minutes = self.cfg.window_days.saturating_mul(24 * 60);
+        if held(RuleId::OffHoursSpike, &actor.id, minutes) {
+            return None;
+        }
         self.judge(actor, ts)
             .map(|f| Candidate::once_per(f, actor.id.clone(), minutes))
     }

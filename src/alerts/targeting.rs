@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::stats::binomial_upper;
-use super::{Candidate, EventRef, Finding, RuleId, StaffRef, MAX_EVIDENCE};
+use super::{Candidate, EventRef, Finding, Held, RuleId, StaffRef, MAX_EVIDENCE};
 use crate::event::{Action, Event};
 use crate::policy::DemographicTargeting;
 use crate::Timestamp;
@@ -167,6 +167,7 @@ impl Targeting {
         ts: Timestamp,
         record: &str,
         actor: &StaffRef,
+        held: Held<'_>,
     ) -> Vec<Candidate> {
         let Some(groups) = e.body.subject.as_ref().map(|s| &s.demographics) else {
             return Vec::new();
@@ -209,10 +210,13 @@ impl Targeting {
                 })
                 .unwrap_or_default();
             judged.sort();
+            let minutes = self.cfg.window_days.saturating_mul(24 * 60);
             for (a, g) in &judged {
+                let key = format!("{}\u{0}{a}\u{0}{g}\u{0}{bg}", actor.id);
+                if held(RuleId::DemographicTargeting, &key, minutes) {
+                    continue;
+                }
                 if let Some(f) = self.judge(actor, a, g, bg, ts) {
-                    let key = format!("{}\u{0}{a}\u{0}{g}\u{0}{bg}", actor.id);
-                    let minutes = self.cfg.window_days.saturating_mul(24 * 60);
                     out.push(Candidate::once_per(f, key, minutes));
                 }
             }
