@@ -433,12 +433,16 @@ fn burst_rows() {
         auth_strength: Some("mfa".into()),
         team: None,
     };
-    for (n, distinct, action) in [
-        (1_000u64, true, Action::View),
-        (20_000, true, Action::View),
-        (20_000, false, Action::View),
-        (20_000, false, Action::Edit),
+    // (events, of distinct records, what, at night)
+    for (n, distinct, action, night) in [
+        (1_000u64, true, Action::View, false),
+        (20_000, true, Action::View, false),
+        (20_000, false, Action::View, false),
+        (20_000, false, Action::Edit, false),
+        (20_000, false, Action::View, true),
     ] {
+        // The routine's morning, or 13 hours later (outside business hours).
+        let start = start.plus_millis(if night { 13 * 3_600_000 } else { 0 });
         let drafts: Vec<EventDraft> = (0..n)
             .map(|k| {
                 let mut d = EventDraft::new(nurse.clone(), action.clone(), Outcome::Success);
@@ -472,7 +476,8 @@ fn burst_rows() {
             events.iter().map(|e| engine.push(e).len()).sum::<usize>()
         });
         println!(
-            "alert rules over {n} {} of {} by one nurse within a minute: {} ({findings} findings), {:.2} of the time to append them ({})",
+            "alert rules over {n} {}{} of {} by one nurse within a minute: {} ({findings} findings), {:.2} of the time to append them ({})",
+            if night { "off-hours " } else { "" },
             if action == Action::Edit { "edits of a key field" } else { "views" },
             if distinct { "distinct records" } else { "one record" },
             ms(t_judge),

@@ -38,6 +38,28 @@ struct History {
     last_seen: Timestamp,
     /// Off-hours accesses within window and baseline: time, record, event.
     off: VecDeque<(Timestamp, String, EventRef)>,
+    /// The times of `off`, sorted: counting a range takes two binary
+    /// searches instead of a walk of `off` on every off-hours access (a
+    /// burst of them cost the square of its size).
+    times: VecDeque<Timestamp>,
+}
+
+impl History {
+    /// How many off-hours accesses lie in `range`.
+    fn count(&self, range: impl std::ops::RangeBounds<Timestamp>) -> usize {
+        use std::ops::Bound;
+        let from = match range.start_bound() {
+            Bound::Included(t) => self.times.partition_point(|x| x < t),
+            Bound::Excluded(t) => self.times.partition_point(|x| x <= t),
+            Bound::Unbounded => 0,
+        };
+        let to = match range.end_bound() {
+            Bound::Included(t) => self.times.partition_point(|x| x <= t),
+            Bound::Excluded(t) => self.times.partition_point(|x| x < t),
+            Bound::Unbounded => self.times.len(),
+        };
+        to.saturating_sub(from)
+    }
 }
 
 /// The rule's state: per staff member, their team and off-hours accesses.
@@ -88,6 +110,7 @@ impl Spikes {
                 first_seen: ts,
                 last_seen: ts,
                 off: VecDeque::new(),
+                times: VecDeque::new(),
             });
         h.team = team;
         h.first_seen = h.first_seen.min(ts);
@@ -100,9 +123,14 @@ impl Spikes {
             seq: e.seq,
         };
         h.off.push_back((ts, record.to_owned(), at));
+        let place = h.times.partition_point(|x| *x <= ts);
+        h.times.insert(place, ts);
         let floor = ts.plus_millis(-span);
         while h.off.front().is_some_and(|x| x.0 < floor) {
-            h.off.pop_front();
+            if let Some((gone, _, _)) = h.off.pop_front() {
+                let place = h.times.partition_point(|x| *x < gone);
+                h.times.remove(place);
+            }
         }
         let minutes = self.cfg.window_days.saturating_mul(24 * 60);
         if held(RuleId::OffHoursSpike, &actor.id, minutes) {
@@ -118,12 +146,8 @@ impl Spikes {
         let h = self.staff.get(&actor.id)?;
         let window_start = ts.plus_millis(-self.window_ms());
         let baseline_start = ts.plus_millis(-self.span_ms());
-        let in_window: Vec<&(Timestamp, String, EventRef)> = h
-            .off
-            .iter()
-            .filter(|x| x.0 > window_start && x.0 <= ts)
-            .collect();
-        let k = in_window.len() as u64;
+        use std::ops::Bound::{Excluded, Included};
+        let k = h.count((Excluded(window_start), Included(ts))) as u64;
         if k < u64::from(cfg.min_count) {
             return None;
         }
@@ -167,6 +191,11 @@ impl Spikes {
             }
             None => format!("their {} has no established peers to compare", h.team),
         };
+        let in_window: Vec<&(Timestamp, String, EventRef)> = h
+            .off
+            .iter()
+            .filter(|x| x.0 > window_start && x.0 <= ts)
+            .collect();
         let evidence = in_window
             .iter()
             .skip(in_window.len().saturating_sub(MAX_EVIDENCE));
@@ -203,5 +232,5 @@ fn days_seen(h: &History, from: Timestamp, to: Timestamp) -> f64 {
 
 /// `h`'s off-hours accesses in `[from, to]`.
 fn baseline_count(h: &History, from: Timestamp, to: Timestamp) -> f64 {
-    h.off.iter().filter(|x| x.0 >= from && x.0 <= to).count() as f64
+    h.count(from..=to) as f64
 }
