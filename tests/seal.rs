@@ -133,9 +133,9 @@ fn every_role_sees_what_the_policy_says() {
             // Every sealed value is a placeholder in the view, every shown one the original.
             let original = record();
             for d in &s.decisions {
-                let in_view = s.view.pointer(&d.pointer).unwrap();
+                let in_view = s.view.pointer(d.pointer).unwrap();
                 if d.decision.is_allow() {
-                    assert_eq!(in_view, original.pointer(&d.pointer).unwrap());
+                    assert_eq!(in_view, original.pointer(d.pointer).unwrap());
                 } else {
                     assert_eq!(in_view[PLACEHOLDER_MEMBER]["pointer"], json!(d.pointer));
                 }
@@ -164,7 +164,7 @@ fn unknown_note_type_is_sealed_for_everyone() {
             Some(true) => "psychicReading",
             _ => "unknown",
         };
-        assert_eq!(&*d.note_type, expected, "{role}");
+        assert_eq!(d.note_type, expected, "{role}");
         assert_eq!(*d.labels, ["V"]);
         assert!(
             matches!(
@@ -183,7 +183,7 @@ fn unknown_note_type_is_sealed_for_everyone() {
             .iter()
             .find(|d| d.pointer == "/notes/7/date")
             .unwrap();
-        assert_eq!(&*date.note_type, "general");
+        assert_eq!(date.note_type, "general");
     }
 }
 
