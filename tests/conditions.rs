@@ -29,10 +29,11 @@ fn decision_at(
     let access = Access::new(p, s, now, &[]);
     let (_, decisions) = access.decide_record(r, FieldAction::View).unwrap();
     decisions
-        .into_iter()
+        .iter()
         .find(|d| d.pointer == pointer)
         .unwrap_or_else(|| panic!("no field at {pointer}"))
         .decision
+        .clone()
 }
 
 fn sealed_by_condition(d: &Decision) -> bool {

@@ -133,9 +133,9 @@ fn every_role_sees_what_the_policy_says() {
             // Every sealed value is a placeholder in the view, every shown one the original.
             let original = record();
             for d in &s.decisions {
-                let in_view = s.view.pointer(&d.pointer).unwrap();
+                let in_view = s.view.pointer(d.pointer).unwrap();
                 if d.decision.is_allow() {
-                    assert_eq!(in_view, original.pointer(&d.pointer).unwrap());
+                    assert_eq!(in_view, original.pointer(d.pointer).unwrap());
                 } else {
                     assert_eq!(in_view[PLACEHOLDER_MEMBER]["pointer"], json!(d.pointer));
                 }
@@ -164,7 +164,7 @@ fn unknown_note_type_is_sealed_for_everyone() {
             Some(true) => "psychicReading",
             _ => "unknown",
         };
-        assert_eq!(&*d.note_type, expected, "{role}");
+        assert_eq!(d.note_type, expected, "{role}");
         assert_eq!(*d.labels, ["V"]);
         assert!(
             matches!(
@@ -183,7 +183,7 @@ fn unknown_note_type_is_sealed_for_everyone() {
             .iter()
             .find(|d| d.pointer == "/notes/7/date")
             .unwrap();
-        assert_eq!(&*date.note_type, "general");
+        assert_eq!(date.note_type, "general");
     }
 }
 
@@ -201,7 +201,7 @@ fn malformed_notes_are_sealed_and_malformed_records_refused() {
     for pointer in ["/notes/0", "/notes/1"] {
         let d = s.decisions.iter().find(|d| d.pointer == pointer).unwrap();
         assert_eq!(
-            d.decision,
+            *d.decision,
             Decision::Seal {
                 break_glass: true,
                 cause: Cause::Malformed
@@ -241,7 +241,7 @@ fn expired_sessions_unseal_nothing() {
         assert!(!s.decisions.is_empty());
         for d in &s.decisions {
             assert_eq!(
-                d.decision,
+                *d.decision,
                 Decision::Seal {
                     break_glass: false,
                     cause: Cause::SessionExpired
@@ -333,7 +333,7 @@ fn step_up_for_sensitive_views_and_host_actions() {
         .find(|d| d.pointer == "/hivStatus")
         .unwrap();
     assert_eq!(
-        hiv.decision,
+        *hiv.decision,
         Decision::StepUp {
             auth_strength: "mfa".to_owned(),
             max_age_minutes: 720
@@ -622,7 +622,7 @@ fn values_that_look_like_placeholders_are_sealed() {
     for pointer in ["/contact", "/notes/0/text"] {
         let d = s.decisions.iter().find(|d| d.pointer == pointer).unwrap();
         assert_eq!(
-            d.decision,
+            *d.decision,
             Decision::Seal {
                 break_glass: false,
                 cause: Cause::Malformed

@@ -146,7 +146,7 @@ pub fn run(policy: &Policy) -> Result<Vec<CaseOutcome>, PolicyError> {
         out.push(CaseOutcome {
             pointer: at,
             name: case.name.clone(),
-            failure: judge(&case, &d.decision, &d.why),
+            failure: judge(&case, d.decision, d.why),
         });
     }
     Ok(out)

@@ -12,7 +12,7 @@ use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
 use crate::event::{Event, Outcome};
 use crate::guarantees::Guarantees;
-use crate::seal::{FieldDecision, Opening};
+use crate::seal::{Decisions, Opening};
 
 /// Where an event landed in the chain (`EventRef`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ pub struct SealedRecord {
     /// The record with placeholders in place of sealed values.
     pub view: Value,
     /// One decision per field, in record order.
-    pub decisions: Vec<FieldDecision>,
+    pub decisions: Decisions,
     /// The `view` / `view-sealed` event.
     pub event: EventRef,
     /// Set when the event had to be shortened to fit the policy's size cap

@@ -21,7 +21,7 @@ use crate::breakglass::{Exemption, Refusal};
 use crate::decision::BreakGlassGrant;
 use crate::decision::{Decision, Explanation};
 use crate::event::{Event, EventDraft};
-use crate::seal::{FieldDecision, PendingUnseal, UnsealError, Vault};
+use crate::seal::{Decisions, PendingUnseal, UnsealError, Vault};
 use serde_json::Value;
 
 /// Event drafts to store, and the answer they unlock.
@@ -102,7 +102,7 @@ mod sealed {
 #[derive(Debug)]
 pub(super) struct SealedPart {
     pub(super) view: Value,
-    pub(super) decisions: Vec<FieldDecision>,
+    pub(super) decisions: Decisions,
     pub(super) vault: Vault,
 }
 

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::commitment::{self, commit, Salt};
 use super::vault::{Vault, VaultEntry};
-use super::walk::{Unit, Walk};
-use super::{placeholder, Decided, FieldDecision, SealError, Sealed};
+use super::walk::{Units, Walk};
+use super::{placeholder, Decided, Decisions, SealError, Sealed};
 use crate::bounded::{canonical_str_len, write_bounded, Bounded, ListDigest, ListDigester};
 use crate::canon::CanonError;
 use crate::decision::{Access, FieldAction, RecordFacts, Standing};
@@ -42,12 +42,13 @@ struct State {
     started: Started,
     /// `Some` while the record is being walked.
     walk: Option<Walk>,
-    units: Vec<Unit>,
+    /// The units walked (their pointers move to `decisions` once walked).
+    units: Units,
     /// Units decided so far.
     cursor: usize,
     /// The record's size, once walked, when it is past the policy's cap.
     too_large: Option<u64>,
-    decisions: Vec<FieldDecision>,
+    decisions: Decisions,
     /// The decisions made so far, by note types (for the rest of the record).
     decided: Decided,
     entries: Vec<VaultEntry>,
@@ -136,10 +137,10 @@ impl Access<'_> {
             standing,
             started: Started::of(self),
             walk: Some(walk),
-            units: Vec::new(),
+            units: Units::default(),
             cursor: 0,
             too_large: None,
-            decisions: Vec::new(),
+            decisions: Decisions::default(),
             decided: Decided::default(),
             entries: Vec::new(),
             fields: Listed::new(self.policy().limits().event_max_bytes),
@@ -173,19 +174,27 @@ impl Access<'_> {
         &self,
         record: &Value,
         action: FieldAction,
-    ) -> Result<(RecordFacts, Vec<FieldDecision>), crate::decision::RecordError> {
+    ) -> Result<(RecordFacts, Decisions), crate::decision::RecordError> {
         let facts = RecordFacts::read(self.policy(), record)?;
         let standing = self.standing(Some(&facts));
         let mut walk = Walk::new(self.policy(), record);
-        let mut units = Vec::new();
+        let mut units = Units::default();
         let mut budget = usize::MAX;
         walk.step(self.policy(), record, &mut budget, &mut units);
-        let too_large = too_large(self, walk.size());
+        let too_large = too_large(self, walk.size()).is_some();
         let mut decided = Decided::default();
-        let decisions = units
-            .into_iter()
-            .map(|u| self.field_decision(u, action, &standing, too_large.is_some(), &mut decided))
-            .collect();
+        let mut decisions = Decisions::new(units.pointers);
+        decisions.fields.reserve_exact(units.list.len());
+        for u in units.list {
+            self.field_decision(
+                u,
+                action,
+                &standing,
+                too_large,
+                &mut decided,
+                &mut decisions,
+            );
+        }
         Ok((facts, decisions))
     }
 }
@@ -225,14 +234,16 @@ impl State {
             }
             self.too_large = too_large(access, walk.size());
             self.walk = None;
+            self.decisions = Decisions::new(std::mem::take(&mut self.units.pointers));
         }
-        while *budget > 0 && self.cursor < self.units.len() {
-            let end = self.units.len().min(self.cursor.saturating_add(*budget));
+        let n = self.units.list.len();
+        while *budget > 0 && self.cursor < n {
+            let end = n.min(self.cursor.saturating_add(*budget));
             self.seal_units(access, end, entropy)?;
             *budget -= end - self.cursor;
             self.cursor = end;
         }
-        Ok(self.cursor == self.units.len())
+        Ok(self.cursor == n)
     }
 
     /// Decides units `cursor..end`, then seals the refused ones.
@@ -243,25 +254,28 @@ impl State {
         entropy: &mut dyn Entropy,
     ) -> Result<(), SealError> {
         let first = self.decisions.len();
-        let units = self.units.get_mut(self.cursor..end).unwrap_or_default();
+        let units = self
+            .units
+            .list
+            .get_mut(self.cursor..end)
+            .unwrap_or_default();
         for u in units {
-            let u = std::mem::take(u);
-            let d = access.field_decision(
-                u,
+            access.field_decision(
+                std::mem::take(u),
                 self.action,
                 &self.standing,
                 self.too_large.is_some(),
                 &mut self.decided,
+                &mut self.decisions,
             );
-            self.decisions.push(d);
         }
-        let fresh = self.decisions.get(first..).unwrap_or_default();
+        let fresh = || self.decisions.from(first);
         let policy = access.policy();
         let default = policy.note_types.id(policy.default_note_type);
-        for d in fresh.iter().filter(|d| *d.note_type != *default) {
-            self.fields.push(&d.pointer)?;
-            if !self.note_types.contains(&*d.note_type) {
-                self.note_types.insert(d.note_type.to_string());
+        for d in fresh().filter(|d| *d.note_type != *default) {
+            self.fields.push(d.pointer)?;
+            if !self.note_types.contains(d.note_type) {
+                self.note_types.insert(d.note_type.to_owned());
             }
             for l in d.labels.iter() {
                 if !self.labels.contains(l) {
@@ -271,7 +285,7 @@ impl State {
         }
         // One draw of entropy for the salts of the step: a system call per
         // field would dominate the cost of sealing a caseload.
-        let refused = fresh.iter().filter(|d| !d.decision.is_allow()).count();
+        let refused = fresh().filter(|d| !d.decision.is_allow()).count();
         let mut salt_bytes = vec![0u8; refused * commitment::SALT_LEN];
         if refused > 0 {
             entropy.fill(&mut salt_bytes)?;
@@ -280,8 +294,8 @@ impl State {
             .chunks_exact(commitment::SALT_LEN)
             .filter_map(|c| <[u8; commitment::SALT_LEN]>::try_from(c).ok())
             .map(Salt::from_bytes);
-        for d in fresh.iter().filter(|d| !d.decision.is_allow()) {
-            let Some(slot) = crate::pointer::get_mut(&mut self.view, &d.pointer) else {
+        for d in fresh().filter(|d| !d.decision.is_allow()) {
+            let Some(slot) = crate::pointer::get_mut(&mut self.view, d.pointer) else {
                 continue;
             };
             // INVARIANT: one salt was drawn per decision that is not `Allow`.
@@ -293,10 +307,10 @@ impl State {
             let commitment = commit(&salt, slot)?;
             let wrapped = placeholder(d, &commitment);
             let value = std::mem::replace(slot, wrapped);
-            self.sealed.push(&d.pointer)?;
+            self.sealed.push(d.pointer)?;
             self.entries.push(VaultEntry {
-                pointer: d.pointer.clone(),
-                note_type: d.note_type.to_string(),
+                pointer: d.pointer.to_owned(),
+                note_type: d.note_type.to_owned(),
                 labels: d.labels.to_vec(),
                 value,
                 salt,
@@ -327,8 +341,11 @@ impl State {
         draft.purpose_of_use = Some("TREAT".to_owned());
         // The rules that decided (allowing, or refusing by a condition), by
         // their pointers in the policy; never an attribute's value.
-        let rules =
-            crate::ordered::set(self.decisions.iter().filter_map(|d| d.why.rule.as_deref()));
+        let rules = crate::ordered::set(
+            self.decisions
+                .explanations()
+                .filter_map(|why| why.rule.as_deref()),
+        );
         if !rules.is_empty() {
             draft.detail.insert(
                 "rules".to_owned(),

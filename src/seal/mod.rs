@@ -47,9 +47,10 @@ mod job;
 mod vault;
 mod walk;
 
+use std::ops::Range;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 pub use commitment::{commit, verify_opening, Salt, SaltError};
@@ -73,25 +74,158 @@ pub const MALFORMED_NOTE_TYPE: &str = "unknown";
 /// Labels of content whose note type is unknown: treated as very restricted.
 const UNKNOWN_LABELS: &[&str] = &["V"];
 
-/// The decision on one field.
+/// The decision on one field, borrowed from its record's [`Decisions`].
 ///
-/// Note type and labels are shared with the policy (`Arc`), not copied:
-/// a caseload makes tens of thousands of decisions over a handful of note
-/// types. They serialise as a string and an array of strings all the same.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A caseload makes tens of thousands of decisions over a handful of
+/// outcomes (note type, labels, decision and why): a field owns none of
+/// them, nor its pointer, so deciding one allocates nothing and counts no
+/// references. It serialises as the same JSON object all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FieldDecision {
+pub struct FieldDecision<'a> {
     /// Where the field is (RFC 6901).
-    pub pointer: String,
+    pub pointer: &'a str,
     /// Its note type.
-    pub note_type: Arc<str>,
+    pub note_type: &'a str,
     /// Its labels: confidentiality code, then sensitivity codes.
-    pub labels: Arc<[String]>,
+    pub labels: &'a [String],
     /// What the policy says.
-    pub decision: Decision,
+    pub decision: &'a Decision,
     /// Why: the rule that allowed, or the rule and condition that refused.
-    #[serde(default, skip_serializing_if = "Explanation::is_empty")]
-    pub why: Explanation,
+    #[serde(skip_serializing_if = "no_explanation")]
+    pub why: &'a Explanation,
+}
+
+fn no_explanation(why: &&Explanation) -> bool {
+    why.is_empty()
+}
+
+/// The decisions on a record's fields, in record order: the fields'
+/// pointers in one string, and each field's outcome among the record's
+/// few distinct ones. Read them as [`FieldDecision`]s; serialises as
+/// their array.
+#[derive(Clone, Default)]
+pub struct Decisions {
+    /// Every field's pointer, one after another.
+    pointers: String,
+    fields: Vec<Field>,
+    /// Each used by at least one field.
+    outcomes: Vec<Outcome>,
+}
+
+#[derive(Debug, Clone)]
+struct Field {
+    /// Its pointer in `Decisions::pointers`.
+    pointer: Range<usize>,
+    /// Its index in `Decisions::outcomes`.
+    outcome: usize,
+}
+
+/// What is decided on a field but its place. Note type and labels are
+/// shared with the policy.
+#[derive(Debug, Clone)]
+struct Outcome {
+    note_type: Arc<str>,
+    labels: Arc<[String]>,
+    decision: Decision,
+    why: Explanation,
+}
+
+impl Decisions {
+    /// Decisions on the units whose pointers are in `pointers`, none made yet.
+    fn new(pointers: String) -> Self {
+        Self {
+            pointers,
+            ..Self::default()
+        }
+    }
+
+    /// How many fields are decided.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether no field is decided.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The decisions, in record order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.from(0)
+    }
+
+    /// The decisions from the `first`-th field on.
+    fn from(&self, first: usize) -> Iter<'_> {
+        Iter {
+            decisions: self,
+            fields: self.fields.get(first..).unwrap_or_default().iter(),
+        }
+    }
+
+    fn view(&self, f: &Field) -> Option<FieldDecision<'_>> {
+        let o = self.outcomes.get(f.outcome)?;
+        Some(FieldDecision {
+            pointer: self.pointers.get(f.pointer.clone())?,
+            note_type: &o.note_type,
+            labels: &o.labels,
+            decision: &o.decision,
+            why: &o.why,
+        })
+    }
+
+    /// Every explanation given, once or more.
+    fn explanations(&self) -> impl Iterator<Item = &Explanation> {
+        self.outcomes.iter().map(|o| &o.why)
+    }
+}
+
+/// The decisions of a [`Decisions`], in record order.
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    decisions: &'a Decisions,
+    fields: std::slice::Iter<'a, Field>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = FieldDecision<'a>;
+
+    fn next(&mut self) -> Option<FieldDecision<'a>> {
+        // INVARIANT: every field's pointer and outcome are in its
+        // `Decisions` (the walk wrote whole pointers), so none is skipped.
+        let d = self.decisions;
+        self.fields.find_map(|f| d.view(f))
+    }
+}
+
+impl<'a> IntoIterator for &'a Decisions {
+    type Item = FieldDecision<'a>;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl PartialEq for Decisions {
+    /// Field by field: the same decisions may be kept apart or shared.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Decisions {}
+
+impl std::fmt::Debug for Decisions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Decisions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// The body of a placeholder (see the module documentation).
@@ -117,7 +251,7 @@ pub struct Sealed {
     /// The record with placeholders in place of sealed values.
     pub view: Value,
     /// One decision per field, in record order.
-    pub decisions: Vec<FieldDecision>,
+    pub decisions: Decisions,
     /// The sealed values with their salts, kept apart for a later unseal.
     pub vault: Vault,
     /// The event to log: `view` when nothing was sealed, `view-sealed`
@@ -166,17 +300,18 @@ impl SealError {
 /// of thousands of fields fall under a handful of type sets. Kept short
 /// (a record with many odd sets decides the rest afresh).
 #[derive(Debug, Default)]
-pub(crate) struct Decided(Vec<(walk::Known, usize, Decision, Explanation)>);
+pub(crate) struct Decided(Vec<(walk::Known, usize)>);
 
 impl Decided {
     const MAX: usize = 16;
 }
 
 impl Access<'_> {
-    /// The decision on `unit`: the most restrictive, for this session, of
-    /// the note types it may hold. A record past the size cap shows nothing
-    /// outside the default note type. `decided` holds the decisions made on
-    /// the same record for the same `action` (and is added to).
+    /// Decides `unit`, adding it to `decisions`: the most restrictive, for
+    /// this session, of the note types it may hold. A record past the size
+    /// cap shows nothing outside the default note type. `decided` holds
+    /// the outcomes in `decisions` of the known note types decided for the
+    /// same record and `action` (and is added to).
     fn field_decision(
         &self,
         unit: walk::Unit,
@@ -184,25 +319,40 @@ impl Access<'_> {
         standing: &crate::decision::Standing,
         too_large: bool,
         decided: &mut Decided,
-    ) -> FieldDecision {
-        let policy = self.policy();
+        decisions: &mut Decisions,
+    ) {
         let kinds = unit.kinds;
-        let known = |index: usize, decision: &Decision, why: &Explanation| FieldDecision {
-            pointer: String::new(),
-            note_type: policy.note_types.shared_id(index),
-            labels: policy.note_types.shared_labels(index),
-            decision: decision.clone(),
-            why: why.clone(),
-        };
-        if kinds.unknown.is_none() {
-            if let Some((_, i, d, why)) = decided.0.iter().find(|(k, ..)| *k == kinds.known) {
-                return FieldDecision {
-                    pointer: unit.pointer,
-                    ..known(*i, d, why)
-                };
+        let known = (kinds.unknown.is_none())
+            .then(|| decided.0.iter().find(|(k, _)| *k == kinds.known))
+            .flatten();
+        let outcome = match known {
+            Some((_, o)) => *o,
+            None => {
+                let o = self.outcome(&kinds, action, standing, too_large);
+                decisions.outcomes.push(o);
+                let index = decisions.outcomes.len() - 1;
+                if kinds.unknown.is_none() && decided.0.len() < Decided::MAX {
+                    decided.0.push((kinds.known, index));
+                }
+                index
             }
-        }
-        if let Some(unknown) = kinds.unknown {
+        };
+        decisions.fields.push(Field {
+            pointer: unit.pointer,
+            outcome,
+        });
+    }
+
+    /// The outcome for a unit that may hold `kinds`.
+    fn outcome(
+        &self,
+        kinds: &walk::Kinds,
+        action: FieldAction,
+        standing: &crate::decision::Standing,
+        too_large: bool,
+    ) -> Outcome {
+        let policy = self.policy();
+        if let Some(unknown) = &kinds.unknown {
             // The type's name is record text: the placeholder and the event
             // repeat it only where the session sees the note's meta members
             // (its type member among them), that is the default note type;
@@ -214,7 +364,9 @@ impl Access<'_> {
                     .is_allow()
             };
             let (note_type, cause) = match unknown {
-                Unknown::Named(name) if meta_shown() => (Arc::from(name), Cause::UnknownNoteType),
+                Unknown::Named(name) if meta_shown() => {
+                    (Arc::from(name.as_str()), Cause::UnknownNoteType)
+                }
                 Unknown::Named(_) | Unknown::InContent => {
                     (Arc::from(MALFORMED_NOTE_TYPE), Cause::UnknownNoteType)
                 }
@@ -226,8 +378,7 @@ impl Access<'_> {
                     *c = cause;
                 }
             }
-            return FieldDecision {
-                pointer: unit.pointer,
+            return Outcome {
                 note_type,
                 labels: unknown_labels(),
                 decision,
@@ -277,30 +428,28 @@ impl Access<'_> {
                 },
             };
         }
-        let d = FieldDecision {
-            pointer: unit.pointer,
-            ..known(index, &decision, &why)
-        };
-        if decided.0.len() < Decided::MAX {
-            decided.0.push((kinds.known, index, decision, why));
+        Outcome {
+            note_type: policy.note_types.shared_id(index),
+            labels: policy.note_types.shared_labels(index),
+            decision,
+            why,
         }
-        d
     }
 }
 
 /// The placeholder for the value `d` decides on: `{"$sealed": {...}}`, the
 /// [`Placeholder`] shape, built member by member because sealing a caseload
 /// makes tens of thousands of them (a test checks both agree).
-fn placeholder(d: &FieldDecision, commitment: &str) -> Value {
+fn placeholder(d: FieldDecision<'_>, commitment: &str) -> Value {
     let mut m = serde_json::Map::new();
-    m.insert("pointer".to_owned(), Value::from(d.pointer.as_str()));
-    m.insert("noteType".to_owned(), Value::from(&*d.note_type));
+    m.insert("pointer".to_owned(), Value::from(d.pointer));
+    m.insert("noteType".to_owned(), Value::from(d.note_type));
     m.insert(
         "labels".to_owned(),
         d.labels.iter().map(|l| Value::from(l.as_str())).collect(),
     );
     m.insert("commitment".to_owned(), Value::from(commitment));
-    let (kind, cause) = match &d.decision {
+    let (kind, cause) = match d.decision {
         Decision::Allow => ("allow", None),
         Decision::Seal { break_glass, cause } => {
             m.insert("breakGlass".to_owned(), Value::Bool(*break_glass));
@@ -434,23 +583,24 @@ mod tests {
                 max_age_minutes: 15,
             },
         ];
+        let labels = ["V".to_owned(), "SDV".to_owned()];
         for decision in decisions {
             let d = FieldDecision {
-                pointer: "/a~1b/0".into(),
-                note_type: "dvIndicator".into(),
-                labels: vec!["V".into(), "SDV".into()].into(),
-                decision: decision.clone(),
-                why: Explanation::default(),
+                pointer: "/a~1b/0",
+                note_type: "dvIndicator",
+                labels: &labels,
+                decision: &decision,
+                why: &Explanation::default(),
             };
             let documented = Placeholder {
-                pointer: d.pointer.clone(),
-                note_type: d.note_type.to_string(),
+                pointer: d.pointer.to_owned(),
+                note_type: d.note_type.to_owned(),
                 labels: d.labels.to_vec(),
                 commitment: "sha256:00".into(),
-                decision,
+                decision: decision.clone(),
             };
             assert_eq!(
-                placeholder(&d, "sha256:00")[PLACEHOLDER_MEMBER],
+                placeholder(d, "sha256:00")[PLACEHOLDER_MEMBER],
                 serde_json::to_value(&documented).unwrap()
             );
         }
@@ -513,7 +663,7 @@ mod tests {
         fn the_walk_measures_the_json_text(r in record()) {
             let p = policy();
             let mut w = walk::Walk::new(&p, &r);
-            let mut units = Vec::new();
+            let mut units = walk::Units::default();
             let mut budget = usize::MAX;
             prop_assert!(w.step(&p, &r, &mut budget, &mut units));
             prop_assert_eq!(w.size(), serde_json::to_vec(&r).unwrap().len() as u64);

@@ -39,6 +39,8 @@
 //! to its caller between steps. While it walks it measures the record's JSON
 //! text (strings by their UTF-8 length, without escapes).
 
+use std::ops::Range;
+
 use serde_json::{Map, Number, Value};
 
 use super::PLACEHOLDER_MEMBER;
@@ -156,10 +158,31 @@ impl Kinds {
 /// One decision unit.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Unit {
-    /// Escaped JSON Pointer.
-    pub(crate) pointer: String,
+    /// Its escaped JSON Pointer: where it is in [`Units::pointers`].
+    pub(crate) pointer: Range<usize>,
     /// What it may hold.
     pub(crate) kinds: Kinds,
+}
+
+/// The units found so far, their pointers written one after another in
+/// one string: a caseload's tens of thousands of fields allocate nothing
+/// each for their pointers, and the decisions take the string over whole.
+#[derive(Debug, Default)]
+pub(crate) struct Units {
+    pub(crate) pointers: String,
+    pub(crate) list: Vec<Unit>,
+}
+
+impl Units {
+    /// Adds the unit at `pointer`.
+    fn push(&mut self, pointer: &str, kinds: Kinds) {
+        let start = self.pointers.len();
+        self.pointers.push_str(pointer);
+        self.list.push(Unit {
+            pointer: start..self.pointers.len(),
+            kinds,
+        });
+    }
 }
 
 /// A walk in progress over one record.
@@ -260,16 +283,16 @@ impl Walk {
         policy: &Policy,
         record: &Value,
         budget: &mut usize,
-        out: &mut Vec<Unit>,
+        out: &mut Units,
     ) -> bool {
         if std::mem::take(&mut self.scalar_root) {
-            out.push(Unit {
-                pointer: String::new(),
-                kinds: Kinds {
+            out.push(
+                "",
+                Kinds {
                     unknown: Some(Unknown::Malformed),
                     ..Kinds::default()
                 },
-            });
+            );
         }
         let mut iters: Vec<Children<'_>> = Vec::with_capacity(self.stack.len());
         let mut cur = record;
@@ -316,7 +339,7 @@ impl Walk {
         policy: &Policy,
         key: Key<'_>,
         child: &Value,
-        out: &mut Vec<Unit>,
+        out: &mut Units,
         budget: &mut usize,
     ) -> Option<Frame> {
         let parent = self.stack.last()?;
@@ -411,7 +434,7 @@ impl Walk {
         fields: &[usize],
         notes: &[usize],
         mut claim: Kinds,
-        out: &mut Vec<Unit>,
+        out: &mut Units,
         budget: &mut usize,
     ) -> Option<Frame> {
         let mut deeper_fields = Vec::new();
@@ -492,7 +515,7 @@ impl Walk {
         policy: &Policy,
         v: &Value,
         claim: Kinds,
-        out: &mut Vec<Unit>,
+        out: &mut Units,
         budget: &mut usize,
     ) {
         let s = survey(policy, v, claim.in_note);
@@ -505,7 +528,7 @@ impl Walk {
         policy: &Policy,
         mut claim: Kinds,
         s: Survey,
-        out: &mut Vec<Unit>,
+        out: &mut Units,
         budget: &mut usize,
     ) {
         // An empty claim stands for the default note type alone; the notes
@@ -516,10 +539,7 @@ impl Walk {
         claim.union(&s.typed);
         self.size += s.size;
         *budget = budget.saturating_sub(s.nodes.saturating_sub(1));
-        out.push(Unit {
-            pointer: self.ptr.clone(),
-            kinds: claim,
-        });
+        out.push(&self.ptr, claim);
     }
 }
 

@@ -87,8 +87,8 @@ pub async fn value_into_js(value: Value, slicer: &mut Slicer) -> Result<JsValue,
 }
 
 /// Sealed records as JS values (`SealedRecord[]`), a part at a time: the
-/// view as [`value_into_js`], the decisions a few hundred per `JSON.parse`,
-/// each part freed once converted.
+/// view as [`value_into_js`] (freed as converted), the decisions a few
+/// hundred per `JSON.parse`.
 pub async fn sealed_into_js(
     records: Vec<SealedRecord>,
     slicer: &mut Slicer,
@@ -99,7 +99,7 @@ pub async fn sealed_into_js(
         set(&o, "recordId", &JsValue::from_str(&r.record_id))?;
         set(&o, "view", &value_into_js(r.view, slicer).await?)?;
         let decisions = js_sys::Array::new();
-        let mut rest = r.decisions.into_iter();
+        let mut rest = r.decisions.iter();
         loop {
             let chunk: Vec<_> = rest.by_ref().take(DECISIONS_PER_PARSE).collect();
             if chunk.is_empty() {
@@ -109,7 +109,6 @@ pub async fn sealed_into_js(
             for d in parsed.iter() {
                 decisions.push(&d);
             }
-            drop(chunk);
             slicer.tick().await;
         }
         set(&o, "decisions", &decisions)?;

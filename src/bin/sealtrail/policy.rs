@@ -97,7 +97,7 @@ pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
         .decide_record(&record, action)
         .map_err(|e| Stop::Input(format!("record `{}`: {e}", q.record.display())))?;
     let decisions: Vec<_> = decisions
-        .into_iter()
+        .iter()
         .filter(|d| q.pointer.is_none_or(|p| d.pointer == p))
         .collect();
     if let (Some(p), true) = (q.pointer, decisions.is_empty()) {
@@ -118,7 +118,7 @@ pub fn explain(q: &Question<'_>) -> Result<(), Stop> {
         policy.hash()
     );
     for d in &decisions {
-        let verdict = match &d.decision {
+        let verdict = match d.decision {
             Decision::Allow => "allowed".to_owned(),
             Decision::Seal { cause, .. } => format!("sealed ({})", cause.as_str()),
             Decision::Deny { cause } => format!("denied ({})", cause.as_str()),
