@@ -22,7 +22,7 @@ use sealtrail::alerts::AlertEngine;
 use sealtrail::chain::{to_line, ChainWriter};
 use sealtrail::decision::{Access, FieldAction};
 use sealtrail::entropy::SeededEntropy;
-use sealtrail::event::{Action, Actor, EventDraft, Outcome, Relation, Subject};
+use sealtrail::event::{Action, Actor, Event, EventDraft, Outcome, Relation, Subject};
 use sealtrail::policy::AlertConfig;
 use sealtrail::policy::Policy;
 use sealtrail::sample::{caseload_record, routine_chain_id, routine_drafts, routine_start};
@@ -289,14 +289,7 @@ fn main() {
     // Append: number, link, clamp, hash (drafts already built); then the
     // same writing each event's line too, as the browser's journal does.
     let at = |k: usize| Timestamp::from_millis(start.millis() + 1000 * k as i64).unwrap();
-    let (t_append, events) = best(3, || {
-        let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
-        drafts
-            .iter()
-            .enumerate()
-            .map(|(k, d)| w.append(d.clone(), at(k)).unwrap())
-            .collect::<Vec<_>>()
-    });
+    let (t_append, events) = best(3, || append_all(&drafts, &at));
     let (t_line, _) = best(3, || {
         let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
         drafts
@@ -418,6 +411,16 @@ fn main() {
     println!("load average after: {}", load());
 }
 
+/// `drafts` appended to a new chain, draft `k` at time `at(k)`.
+fn append_all(drafts: &[EventDraft], at: &dyn Fn(usize) -> Timestamp) -> Vec<Event> {
+    let mut w = ChainWriter::new(routine_chain_id(7).unwrap());
+    drafts
+        .iter()
+        .enumerate()
+        .map(|(k, d)| w.append(d.clone(), at(k)).unwrap())
+        .collect()
+}
+
 /// A burst of views by one person, as one `sealMany` of a caseload logs:
 /// `n` records within a minute, judged by the alert rules (what a page
 /// runs on every event it stores, and a collector on every event it
@@ -463,14 +466,7 @@ fn burst_rows() {
         let at = |k: usize| {
             Timestamp::from_millis(start.millis() + (60_000 * k as i64) / n as i64).unwrap()
         };
-        let (t_append, events) = best(3, || {
-            let mut w = ChainWriter::new(routine_chain_id(3).unwrap());
-            drafts
-                .iter()
-                .enumerate()
-                .map(|(k, d)| w.append(d.clone(), at(k)).unwrap())
-                .collect::<Vec<_>>()
-        });
+        let (t_append, events) = best(3, || append_all(&drafts, &at));
         let (t_judge, findings) = best(3, || {
             let mut engine = AlertEngine::new(AlertConfig::default(), ["doctor"]).unwrap();
             events.iter().map(|e| engine.push(e).len()).sum::<usize>()
