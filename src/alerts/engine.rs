@@ -270,6 +270,8 @@ impl AlertEngine {
             let fired = &self.fired;
             let held =
                 |rule: RuleId, key: &str, minutes: u32| is_held(fired, rule, key, ts, minutes);
+            // The rules that judge one person against many (off-hours
+            // spike, demographic targeting) are not in the browser module.
             #[cfg(feature = "population")]
             let mut candidates: Vec<Candidate> = {
                 let mut out: Vec<Candidate> = self
@@ -361,14 +363,13 @@ impl AlertEngine {
             return None;
         }
         let w = self.by_actor.get(&a.actor.id)?;
-        let records = || set(w.within(a.ts, span).map(|x| x.record.as_str()));
-        let n = w.distinct().unwrap_or_else(|| records().len());
+        let distinct = || set(w.within(a.ts, span).map(|x| x.record.as_str()));
+        let n = w.distinct().unwrap_or_else(|| distinct().len());
         if n <= count(cfg.distinct_records) {
             return None;
         }
         let within: Vec<&Access> = w.within(a.ts, span).collect();
-        let distinct = records();
-        let records: Vec<String> = distinct.into_iter().map(str::to_owned).collect();
+        let records: Vec<String> = distinct().into_iter().map(str::to_owned).collect();
         let events = within.iter().map(|x| x.at.clone()).collect();
         self.remember(RuleId::BulkAccess, &a.actor.id, a.ts);
         let summary = format!(
