@@ -314,7 +314,7 @@ impl<'t> Tape<'t> {
                     at,
                     len,
                     escaped: false,
-                }) if ascii => self.slice(at, len).as_bytes().cmp(name.as_bytes()),
+                }) if ascii => short_cmp(self.slice(at, len).as_bytes(), name.as_bytes()),
                 _ => utf16_cmp(self.name(k).unwrap_or_default().as_bytes(), name.as_bytes()),
             })
             .ok()?;
@@ -989,6 +989,17 @@ impl Parser<'_> {
             self.i += 1;
         }
     }
+}
+
+/// Byte order of two short names, compared in line: a call to `memcmp`
+/// per probe of a member look-up cost more than the comparison itself.
+fn short_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Canonical order of two member names (UTF-16 code units of their text).
