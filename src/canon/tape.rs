@@ -314,7 +314,7 @@ impl<'t> Tape<'t> {
                     at,
                     len,
                     escaped: false,
-                }) if ascii => short_cmp(self.slice(at, len).as_bytes(), name.as_bytes()),
+                }) if ascii => short_cmp(self.bytes(at, len), name.as_bytes()),
                 _ => utf16_cmp(self.name(k).unwrap_or_default().as_bytes(), name.as_bytes()),
             })
             .ok()?;
@@ -323,6 +323,16 @@ impl<'t> Tape<'t> {
 
     fn slice(&self, at: u32, len: u32) -> &'t str {
         self.text
+            .get(at as usize..(at + len) as usize)
+            .unwrap_or_default()
+    }
+
+    /// [`Tape::slice`] as bytes, without the character-boundary checks a
+    /// `str` range makes: for comparing and copying, where they cost a
+    /// tenth of a member look-up.
+    fn bytes(&self, at: u32, len: u32) -> &'t [u8] {
+        self.text
+            .as_bytes()
             .get(at as usize..(at + len) as usize)
             .unwrap_or_default()
     }
@@ -353,7 +363,7 @@ impl<'t> Tape<'t> {
                 at,
                 len,
                 escaped: false,
-            }) => self.slice(at, len) == name,
+            }) => self.bytes(at, len) == name.as_bytes(),
             Some(_) => self.name(k).as_deref() == Some(name),
             None => false,
         }
@@ -415,7 +425,7 @@ impl<'t> Tape<'t> {
             Some(Node::True) => out.put(b"true"),
             Some(Node::False) => out.put(b"false"),
             Some(Node::Int { at, len } | Node::Num { at, len }) => {
-                out.put(self.slice(at, len).as_bytes());
+                out.put(self.bytes(at, len));
             }
             Some(Node::Str { at, len, escaped }) => self.write_str(at, len, escaped, out),
             Some(Node::Arr { end }) => {
@@ -1016,10 +1026,7 @@ fn compare_names(tape: &Tape<'_>, x: u32, y: u32) -> Ordering {
                 len: yl,
                 escaped: false,
             }),
-        ) => utf16_cmp(
-            tape.slice(*xa, *xl).as_bytes(),
-            tape.slice(*ya, *yl).as_bytes(),
-        ),
+        ) => utf16_cmp(tape.bytes(*xa, *xl), tape.bytes(*ya, *yl)),
         _ => {
             let a = tape.name(x).unwrap_or_default();
             let b = tape.name(y).unwrap_or_default();
