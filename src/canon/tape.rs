@@ -303,18 +303,16 @@ impl<'t> Tape<'t> {
         let Some(Node::Obj { from, len, .. }) = self.nodes.get(obj as usize) else {
             return None;
         };
-        // Names are sorted in canonical order: a binary search finds one.
-        // Against an ASCII name, byte order is canonical order, so a name
-        // written without escapes is compared where it lies in the text.
+        // Names are sorted in canonical order: a binary search finds one. A
+        // name written without escapes is compared where it lies in the text.
         let names = self.order.get(*from as usize..(*from + *len) as usize)?;
-        let ascii = name.is_ascii();
         let at = names
             .binary_search_by(|&k| match self.nodes.get(k as usize) {
                 Some(&Node::Str {
                     at,
                     len,
                     escaped: false,
-                }) if ascii => short_cmp(self.bytes(at, len), name.as_bytes()),
+                }) => utf16_cmp(self.bytes(at, len), name.as_bytes()),
                 _ => utf16_cmp(self.name(k).unwrap_or_default().as_bytes(), name.as_bytes()),
             })
             .ok()?;
@@ -999,17 +997,6 @@ impl Parser<'_> {
             self.i += 1;
         }
     }
-}
-
-/// Byte order of two short names, compared in line: a call to `memcmp`
-/// per probe of a member look-up cost more than the comparison itself.
-fn short_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 /// Canonical order of two member names (UTF-16 code units of their text).
