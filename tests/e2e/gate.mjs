@@ -72,6 +72,7 @@ export async function openGate(upstream, { bypassCSP = false, init } = {}) {
     forward();
 
     function forward() {
+      seen.forwarded = Date.now();
       const headers = { ...req.headers, host: target.host };
       delete headers['accept-encoding']; // plain bodies, so HTML can be edited
       const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
@@ -105,8 +106,9 @@ export async function openGate(upstream, { bypassCSP = false, init } = {}) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     /** Every request that reached the gate: method, path, content type,
-     * `start` and `end` (ms since the epoch), and the collector's status
-     * once it answered. */
+     * `start` and `end` (ms since the epoch), `forwarded` (when it was
+     * passed on to the collector; never for a held or aborted one), and the
+     * collector's status once it answered. */
     requests,
     /** Requests a `hold` route kept unanswered, each with `abort()`. */
     held,

@@ -45,10 +45,13 @@ function startAppending(n) {
   })();
 }
 
-/** Pairs of uploads of one chain whose times overlap. */
+/** Pairs of uploads of one chain whose times overlap, among those the
+ * collector received. A held upload that was never passed on is left out:
+ * it is the closed tab's, whose lock the browser released when the tab
+ * closed, while the gate, not the collector, still held its socket. */
 function overlaps(requests) {
   const byChain = new Map();
-  for (const r of requests.filter((r) => r.method === 'POST' && UPLOADS.test(r.path))) {
+  for (const r of requests.filter((r) => r.method === 'POST' && UPLOADS.test(r.path) && r.forwarded)) {
     const list = byChain.get(r.path) ?? [];
     list.push(r);
     byChain.set(r.path, list);
