@@ -387,14 +387,145 @@ async fn stored_lines(db: &str, chain: &str) -> Vec<String> {
         .dyn_into()
         .unwrap();
     conn.close();
+    // A row holds consecutive events, their lines joined by newlines.
     rows.iter()
-        .map(|r| {
-            js_sys::Reflect::get(&r, &"line".into())
+        .flat_map(|r| {
+            let lines = js_sys::Reflect::get(&r, &"line".into())
                 .unwrap()
                 .as_string()
-                .unwrap()
+                .unwrap();
+            lines.split('\n').map(str::to_owned).collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Every stored row of `chain` in database `db`, as stored.
+async fn stored_rows(db: &str, chain: &str) -> Vec<Value> {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let tx = conn.transaction_with_str("events").unwrap();
+    let lower = js_sys::Array::of2(&chain.into(), &0.into());
+    let upper = js_sys::Array::of2(&chain.into(), &f64::INFINITY.into());
+    let range = web_sys::IdbKeyRange::bound(&lower, &upper).unwrap();
+    let req = tx
+        .object_store("events")
+        .unwrap()
+        .get_all_with_key(&range)
+        .unwrap();
+    let rows = sealtrail::web::idb::request(&req).await.unwrap();
+    conn.close();
+    rs(&rows).as_array().unwrap().clone()
+}
+
+/// Replaces every row of database `db` by `rows` (a test's own writes,
+/// as another version of the package might have left them).
+async fn replace_rows(db: &str, rows: &[Value]) {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let tx = conn
+        .transaction_with_str_and_mode("events", web_sys::IdbTransactionMode::Readwrite)
+        .unwrap();
+    let store = tx.object_store("events").unwrap();
+    store.clear().unwrap();
+    for r in rows {
+        store.put(&js(r)).unwrap();
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _| tx.set_oncomplete(Some(&resolve)));
+    JsFuture::from(done).await.unwrap();
+    conn.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_is_stored_in_rows_and_an_acknowledgement_inside_one_keeps_the_rest() {
+    let db = unique("rows");
+    let collector = collector("ok");
+    let s = start(
+        &db,
+        &collector.endpoint,
+        nurse(),
+        json!({ "batchEvents": 2 }),
+    )
+    .await
+    .unwrap();
+    let chain = s.chain();
+    let chain = chain.as_str().unwrap();
+    s.seal_many(&["p-1001", "p-1002", "p-1003", "p-1004", "p-1005"])
+        .await;
+    // One commit, one row (before the uploader trims it).
+    let rows = stored_rows(&db, chain).await;
+    if rows.len() == 1 {
+        assert_eq!(
+            (rows[0]["first"].clone(), rows[0]["seq"].clone()),
+            (json!(0), json!(4))
+        );
+    }
+    let st = s.flush_all(3000).await;
+    assert_eq!(st["pending"], 0, "{st}");
+    let uploads = collector.uploads().await;
+    assert!(uploads.len() >= 3, "batches of two: {uploads:?}");
+    assert_eq!(
+        events_sent(&uploads),
+        5,
+        "each event sent once: {uploads:?}"
+    );
+    let seqs: Vec<u64> = uploads
+        .iter()
+        .flat_map(|u| u["body"]["events"].as_array().unwrap().clone())
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4], "in order, none twice");
+    assert!(stored_rows(&db, chain).await.is_empty());
+    s.close().await;
+}
+
+#[wasm_bindgen_test]
+async fn rows_of_one_event_each_as_version_3_wrote_them_still_upload() {
+    let db = unique("rows-v3");
+    let a = start(&db, &collector("down").endpoint, nurse(), json!({}))
+        .await
+        .unwrap();
+    a.seal_many(&["p-1001", "p-1002", "p-1003"]).await;
+    let chain = a.chain();
+    let chain = chain.as_str().unwrap().to_owned();
+    a.flush().await;
+    a.close().await;
+    // The same events, one row each, without `first`.
+    let old: Vec<Value> = stored_lines(&db, &chain)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(seq, line)| json!({ "chain": chain, "seq": seq, "line": line }))
+        .collect();
+    assert_eq!(old.len(), 3);
+    replace_rows(&db, &old).await;
+
+    let ok = collector("ok");
+    let b = start(&db, &ok.endpoint, nurse(), json!({})).await.unwrap();
+    assert_eq!(b.status().await["pending"], 3);
+    let st = b.flush_until(3000, |s| s["pending"] == 0).await;
+    assert_eq!(st["pending"], 0, "{st}");
+    let sent: Vec<Value> = ok
+        .uploads()
+        .await
+        .iter()
+        .flat_map(|u| u["body"]["events"].as_array().unwrap().clone())
+        .filter(|e| e["chain"] == chain.as_str())
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let lines: Vec<String> = sent
+        .iter()
+        .map(|e| sealtrail::canon::to_string(e).unwrap())
+        .collect();
+    assert_eq!(verify_lines(&lines).unwrap().events, 3);
+    b.close().await;
 }
 
 #[wasm_bindgen_test]
