@@ -126,12 +126,7 @@ impl<'a> Access<'a> {
             .chain(extra_grants.iter().map(|g| (g, None)))
             .filter(|(g, _)| grant_applies(g, session, now))
             .collect();
-        let step_up_holds = |i: usize| {
-            let rule = rules.step_up.get(i).and_then(|r| rules.rule(*r));
-            // Unknown applies the rule: a step-up is the careful side.
-            rule.and_then(|r| r.when)
-                .is_none_or(|c| !matches!(facts.eval(&rules.conditions, c), Truth::No(_)))
-        };
+        let unmet = unmet_step_ups(policy, &facts);
         let mut fold = Fold {
             policy,
             facts,
@@ -155,14 +150,7 @@ impl<'a> Access<'a> {
                     let rule = h.and_then(|h| h.note_types.get(id)).copied();
                     Some((scope, rule, grant_when(g, when_of(rule))))
                 });
-                let step_up = unmet_step_up(
-                    policy,
-                    session,
-                    now,
-                    op.operation(),
-                    Some(id),
-                    &step_up_holds,
-                );
+                let step_up = first_step_up(policy, &unmet, op.operation(), Some(id));
                 if let Some(cell) = row.get_mut(op.slot()) {
                     *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
                 }
@@ -180,7 +168,7 @@ impl<'a> Access<'a> {
                 let rule = h.map(|h| h.host);
                 Some((scope, rule, grant_when(g, when_of(rule))))
             });
-            let step_up = unmet_step_up(policy, session, now, *op, None, &step_up_holds);
+            let step_up = first_step_up(policy, &unmet, *op, None);
             if let Some(cell) = host.get_mut(slot) {
                 *cell = fold.cell(from_role.into_iter().chain(from_grants), step_up);
             }
@@ -216,34 +204,60 @@ fn grant_when(g: &Grant, compiled: Option<CondId>) -> Option<CondId> {
     compiled.or(conditional.then_some(CondId::MAX))
 }
 
-/// The first step-up rule covering `op` (on `note_type`) that the session
-/// does not meet; `applies` says whether rule `i`'s condition holds.
-fn unmet_step_up(
-    policy: &Policy,
-    session: &Session,
-    now: Timestamp,
-    op: Operation,
-    note_type: Option<&str>,
-    applies: &dyn Fn(usize) -> bool,
-) -> Option<usize> {
+/// Which of the policy's step-up rules this session does not meet at
+/// `facts`' time (too weak or too old a login) and whose condition holds:
+/// worked out once per fold, not once per note type and operation.
+fn unmet_step_ups(policy: &Policy, facts: &Facts<'_>) -> Vec<bool> {
+    let rules = &policy.rules;
+    let session = facts.session;
     let have = policy.auth_rank(&session.auth_strength);
     policy
         .doc()
         .step_up
         .iter()
         .enumerate()
-        .position(|(i, rule)| {
-            let covers_op = rule.actions.contains(&op);
+        .map(|(i, rule)| {
+            let strong = have >= policy.auth_rank(&rule.auth_strength) && have.is_some();
+            let recent = facts.now
+                < session
+                    .auth_time
+                    .plus_millis(i64::from(rule.max_age_minutes).saturating_mul(60_000));
+            // Unknown applies the rule: a step-up is the careful side.
+            let applies = || {
+                rules
+                    .step_up
+                    .get(i)
+                    .and_then(|r| rules.rule(*r))
+                    .and_then(|r| r.when)
+                    .is_none_or(|c| !matches!(facts.eval(&rules.conditions, c), Truth::No(_)))
+            };
+            !(strong && recent) && applies()
+        })
+        .collect()
+}
+
+/// The first step-up rule covering `op` (on `note_type`) among those
+/// `unmet` marks ([`unmet_step_ups`]).
+fn first_step_up(
+    policy: &Policy,
+    unmet: &[bool],
+    op: Operation,
+    note_type: Option<&str>,
+) -> Option<usize> {
+    if !unmet.contains(&true) {
+        return None;
+    }
+    policy
+        .doc()
+        .step_up
+        .iter()
+        .zip(unmet)
+        .position(|(rule, unmet)| {
             let covers_type = match (&rule.note_types, note_type) {
                 (None, _) => true,
                 (Some(list), Some(nt)) => list.iter().any(|x| x == nt),
                 (Some(_), None) => false,
             };
-            let strong = have >= policy.auth_rank(&rule.auth_strength) && have.is_some();
-            let recent = now
-                < session
-                    .auth_time
-                    .plus_millis(i64::from(rule.max_age_minutes).saturating_mul(60_000));
-            covers_op && covers_type && !(strong && recent) && applies(i)
+            *unmet && rule.actions.contains(&op) && covers_type
         })
 }

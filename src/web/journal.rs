@@ -122,7 +122,7 @@ impl Journal {
     /// Writes queued drafts, one transaction per round, until the queue is empty.
     async fn flush(self) {
         loop {
-            let (batch, mut writer) = {
+            let (mut batch, mut writer) = {
                 let mut st = self.state.borrow_mut();
                 if st.queue.is_empty() {
                     st.flushing = false;
@@ -133,7 +133,7 @@ impl Journal {
             let chain = writer.chain().to_string();
             let mut rows = Vec::new();
             let mut results: Vec<Result<Vec<Event>, WebError>> = Vec::with_capacity(batch.len());
-            for w in &batch {
+            for w in &mut batch {
                 if w.chain != chain {
                     results.push(Err(WebError::Core(format!(
                         "the session changed to another owner while events of chain `{}` were being stored; nothing of them was",
@@ -144,12 +144,13 @@ impl Journal {
                 // Each caller's drafts go in whole or not at all.
                 let mut trial = writer.clone();
                 let mut trial_rows = Vec::with_capacity(w.drafts.len());
-                let appended: Result<Vec<Event>, WebError> = w
-                    .drafts
-                    .iter()
+                // Taken, not cloned: a caller whose drafts fail gets an
+                // error, never its drafts back.
+                let appended: Result<Vec<Event>, WebError> = std::mem::take(&mut w.drafts)
+                    .into_iter()
                     .map(|d| {
                         let (e, line) = trial
-                            .append_line(d.clone(), w.now)
+                            .append_line(d, w.now)
                             .map_err(|e| WebError::Core(e.to_string()))?;
                         trial_rows.push(StoredEvent { seq: e.seq, line });
                         Ok(e)
