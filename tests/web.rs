@@ -1040,6 +1040,16 @@ async fn start_refuses_options_of_the_wrong_type_or_range() {
             Some("/options/batchDelayMs"),
             "{n}: {message}"
         );
+        // A number the page's developer would write, as JavaScript names it.
+        let named = match n {
+            n if n.is_nan() => Some("`NaN`"),
+            f64::INFINITY => Some("`Infinity`"),
+            f64::NEG_INFINITY => Some("`-Infinity`"),
+            _ => None,
+        };
+        if let Some(named) = named {
+            assert!(message.contains(named), "{n}: {message}");
+        }
     }
     let function = js_sys::Function::new_no_args("");
     for (options, pointer) in [

@@ -131,7 +131,16 @@ fn refuse_non_finite_options(config: &JsValue) -> Result<(), WebError> {
             let name = pair.get(0).as_string().unwrap_or_default();
             return Err(WebError::input(
                 crate::pointer::push("/options", &name),
-                format!("expected a finite whole number, found `{n}`"),
+                format!(
+                    "expected a finite whole number, found `{}`",
+                    if n.is_nan() {
+                        "NaN"
+                    } else if n > 0.0 {
+                        "Infinity"
+                    } else {
+                        "-Infinity"
+                    }
+                ),
             ));
         }
     }
