@@ -1078,6 +1078,27 @@ async fn start_refuses_options_of_the_wrong_type_or_range() {
 }
 
 #[wasm_bindgen_test]
+async fn a_database_left_by_a_newer_package_fails_closed_and_says_so() {
+    let db = unique("newer");
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let newer = factory.open_with_u32(&db, 5).unwrap();
+    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&newer)
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    conn.close();
+    let e = start(&db, &collector("down").endpoint, nurse(), json!({}))
+        .await
+        .err()
+        .expect("an older package refuses a newer database");
+    let (_, code, pointer, message) = report(&e);
+    assert_eq!(code, "storage-failed", "{message}");
+    assert_eq!(pointer, None);
+    assert!(message.contains("newer version of sealtrail"), "{message}");
+}
+
+#[wasm_bindgen_test]
 async fn storage_errors_blame_no_argument() {
     let db = unique("closed");
     let s = start(&db, &collector("down").endpoint, nurse(), json!({}))

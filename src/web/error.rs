@@ -27,6 +27,10 @@ pub enum WebError {
     /// The connection was closed under us (another tab upgraded or deleted the database).
     #[error("the audit database was closed by another tab or by the browser; reload the page")]
     StorageClosed,
+    /// The database is at a later version than this package writes: a
+    /// newer package stored rows this one may misread.
+    #[error("the audit database `{0}` was written by a newer version of sealtrail than this page loads; its events are kept for it, and nothing is revealed here: load the newer package")]
+    StorageNewer(String),
     /// Any other IndexedDB failure.
     #[error("the audit database failed: {0}")]
     Storage(String),
@@ -66,7 +70,7 @@ impl WebError {
             WebError::StorageBlocked(_) => ErrorCode::StorageBlocked,
             WebError::StorageFull => ErrorCode::StorageFull,
             WebError::StorageClosed => ErrorCode::StorageClosed,
-            WebError::Storage(_) => ErrorCode::StorageFailed,
+            WebError::Storage(_) | WebError::StorageNewer(_) => ErrorCode::StorageFailed,
             WebError::Input { .. } => ErrorCode::InvalidInput,
             WebError::Start(e) => e.code(),
             WebError::Page(e) => e.code(),

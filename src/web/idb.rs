@@ -73,7 +73,8 @@ pub async fn done(tx: &IdbTransaction) -> Result<(), WebError> {
 }
 
 /// Opens database `name` at `version`, running `upgrade` when it is new or
-/// older; fails closed when another tab blocks the upgrade.
+/// older; fails closed when another tab blocks the upgrade, or when the
+/// database is newer than `version`.
 pub async fn open(
     factory: &web_sys::IdbFactory,
     name: &str,
@@ -112,6 +113,14 @@ pub async fn open(
             .map_err(|_| WebError::Storage("opening did not yield a database".into())),
         Err(e) if e.as_string().as_deref() == Some("blocked") => {
             Err(WebError::StorageBlocked(blocked_name))
+        }
+        Err(e)
+            if e.dyn_ref::<web_sys::DomException>()
+                .map(|d| d.name())
+                .as_deref()
+                == Some("VersionError") =>
+        {
+            Err(WebError::StorageNewer(blocked_name))
         }
         Err(e) => Err(WebError::from_storage(&e)),
     }
