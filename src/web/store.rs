@@ -199,17 +199,24 @@ impl EventStore {
     }
 
     /// Deletes `chain`'s events up to and including `through`: only ever
-    /// called after a collector acknowledged them with `200`. The row that
+    /// called after a collector acknowledged them with `200`; with
+    /// `checkpoint` (the log checkpoint that proved them, when newer than
+    /// the kept one), keeps it in the same transaction. The row that
     /// `through` ends inside keeps its later events. It is read first, in a
     /// transaction of its own: only the tab holding the upload lock
     /// acknowledges, and the chain's writer only adds rows after it.
-    pub async fn acknowledge(&self, chain: &str, through: u64) -> Result<(), WebError> {
+    pub async fn acknowledge(
+        &self,
+        chain: &str,
+        through: u64,
+        checkpoint: Option<&str>,
+    ) -> Result<(), WebError> {
         let straddling = self
             .rows(chain, through.saturating_add(1), 1)
             .await?
             .into_iter()
             .find(|r| r.first <= through);
-        let kept = match &straddling {
+        let trimmed = match &straddling {
             Some(r) => {
                 let rest: Vec<StoredEvent> = events_of(r)?
                     .into_iter()
@@ -219,18 +226,30 @@ impl EventStore {
             }
             None => None,
         };
-        let tx = self.tx(&[EVENTS], IdbTransactionMode::Readwrite)?;
+        let stores: &[&str] = if checkpoint.is_some() {
+            &[EVENTS, LOG]
+        } else {
+            &[EVENTS]
+        };
+        let tx = self.tx(stores, IdbTransactionMode::Readwrite)?;
         #[allow(clippy::cast_precision_loss)]
         let upper = through as f64;
-        tx.object_store(EVENTS)
-            .and_then(|s| {
-                s.delete(&range(chain, 0, upper)?.into())?;
-                if let Some(kept) = &kept {
-                    s.put(kept)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| WebError::from_storage(&e))?;
+        let result = (|| {
+            let s = tx.object_store(EVENTS)?;
+            s.delete(&range(chain, 0, upper)?.into())?;
+            if let Some(row) = &trimmed {
+                s.put(row)?;
+            }
+            if let Some(signed) = checkpoint {
+                tx.object_store(LOG)?
+                    .put_with_key(&signed.into(), &KEPT.into())?;
+            }
+            Ok::<(), JsValue>(())
+        })();
+        if let Err(e) = result {
+            let _ = tx.abort();
+            return Err(WebError::from_storage(&e));
+        }
         idb::done(&tx).await
     }
 
@@ -307,14 +326,11 @@ impl EventStore {
         Ok(idb::request(&req).await?.as_string())
     }
 
-    /// Keeps `signed` as the checkpoint to check the next one against
-    /// (`evidence: false`), or as evidence of a log that contradicts it.
-    pub async fn keep_checkpoint(&self, signed: &str, evidence: bool) -> Result<(), WebError> {
-        let key = if evidence {
-            format!("evidence-{}", js_sys::Date::now())
-        } else {
-            KEPT.to_owned()
-        };
+    /// Keeps `signed` as evidence of a log that contradicts the kept
+    /// checkpoint (the one to check the next against is kept by
+    /// [`EventStore::acknowledge`]).
+    pub async fn keep_evidence(&self, signed: &str) -> Result<(), WebError> {
+        let key = format!("evidence-{}", js_sys::Date::now());
         let tx = self.tx(&[LOG], IdbTransactionMode::Readwrite)?;
         tx.object_store(LOG)
             .and_then(|s| s.put_with_key(&signed.into(), &key.into()))

@@ -512,9 +512,9 @@ impl Uploader {
                         .map_err(|e| Halt::Retry(format!("chain `{chain}`: {e}; retrying")))?;
                     let acked = ack.acked_seq;
                     let proof = ack.log.as_ref().map(|l| l.proof.as_str());
-                    self.prove(id, acked, ack.head, proof).await?;
+                    let checkpoint = self.prove(id, acked, ack.head, proof).await?;
                     self.store
-                        .acknowledge(chain, acked)
+                        .acknowledge(chain, acked, checkpoint.as_deref())
                         .await
                         .map_err(|e| Halt::Retry(e.to_string()))?;
                     {
@@ -572,15 +572,16 @@ impl Uploader {
     /// (`acked` of `chain`, whose hash `head` the acknowledgement showed to
     /// be the local one) is in the collector's log, before anything is
     /// deleted. A proof that fails stops the chain with a critical alert.
+    /// Answers the newer checkpoint to keep when the events are deleted.
     async fn prove(
         &self,
         chain: ChainId,
         acked: u64,
         head: Digest,
         proof: Option<&str>,
-    ) -> Result<(), Halt> {
+    ) -> Result<Option<String>, Halt> {
         let Some(trust) = &self.cfg.log else {
-            return Ok(());
+            return Ok(None);
         };
         let lie = |error: &str, detail: String| {
             Halt::Stop(CollectorAlert {
@@ -603,7 +604,7 @@ impl Uploader {
         };
         let (endpoint, timeout) = (&self.cfg.endpoint, self.cfg.timeout_ms);
         match receipt::prove(trust, &self.store, endpoint, timeout, &leaf, proof).await {
-            Ok(()) => Ok(()),
+            Ok(keep) => Ok(keep),
             Err(Unproven::Retry(why)) => Err(Halt::Retry(why)),
             Err(Unproven::Lie(e)) => {
                 let code = match e {

@@ -26,9 +26,11 @@ pub enum Unproven {
 }
 
 /// Checks `proof` shows `leaf` in a
-/// checkpoint `trust` accepts and consistent with the one kept; keeps the
-/// newer checkpoint. A checkpoint that contradicts the kept one is kept as
-/// evidence.
+/// checkpoint `trust` accepts and consistent with the one kept; answers the
+/// newer checkpoint to keep, if it is newer, which the caller stores in the
+/// transaction that deletes the acknowledged events (one durable write, and
+/// the checkpoint kept exactly when they go). A checkpoint that contradicts
+/// the kept one is kept as evidence at once.
 pub async fn prove(
     trust: &Trust,
     store: &EventStore,
@@ -36,7 +38,7 @@ pub async fn prove(
     timeout_ms: u32,
     leaf: &Leaf,
     proof: &str,
-) -> Result<(), Unproven> {
+) -> Result<Option<String>, Unproven> {
     let needs = receipt::needs(trust, proof).map_err(Unproven::Lie)?;
     let mut held = Vec::new();
     for c in &needs.checks {
@@ -72,21 +74,13 @@ pub async fn prove(
     match receipt::check(trust, proof, leaf, kept.as_ref(), &consistency, |c| {
         held.contains(c)
     }) {
-        Ok(newer) => {
-            if kept.as_ref().is_none_or(|k| newer.size > k.size) {
-                store
-                    .keep_checkpoint(&needs.signed, false)
-                    .await
-                    .map_err(retry)?;
-            }
-            Ok(())
-        }
+        Ok(newer) => Ok(kept
+            .as_ref()
+            .is_none_or(|k| newer.size > k.size)
+            .then_some(needs.signed)),
         Err(e) => {
             if matches!(e, ReceiptError::Consistency(_)) {
-                store
-                    .keep_checkpoint(&needs.signed, true)
-                    .await
-                    .map_err(retry)?;
+                store.keep_evidence(&needs.signed).await.map_err(retry)?;
             }
             Err(Unproven::Lie(e))
         }
