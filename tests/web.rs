@@ -366,36 +366,13 @@ fn error_code(e: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// Reads every stored line of `chain` straight from IndexedDB.
+/// Reads every stored line of `chain` straight from IndexedDB: a row holds
+/// consecutive events, their lines joined by newlines.
 async fn stored_lines(db: &str, chain: &str) -> Vec<String> {
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let open = factory.open(db).unwrap();
-    let conn = sealtrail::web::idb::request(&open).await.unwrap();
-    let conn: web_sys::IdbDatabase = conn.dyn_into().unwrap();
-    let tx = conn.transaction_with_str("events").unwrap();
-    let lower = js_sys::Array::of2(&chain.into(), &0.into());
-    let upper = js_sys::Array::of2(&chain.into(), &f64::INFINITY.into());
-    let range = web_sys::IdbKeyRange::bound(&lower, &upper).unwrap();
-    let req = tx
-        .object_store("events")
-        .unwrap()
-        .get_all_with_key(&range)
-        .unwrap();
-    let rows: js_sys::Array = sealtrail::web::idb::request(&req)
+    stored_rows(db, chain)
         .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    conn.close();
-    // A row holds consecutive events, their lines joined by newlines.
-    rows.iter()
-        .flat_map(|r| {
-            let lines = js_sys::Reflect::get(&r, &"line".into())
-                .unwrap()
-                .as_string()
-                .unwrap();
-            lines.split('\n').map(str::to_owned).collect::<Vec<_>>()
-        })
+        .iter()
+        .flat_map(|r| r["line"].as_str().unwrap().split('\n').map(str::to_owned))
         .collect()
 }
 
