@@ -174,7 +174,7 @@ impl EventStore {
                 out.extend(events.into_iter().filter(|e| e.seq >= from));
             }
             match rows.last() {
-                Some(r) if rows.len() == READ_ROWS as usize => lower = r.last + 1,
+                Some(r) if rows.len() == READ_ROWS as usize => lower = r.last.saturating_add(1),
                 _ => break,
             }
         }
