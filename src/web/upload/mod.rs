@@ -24,6 +24,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
 mod config;
 mod receipt;
 mod wire;
@@ -33,7 +36,7 @@ pub use config::UploadConfig;
 use super::journal::Journal;
 use super::store::EventStore;
 use super::tabs::{self, Channel, News};
-use super::timer::sleep;
+use super::timer::{self, sleep};
 use crate::event::ChainId;
 use crate::page::{ChainCredential, ChainProgress, Held};
 use crate::tlog::receipt::ReceiptError;
@@ -77,6 +80,8 @@ struct State {
     scheduled: bool,
     closed: bool,
     batch_events: u32,
+    /// Wakes the [`Uploader::settle`] callers once the rounds running end.
+    idle: Vec<js_sys::Function>,
 }
 
 impl State {
@@ -174,6 +179,7 @@ impl Uploader {
                 last_error: None,
                 running: false,
                 again: false,
+                idle: Vec::new(),
                 scheduled: false,
                 closed: false,
                 batch_events,
@@ -253,13 +259,23 @@ impl Uploader {
     }
 
     /// Uploads now and waits until the round (and its follow-ups) ended, or
-    /// twice the request timeout passed.
+    /// twice the request timeout passed. Woken when the rounds end, not by
+    /// polling: `flush()` answers as soon as the upload is done.
     pub async fn settle(&self) {
         self.kick();
-        let limit = js_sys::Date::now() + f64::from(self.cfg.timeout_ms) * 2.0 + 1000.0;
-        while self.state.borrow().running && js_sys::Date::now() < limit {
-            sleep(20).await;
+        let Some((ended, wake)) = tabs::deferred() else {
+            return;
+        };
+        {
+            let mut st = self.state.borrow_mut();
+            if !st.running {
+                return;
+            }
+            st.idle.push(wake);
         }
+        let limit = self.cfg.timeout_ms.saturating_mul(2).saturating_add(1000);
+        let either = js_sys::Promise::race(&js_sys::Array::of2(&ended, &timer::after(limit)));
+        let _ = JsFuture::from(either).await;
     }
 
     /// Uploads after the batching delay, unless a round is already scheduled.
@@ -304,14 +320,19 @@ impl Uploader {
             };
             self.tell(None);
             (self.on_change)();
-            let again = {
+            let (again, idle) = {
                 let mut st = self.state.borrow_mut();
                 let again = retry.is_none() && std::mem::take(&mut st.again) && !st.closed;
-                if !again {
+                if again {
+                    (true, Vec::new())
+                } else {
                     st.running = false;
+                    (false, std::mem::take(&mut st.idle))
                 }
-                again
             };
+            for wake in idle {
+                let _ = wake.call0(&JsValue::UNDEFINED);
+            }
             if let Some(ms) = retry {
                 self.kick_after(ms);
                 return;
