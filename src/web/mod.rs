@@ -5,7 +5,7 @@
 //! `docs/protocol.md`:
 //!
 //! - `journal` appends this page's events with the core's chain writer and
-//!   commits them to IndexedDB (`store`, over the [`idb`] futures) before any
+//!   commits them to IndexedDB ([`store`], over the [`idb`] futures) before any
 //!   answer that depends on them is returned (log before reveal);
 //! - `upload` ships stored events to the collector and deletes them only
 //!   after a `200`;
@@ -17,9 +17,9 @@
 //!   `instance` holds one running instance's parts.
 //!
 //! Only the class, `hashEvent` and [`WebError`] are the layer's interface;
-//! [`idb`], [`listener`], [`sliced`] and [`timer`] are public for the
-//! browser tests (`tests/web.rs`), which drive IndexedDB, listeners, large
-//! conversions and sleeps directly.
+//! [`idb`], [`listener`], [`sliced`], [`store`] and [`timer`] are public for
+//! the browser tests (`tests/web.rs`), which drive IndexedDB, the stored
+//! rows, listeners, large conversions and sleeps directly.
 
 mod api;
 mod dialog;
@@ -32,7 +32,7 @@ mod interop;
 mod journal;
 pub mod listener;
 pub mod sliced;
-mod store;
+pub mod store;
 mod tabs;
 pub mod timer;
 mod types;
