@@ -376,14 +376,24 @@ async fn stored_lines(db: &str, chain: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every stored row of `chain` in database `db`, as stored.
-async fn stored_rows(db: &str, chain: &str) -> Vec<Value> {
+/// A connection of the test's own to database `db`, at `version` (an
+/// upgrade, as another tab or package would run) or as it is.
+async fn open_db(db: &str, version: Option<u32>) -> web_sys::IdbDatabase {
     let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
+    let open = match version {
+        Some(v) => factory.open_with_u32(db, v),
+        None => factory.open(db),
+    };
+    sealtrail::web::idb::request(&open.unwrap())
         .await
         .unwrap()
         .dyn_into()
-        .unwrap();
+        .unwrap()
+}
+
+/// Every stored row of `chain` in database `db`, as stored.
+async fn stored_rows(db: &str, chain: &str) -> Vec<Value> {
+    let conn = open_db(db, None).await;
     let tx = conn.transaction_with_str("events").unwrap();
     let lower = js_sys::Array::of2(&chain.into(), &0.into());
     let upper = js_sys::Array::of2(&chain.into(), &f64::INFINITY.into());
@@ -401,12 +411,7 @@ async fn stored_rows(db: &str, chain: &str) -> Vec<Value> {
 /// Replaces every row of database `db` by `rows` (a test's own writes,
 /// as another version of the package might have left them).
 async fn replace_rows(db: &str, rows: &[Value]) {
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let conn = open_db(db, None).await;
     let tx = conn
         .transaction_with_str_and_mode("events", web_sys::IdbTransactionMode::Readwrite)
         .unwrap();
@@ -633,13 +638,7 @@ async fn reveal_returns_nothing_when_the_unseal_cannot_be_stored() {
     assert_eq!(open["event"]["action"], "unseal");
 
     // Another tab upgrades the database: our connection closes, storing fails.
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let upgrade = factory.open_with_u32(&db, 1000).unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&upgrade)
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let conn = open_db(&db, Some(1000)).await;
     let err = s
         .reveal("p-1002", "/medications", &grant)
         .await
@@ -1117,13 +1116,7 @@ async fn start_refuses_options_of_the_wrong_type_or_range() {
 #[wasm_bindgen_test]
 async fn a_database_left_by_a_newer_package_fails_closed_and_says_so() {
     let db = unique("newer");
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let newer = factory.open_with_u32(&db, 5).unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&newer)
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let conn = open_db(&db, Some(5)).await;
     conn.close();
     let e = start(&db, &collector("down").endpoint, nurse(), json!({}))
         .await
@@ -1142,13 +1135,7 @@ async fn storage_errors_blame_no_argument() {
         .await
         .unwrap();
     s.seal("p-1001").await;
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let upgrade = factory.open_with_u32(&db, 1000).unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&upgrade)
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let conn = open_db(&db, Some(1000)).await;
     let e = call(&s.st, "seal", &[js(&record("p-1001")), "view".into()])
         .await
         .unwrap_err();
@@ -1342,12 +1329,7 @@ async fn fixture_keys() -> Value {
 
 /// The `log` store's entries (kept checkpoint, evidence) of database `db`.
 async fn log_store(db: &str) -> Vec<(String, String)> {
-    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let conn: web_sys::IdbDatabase = sealtrail::web::idb::request(&factory.open(db).unwrap())
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let conn = open_db(db, None).await;
     let store = conn
         .transaction_with_str("log")
         .unwrap()

@@ -374,8 +374,8 @@ impl EventStore {
     }
 }
 
-/// Creates the stores of version 4 that are missing (version 4 changed rows,
-/// not stores) (all, `log`, `credentials`).
+/// Creates the stores that are missing (all, `log`, `credentials`); version
+/// 4 changed the rows, not the stores.
 fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
     let names = db.object_store_names();
     if !names.contains(EVENTS) {
