@@ -16,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::error::WebError;
 use super::store::{EventStore, StoredEvent};
+use super::timer;
 use crate::chain::ChainWriter;
 use crate::event::{Event, EventDraft};
 use crate::Timestamp;
@@ -94,9 +95,7 @@ impl Journal {
             return Ok(Vec::new());
         }
         let slot: Slot = Rc::new(RefCell::new(None));
-        let mut wake = None;
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| wake = Some(resolve));
-        let Some(wake) = wake else {
+        let Some((promise, wake)) = timer::deferred() else {
             return Err(WebError::Storage("could not wait for storage".into()));
         };
         let start = {

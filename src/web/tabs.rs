@@ -24,14 +24,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::timer::deferred;
 use crate::page::ChainProgress;
-
-/// A promise and the function that resolves it.
-pub fn deferred() -> Option<(js_sys::Promise, js_sys::Function)> {
-    let mut resolve = None;
-    let promise = js_sys::Promise::new(&mut |r, _reject| resolve = Some(r));
-    resolve.map(|r| (promise, r))
-}
 
 /// Runs `work` holding the exclusive Web Lock `name`, waiting for it as
 /// long as another tab holds it; without Web Locks (or when the request

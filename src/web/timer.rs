@@ -1,5 +1,6 @@
 //! Time from the browser: the clock the core never reads itself, sleeps,
-//! and handing the main thread back to the page during long work.
+//! waiting for another task to say it is done, and handing the main thread
+//! back to the page during long work.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -13,6 +14,14 @@ pub fn now() -> Result<Timestamp, WebError> {
     #[allow(clippy::cast_possible_truncation)]
     let ms = js_sys::Date::now() as i64;
     Timestamp::from_millis(ms).map_err(|e| WebError::Core(e.to_string()))
+}
+
+/// A promise and the function that resolves it: how one task waits for
+/// another to say it is done.
+pub fn deferred() -> Option<(js_sys::Promise, js_sys::Function)> {
+    let mut resolve = None;
+    let promise = js_sys::Promise::new(&mut |r, _reject| resolve = Some(r));
+    resolve.map(|r| (promise, r))
 }
 
 /// Resolves after `ms` milliseconds (a `setTimeout` promise; never blocks).

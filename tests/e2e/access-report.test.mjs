@@ -22,8 +22,7 @@ async function nurseEvening() {
       await clinic.click(`#records button[data-record="${id}"]`);
       await clinic.waitFor(([n, want]) => window.demo.state.eventCount > n && window.demo.state.selected === want, [before, id]);
     }
-    await clinic.click('#flush');
-    await clinic.waitFor(() => document.querySelector('#status [data-key="pending"]')?.textContent === '0', null, { timeout: 20_000 });
+    await clinic.uploaded();
   } finally {
     await clinic.close();
   }

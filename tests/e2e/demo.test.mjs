@@ -192,7 +192,7 @@ test('reload in the middle of an upload loses nothing', async () => {
     await page.waitFor(() => document.body?.dataset.ready === 'true');
     for (const r of page.gate.held) r.abort();
     assert.notEqual(await page.evaluate(() => window.demo.sealtrail.chain), chain, 'a new chain per page load');
-    await page.waitFor(async () => (await window.demo.sealtrail.flush()).pending === 0, null, { timeout: 20_000, polling: 200 });
+    await page.uploaded();
     const verified = await review(env.collector.url, `/api/chains/${chain}/verify`);
     assert.equal(verified.status, 200, JSON.stringify(verified.body));
     assert.equal(verified.body.valid, true, JSON.stringify(verified.body));

@@ -89,8 +89,9 @@ class Page {
   }
 
   /** Polls `fn(arg)` in the page until it returns something truthy (30 s
-   * by default, Playwright's default: CI machines are shared and loaded). */
-  async waitFor(fn, arg, { timeout = 30_000, polling = 100 } = {}) {
+   * by default, Playwright's default: CI machines are shared and loaded).
+   * On a timeout, `why()` run in the page says what the page showed. */
+  async waitFor(fn, arg, { timeout = 30_000, polling = 100, why } = {}) {
     const end = Date.now() + timeout;
     let last;
     for (;;) {
@@ -100,9 +101,23 @@ class Page {
       } catch (e) {
         last = e; // a navigation in progress; try again
       }
-      if (Date.now() > end) throw new Error(`${ENGINE}: timed out after ${timeout} ms waiting for ${fn}${last ? ` (${last.message})` : ''}`);
+      if (Date.now() > end) {
+        const shown = why ? await this.evaluate(why).catch((e) => `(why() failed: ${e.message})`) : null;
+        throw new Error(`${ENGINE}: timed out after ${timeout} ms waiting for ${fn}${last ? ` (${last.message})` : ''}${shown ? `; the page showed: ${shown}` : ''}`);
+      }
       await sleep(polling);
     }
+  }
+
+  /** Calls the demo instance's `flush()` until nothing is pending. Waits on
+   * the module's own answer, never on the status the page last rendered
+   * (which may predate the events just logged). */
+  uploaded({ timeout = 20_000, polling = 200 } = {}) {
+    return this.waitFor(async () => (await window.demo.sealtrail.flush()).pending === 0, null, {
+      timeout,
+      polling,
+      why: async () => JSON.stringify(await window.demo.sealtrail.status()),
+    });
   }
 
   /** The element `target` names, once it exists. */

@@ -79,8 +79,7 @@ function clinicEvening() {
         await clinic.element('dialog.sealtrail-dialog[open]');
         await (await clinic.evaluate(() => [...document.querySelectorAll('dialog.sealtrail-dialog[open] button')].at(-1))).click();
       }
-      await clinic.click('#flush');
-      await clinic.waitFor(() => document.querySelector('#status [data-key="pending"]')?.textContent === '0', null, { timeout: 20_000 });
+      await clinic.uploaded();
       assert.notEqual(await clinic.evaluate(() => window.demo.sealtrail.chain), chain);
       assert.deepEqual(await problems(clinic), []);
     } finally {

@@ -145,7 +145,7 @@ test('five tabs of one origin: one uploader at a time, nothing lost, hand-over w
     const heads = new Map([[gone.chain, closed]]);
     for (const t of rest) {
       await driver.switchTo().window(t.handle);
-      await page.waitFor(async () => (await window.demo.sealtrail.flush()).pending === 0, null, { timeout: 120_000, polling: 500 });
+      await page.uploaded({ timeout: 120_000, polling: 500 });
       heads.set(t.chain, (await page.evaluate(() => window.demo.sealtrail.status())).head);
     }
     for (const [chain, head] of heads) {

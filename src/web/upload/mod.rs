@@ -263,7 +263,7 @@ impl Uploader {
     /// polling: `flush()` answers as soon as the upload is done.
     pub async fn settle(&self) {
         self.kick();
-        let Some((ended, wake)) = tabs::deferred() else {
+        let Some((ended, wake)) = timer::deferred() else {
             return;
         };
         {
