@@ -17,7 +17,9 @@
 //   4. log-before-reveal latency (break-glass grant, then reveals) vs one
 //      hand-made `strict` put;
 //   5. durable append with 1, 2 and 5 tabs of the origin open, each
-//      appending 1,000 events at once to its own chain in the shared database;
+//      appending 1,000 events at once to its own chain in the shared database
+//      (with each tab's span from the first start, to tell tabs that run at
+//      once from tabs that wait for each other);
 //   6. shipped .wasm size, raw and gzipped, beside cedar-wasm's;
 //   7. log proofs as the uploader checks each acknowledgement (checkpoint
 //      signature, inclusion, consistency with the kept checkpoint): a
@@ -108,7 +110,7 @@ try {
   console.log(`  median ${f(r.reveal.median, 2)} ms, p95 ${f(r.reveal.p95, 2)} ms over ${r.reveal.n} reveals; one strict put by hand p95 ${f(r.idb.peer.p95, 2)} ms, ratio ${f(r.reveal.p95 / r.idb.peer.p95, 2)}`);
   console.log(`durable append with several tabs of the origin open (each 1,000 events at once to its own chain, one shared database)`);
   for (const t of tabs) {
-    console.log(`  ${t.tabs} tab${t.tabs > 1 ? 's' : ' '}                                ${f(t.perSec, 0)} events/s in all, ratio to one tab ${f(t.perSec / tabs[0].perSec, 2)}${t.failed ? `, ${t.failed} appends FAILED` : ''}`);
+    console.log(`  ${t.tabs} tab${t.tabs > 1 ? 's' : ' '}                                ${f(t.perSec, 0)} events/s in all, ratio to one tab ${f(t.perSec / tabs[0].perSec, 2)}; each tab from-to, ms: ${t.spans}${t.failed ? `, ${t.failed} appends FAILED` : ''}`);
   }
   console.log(`log proof per acknowledgement: checkpoint signature (WebCrypto Ed25519) + inclusion + consistency with the kept checkpoint (fetched), median of ${r.proof.rounds} interleaved one-event uploads, log of ~${r.proof.size} leaves`);
   console.log(`  module upload, collector key pinned   ${f(r.proof.withKey, 2)} ms; without (deletes on 200) ${f(r.proof.without, 2)} ms: the checks cost ${f(r.proof.withKey - r.proof.without, 2)} ms`);
@@ -156,7 +158,9 @@ async function tabsBench(driver, n, events) {
       results.push(t);
     }
     const span = Math.max(...results.map((t) => t.end)) - Math.min(...results.map((t) => t.start));
-    return { tabs: n, perSec: (n * events * 1000) / span, failed: results.reduce((a, t) => a + t.failed, 0) };
+    const t0 = Math.min(...results.map((t) => t.start));
+    const spans = results.map((t) => `${Math.round(t.start - t0)}-${Math.round(t.end - t0)}`).join(', ');
+    return { tabs: n, perSec: (n * events * 1000) / span, spans, failed: results.reduce((a, t) => a + t.failed, 0) };
   } finally {
     for (const h of handles.slice(1)) {
       await driver.switchTo().window(h);
