@@ -157,8 +157,8 @@ async function tabsBench(driver, n, events) {
       if (t === null) throw new Error(`tab ${h} never finished its appends`);
       results.push(t);
     }
-    const span = Math.max(...results.map((t) => t.end)) - Math.min(...results.map((t) => t.start));
     const t0 = Math.min(...results.map((t) => t.start));
+    const span = Math.max(...results.map((t) => t.end)) - t0;
     const spans = results.map((t) => `${Math.round(t.start - t0)}-${Math.round(t.end - t0)}`).join(', ');
     return { tabs: n, perSec: (n * events * 1000) / span, spans, failed: results.reduce((a, t) => a + t.failed, 0) };
   } finally {
